@@ -1,0 +1,134 @@
+// Running eBPF code: the calling convention, helper table and run context that the interpreter
+// and the JITs share, and the engine interface an embedder compiles and runs programs through.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include "bpfbox/status.hpp"
+
+namespace bpfbox::vm {
+
+struct RunContext;
+
+// A helper, as the kernel's: five 64-bit arguments (r1..r5), the result in r0. The run context is
+// passed as a sixth argument so helpers reach per-run state without thread-locals.
+using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                              RunContext* rc);
+
+struct Helper {
+  HelperFn fn = nullptr;
+  std::string name;  // "bpf_map_lookup_elem"; disassembly prints name#id
+};
+
+// Helpers indexed by helper id, as `call N` names them.
+class HelperTable {
+ public:
+  void set(uint32_t id, std::string name, HelperFn fn);
+  const Helper* get(uint32_t id) const {
+    return id < helpers_.size() && helpers_[id].fn ? &helpers_[id] : nullptr;
+  }
+  size_t size() const { return helpers_.size(); }
+
+ private:
+  std::vector<Helper> helpers_;
+};
+
+// Memory a run may touch, checked in checked mode. The stack is always a region.
+enum Access : uint8_t { kRead = 1, kWrite = 2, kReadWrite = 3 };
+struct MemRegion {
+  uint64_t base = 0;
+  uint64_t size = 0;
+  uint8_t access = kReadWrite;
+  const char* name = "";
+};
+
+enum class FaultKind : uint8_t {
+  None,
+  OutOfBounds,  // a load, store or atomic outside every region (checked mode)
+  ReadOnly,     // a store to a region that may only be read (checked mode)
+  BadCall,      // call of an unknown helper or a callx target that is no function
+  CallDepth,    // more than 8 nested bpf-to-bpf calls
+  Budget,       // the instruction budget ran out
+  Unsupported,  // an instruction this engine cannot run (a kfunc call)
+};
+
+struct Fault {
+  FaultKind kind = FaultKind::None;
+  int err = 0;        // EFAULT, EACCES, EINVAL, E2BIG, EOPNOTSUPP
+  uint32_t pc = 0;    // the faulting instruction
+  uint64_t addr = 0;  // the address (memory faults), helper id or call target
+  uint32_t size = 0;  // the access size in bytes
+};
+// "pc 12: load of 4 bytes at 0x7ffd... outside every region (stack, ctx)"
+std::string describe(const Fault& f, const struct RunContext* rc = nullptr);
+
+constexpr uint32_t kMaxRegions = 64;
+
+// Per-run state, owned by the caller (usually on its stack: a run allocates nothing).
+struct RunContext {
+  // Set by the caller.
+  void* user = nullptr;               // an embedder's data for its helpers
+  const uint8_t* pkt_data = nullptr;  // the packet LD_ABS/LD_IND read
+  uint32_t pkt_len = 0;
+  uint32_t cpu = 0;  // the per-CPU slot this run owns
+
+  // Regions the run may touch in checked mode, besides its stack.
+  MemRegion regions[kMaxRegions];
+  uint32_t n_regions = 0;
+  bool add_region(const void* base, uint64_t size, uint8_t access, const char* name);
+  // True when [addr, addr+size) lies within one region allowing `access`.
+  bool check(uint64_t addr, uint64_t size, uint8_t access) const;
+
+  // Results.
+  Fault fault;
+  uint64_t insns_executed = 0;  // counted when a budget is set
+
+  // Engine state.
+  uint64_t stack_base = 0;  // the lowest address of the run's stack, for describe()
+  uint64_t stack_size = 0;
+  uint32_t tail_call_cnt = 0;
+};
+
+struct ExecOptions {
+  bool checked = false;      // bounds-check memory, jumps and calls; stop with a Fault
+  uint64_t insn_budget = 0;  // stop after this many instructions (0: no limit)
+};
+
+// A program compiled by an engine. run() is the hot path: one indirect call, no allocation.
+class Executable {
+ public:
+  using Entry = uint64_t (*)(const Executable* self, RunContext* rc, uint64_t r1, uint64_t r2);
+
+  virtual ~Executable() = default;
+  Executable(const Executable&) = delete;
+  Executable& operator=(const Executable&) = delete;
+
+  // Runs with r1, r2 as arguments and returns r0. On a fault, returns 0 with rc.fault set.
+  uint64_t run(RunContext& rc, uint64_t r1, uint64_t r2 = 0) const {
+    return entry_(this, &rc, r1, r2);
+  }
+  virtual const char* engine_name() const = 0;
+
+ protected:
+  Executable() = default;
+  Entry entry_ = nullptr;
+};
+
+enum class EngineKind : uint8_t { Interp, Jit, Llvm };
+
+// Compiles a program in its executable form (pseudo map loads resolved to addresses; only plain
+// and BPF_PSEUDO_FUNC lddw left) for the chosen engine. EINVAL with a message naming the pc for an
+// instruction the engine cannot take.
+Result<std::unique_ptr<Executable>> compile(EngineKind engine,
+                                            std::span<const struct bpf_insn> prog,
+                                            const HelperTable& helpers,
+                                            const ExecOptions& opts = {});
+
+}  // namespace bpfbox::vm

@@ -1,0 +1,10 @@
+#include "bpfbox/vm.hpp"
+
+namespace bpfbox::vm {
+
+void HelperTable::set(uint32_t id, std::string name, HelperFn fn) {
+  if (id >= helpers_.size()) helpers_.resize(id + 1);
+  helpers_[id] = Helper{fn, std::move(name)};
+}
+
+}  // namespace bpfbox::vm
