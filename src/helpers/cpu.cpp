@@ -1,0 +1,25 @@
+// bpf_get_smp_processor_id and bpf_get_numa_node_id: the run's per-CPU slot (RunContext::cpu, the
+// slot per-CPU maps index by) and a single NUMA node.
+#include "helpers/core.hpp"
+
+namespace bpfbox::helpers {
+namespace {
+
+uint64_t get_smp_processor_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+                              vm::RunContext* rc) {
+  return rc ? rc->cpu : 0;
+}
+
+// bpfbox models one memory node: per-node data structures have only node 0.
+uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
+  return 0;
+}
+
+}  // namespace
+
+void register_cpu(vm::HelperTable& table) {
+  table.set(BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id", get_smp_processor_id);
+  table.set(BPF_FUNC_get_numa_node_id, "bpf_get_numa_node_id", get_numa_node_id);
+}
+
+}  // namespace bpfbox::helpers
