@@ -61,10 +61,11 @@ enum class FaultKind : uint8_t {
 
 struct Fault {
   FaultKind kind = FaultKind::None;
-  int err = 0;        // EFAULT, EACCES, EINVAL, E2BIG, EOPNOTSUPP
-  uint32_t pc = 0;    // the faulting instruction
-  uint64_t addr = 0;  // the address (memory faults), helper id or call target
-  uint32_t size = 0;  // the access size in bytes
+  int err = 0;         // EFAULT, EACCES, EINVAL, E2BIG, EOPNOTSUPP
+  uint32_t pc = 0;     // the faulting instruction
+  uint64_t addr = 0;   // the address (memory faults), helper id or call target
+  uint32_t size = 0;   // the access size in bytes
+  uint8_t access = 0;  // memory faults: kRead (load), kWrite (store) or kReadWrite (atomic)
 };
 // "pc 12: load of 4 bytes at 0x7ffd... outside every region (stack, ctx)"
 std::string describe(const Fault& f, const struct RunContext* rc = nullptr);
