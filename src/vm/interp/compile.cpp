@@ -59,7 +59,9 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
       case isa::Kind::Gotol:
       case isa::Kind::Jcond:
       case isa::Kind::MayGoto:
-        s.off = static_cast<int32_t>(*target);
+        // A byte delta: taking the jump is then a single add to the instruction pointer.
+        s.off = static_cast<int32_t>((*target - static_cast<int64_t>(pc)) *
+                                     static_cast<int64_t>(sizeof(Slot)));
         break;
       case isa::Kind::CallLocal:
         s.off = static_cast<int32_t>(*target);

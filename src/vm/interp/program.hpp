@@ -17,7 +17,8 @@ struct Slot {
   uint8_t dst;
   uint8_t src;
   uint8_t pad;
-  // Memory operations: the offset. Jumps, may_goto and local calls: the absolute target pc.
+  // Memory operations: the offset. Jumps and may_goto: the distance to the target in bytes of
+  // slots. Local calls: the target pc.
   int32_t off;
   union {
     int64_t imm;     // immediates, sign-extended to 64 bits once here

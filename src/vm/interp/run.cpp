@@ -129,10 +129,10 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
     ++ip;       \
     DISPATCH(); \
   } while (0)
-#define JUMP()           \
-  do {                   \
-    ip = code + ip->off; \
-    DISPATCH();          \
+#define JUMP()                                                                       \
+  do {                                                                               \
+    ip = reinterpret_cast<const Slot*>(reinterpret_cast<const char*>(ip) + ip->off); \
+    DISPATCH();                                                                      \
   } while (0)
 // Checked mode: the stack inline, every other region through the run context.
 #define CHECK(addr, size, access)                                                     \
@@ -233,7 +233,7 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
   UNARY(Bswap64, __builtin_bswap64(a))
 #undef UNARY
 
-  // Jumps: the slot's off is the absolute target.
+  // Jumps: the slot's off is the byte distance to the target.
 op_Ja:
 op_Gotol:
   JUMP();

@@ -1,0 +1,40 @@
+// Executable memory for generated code, never writable and executable at once: the code is copied
+// into fresh read-write pages, relocated, then the pages are switched to read+exec for good.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "bpfbox/status.hpp"
+
+namespace bpfbox::vm::jit {
+
+class CodeMemory {
+ public:
+  CodeMemory() = default;
+  ~CodeMemory();
+  CodeMemory(CodeMemory&& o) noexcept : base_(o.base_), size_(o.size_), mapped_(o.mapped_) {
+    o.base_ = nullptr, o.size_ = o.mapped_ = 0;
+  }
+  CodeMemory& operator=(CodeMemory&&) = delete;
+  CodeMemory(const CodeMemory&) = delete;
+  CodeMemory& operator=(const CodeMemory&) = delete;
+
+  // Maps read-write pages for `size` bytes of code (phase 1: write).
+  Status reserve(size_t size);
+  uint8_t* writable() { return sealed_ ? nullptr : base_; }
+  // Makes the pages read+exec (phase 2); after this the memory is never writable again.
+  Status seal();
+
+  const uint8_t* code() const { return base_; }
+  size_t size() const { return size_; }
+
+ private:
+  uint8_t* base_ = nullptr;
+  size_t size_ = 0;
+  size_t mapped_ = 0;
+  bool sealed_ = false;
+};
+
+}  // namespace bpfbox::vm::jit

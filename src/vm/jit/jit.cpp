@@ -1,0 +1,124 @@
+#include "vm/jit/jit.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "isa/decoder.hpp"
+#include "vm/jit/code_memory.hpp"
+#include "vm/jit/x86_64/analysis.hpp"
+
+namespace bpfbox::vm::jit {
+namespace {
+
+class JitProgram final : public Executable {
+ public:
+  const char* engine_name() const override { return "jit"; }
+
+  CodeMemory memory;
+  std::vector<uint8_t> slots;      // per pc: 1, or 2 for an lddw (budget faults name the pc)
+  std::vector<HelperFn> helpers;   // by id, for callx
+  int passes = 0;
+
+  void set_entry() { entry_ = reinterpret_cast<Entry>(const_cast<uint8_t*>(memory.code())); }
+};
+
+Status refuse(const char* fmt, long long a, size_t pc) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, fmt, a, pc);
+  return Status(EINVAL, buf);
+}
+
+// What the interpreter refuses at compile time, refused the same way.
+Status check_supported(std::span<const isa::Decoded> d, const HelperTable& helpers) {
+  for (size_t pc = 0; pc < d.size(); ++pc) {
+    if (d[pc].slots == 0) continue;
+    switch (d[pc].info().kind) {
+      case isa::Kind::Call:
+        if (!helpers.get(static_cast<uint32_t>(d[pc].imm)))
+          return refuse("invalid func unknown#%lld (insn %zu)", d[pc].imm, pc);
+        break;
+      case isa::Kind::CallKfunc: {
+        char buf[96];
+        std::snprintf(buf, sizeof buf,
+                      "kernel function calls (kfuncs) are not supported yet (insn %zu)", pc);
+        return Status(EINVAL, buf);
+      }
+      case isa::Kind::Lddw:
+        if (d[pc].src != 0 && d[pc].src != BPF_PSEUDO_FUNC)
+          return refuse("ld_imm64 with pseudo source %lld must be resolved by the loader (insn %zu)",
+                        d[pc].src, pc);
+        break;
+      default:
+        break;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+x86_64::Tuning host_tuning() {
+  x86_64::Tuning t;
+  __builtin_cpu_init();
+  t.bmi2 = __builtin_cpu_supports("bmi2");
+  return t;
+}
+
+Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> prog,
+                                            const HelperTable& helpers, const ExecOptions& opts) {
+  static const x86_64::Tuning host = host_tuning();
+  return compile(prog, helpers, opts, host);
+}
+
+Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> prog,
+                                            const HelperTable& helpers, const ExecOptions& opts,
+                                            const x86_64::Tuning& tuning) {
+  auto decoded = isa::decode_program(prog);
+  if (!decoded) return decoded.status();
+  const std::vector<isa::Decoded>& d = decoded.value();
+  if (Status st = check_supported(d, helpers); !st) return st;
+  auto facts = x86_64::analyze(d, opts.checked, opts.insn_budget > 0);
+  if (!facts) return facts.status();
+
+  auto exe = std::make_unique<JitProgram>();
+  if (opts.insn_budget) {
+    exe->slots.resize(d.size());
+    for (size_t pc = 0; pc < d.size(); ++pc) exe->slots[pc] = d[pc].slots ? d[pc].slots : 1;
+  }
+  if (facts->callx) {
+    exe->helpers.resize(helpers.size());
+    for (size_t id = 0; id < helpers.size(); ++id)
+      if (const Helper* h = helpers.get(static_cast<uint32_t>(id))) exe->helpers[id] = h->fn;
+  }
+  const x86_64::ImageTables tables{exe->slots.data(), exe->helpers.data(), exe->helpers.size()};
+
+  x86_64::Image image;
+  if (Status st = x86_64::translate(d, facts.value(), helpers, opts, tuning, tables, image); !st)
+    return st;
+
+  // Write, relocate, then seal: the pages are never writable and executable at once.
+  if (Status st = exe->memory.reserve(image.code.size()); !st) return st;
+  uint8_t* w = exe->memory.writable();
+  std::memcpy(w, image.code.data(), image.code.size());
+  const uint64_t base = reinterpret_cast<uint64_t>(exe->memory.code());
+  for (size_t at : image.relocs) {
+    uint64_t v;
+    std::memcpy(&v, w + at, 8);
+    v += base;
+    std::memcpy(w + at, &v, 8);
+  }
+  if (Status st = exe->memory.seal(); !st) return st;
+  exe->passes = image.passes;
+  exe->set_entry();
+  return std::unique_ptr<Executable>(std::move(exe));
+}
+
+NativeInfo native_info(const Executable& exe) {
+  const auto* p = dynamic_cast<const JitProgram*>(&exe);
+  if (!p) return {};
+  return NativeInfo{p->memory.code(), p->memory.size(), p->passes};
+}
+
+}  // namespace bpfbox::vm::jit

@@ -1,0 +1,206 @@
+#include "vm/jit/x86_64/analysis.hpp"
+
+#include <cerrno>
+#include <cstdio>
+
+namespace bpfbox::vm::jit::x86_64 {
+
+using isa::Kind;
+
+void reg_effects(const isa::Decoded& d, uint16_t& reads, uint16_t& writes) {
+  const isa::OpInfo& o = d.info();
+  const uint16_t dst = static_cast<uint16_t>(1u << d.dst);
+  const uint16_t src = static_cast<uint16_t>(1u << d.src);
+  reads = writes = 0;
+  switch (o.kind) {
+    case Kind::Alu:
+      reads = static_cast<uint16_t>(dst | (o.uses_src ? src : 0));
+      writes = dst;
+      break;
+    case Kind::Neg:
+    case Kind::End:
+      reads = writes = dst;
+      break;
+    case Kind::Mov:
+      reads = o.uses_src ? src : 0;
+      writes = dst;
+      break;
+    case Kind::Movsx:
+      reads = src;
+      writes = dst;
+      break;
+    case Kind::Jcond:
+      reads = static_cast<uint16_t>(dst | (o.uses_src ? src : 0));
+      break;
+    case Kind::Call:
+    case Kind::CallKfunc:
+      reads = 0x3e;   // r1..r5
+      writes = 0x3f;  // r0, and r1..r5 are clobbered
+      break;
+    case Kind::CallLocal:
+      reads = 0x3e;
+      writes = 0x3f;
+      break;
+    case Kind::Callx:
+      reads = static_cast<uint16_t>(dst | 0x3e);
+      writes = 0x3f;
+      break;
+    case Kind::Exit:
+      reads = 1;
+      break;
+    case Kind::Lddw:
+      writes = dst;
+      break;
+    case Kind::LdAbs:
+      writes = 1;
+      break;
+    case Kind::LdInd:
+      reads = src;
+      writes = 1;
+      break;
+    case Kind::Ldx:
+    case Kind::Ldxs:
+    case Kind::LoadAcq:
+      reads = src;
+      writes = dst;
+      break;
+    case Kind::St:
+      reads = dst;
+      break;
+    case Kind::Stx:
+    case Kind::StoreRel:
+      reads = static_cast<uint16_t>(dst | src);
+      break;
+    case Kind::Atomic: {
+      reads = static_cast<uint16_t>(dst | src);
+      const int32_t a = d.imm;
+      if (a == BPF_CMPXCHG) {
+        reads |= 1;
+        writes = 1;
+      } else if (a & BPF_FETCH) {
+        writes = src;
+      }
+      break;
+    }
+    case Kind::Ja:
+    case Kind::Gotol:
+    case Kind::MayGoto:
+      break;
+  }
+}
+
+namespace {
+
+bool ends_flow(Kind k) {
+  return k == Kind::Ja || k == Kind::Gotol || k == Kind::Exit;
+}
+
+// Marks every instruction reachable from `start` without entering calls with `bit`.
+void mark_frame(std::span<const isa::Decoded> prog, uint32_t start, uint8_t bit,
+                std::vector<uint8_t>& frame, std::vector<uint32_t>& work) {
+  work.clear();
+  work.push_back(start);
+  while (!work.empty()) {
+    const uint32_t pc = work.back();
+    work.pop_back();
+    if (pc >= prog.size() || (frame[pc] & bit)) continue;
+    frame[pc] |= bit;
+    const isa::Decoded& d = prog[pc];
+    const Kind k = d.info().kind;
+    if (auto t = d.target(pc); t && k != Kind::CallLocal && k != Kind::Lddw)
+      work.push_back(static_cast<uint32_t>(*t));
+    if (!ends_flow(k)) work.push_back(pc + d.slots);
+  }
+}
+
+}  // namespace
+
+Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, bool budget) {
+  ProgramFacts f;
+  const size_t n = prog.size();
+  f.frame.assign(n, 0);
+  f.is_function.assign(n, 0);
+  f.is_function[0] = 1;
+  std::vector<uint8_t> block_start(n, 0);
+  block_start[0] = 1;
+
+  for (size_t pc = 0; pc < n; ++pc) {
+    const isa::Decoded& d = prog[pc];
+    if (d.slots == 0) continue;
+    uint16_t r, w;
+    reg_effects(d, r, w);
+    const Kind k = d.info().kind;
+    // Calls clobber r1..r5 but do not make them "used" by themselves.
+    const bool call = k == Kind::Call || k == Kind::CallLocal || k == Kind::Callx;
+    f.regs_used |= static_cast<uint16_t>(r | (call ? (w & 1) : w));
+    if (call && k == Kind::Callx) f.regs_used |= static_cast<uint16_t>(1u << d.dst);
+    if (!call) f.regs_written |= w;
+    else f.regs_written |= 1;
+    if (w & (1u << 10)) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "frame pointer is read only (insn %zu)", pc);
+      return Status(EINVAL, buf);
+    }
+    switch (k) {
+      case Kind::Call:
+        f.helper_calls = true;
+        break;
+      case Kind::CallLocal:
+        f.local_calls = true;
+        break;
+      case Kind::Callx:
+        f.callx = true;
+        break;
+      case Kind::MayGoto:
+        f.may_goto = true;
+        break;
+      case Kind::LdAbs:
+      case Kind::LdInd:
+        f.ld_pkt = true;
+        break;
+      case Kind::Lddw:
+        if (d.src == BPF_PSEUDO_FUNC) f.local_calls = true;
+        break;
+      default:
+        break;
+    }
+    if (auto t = d.target(pc)) {
+      if (k == Kind::CallLocal || k == Kind::Lddw) {
+        f.is_function[*t] = 1;
+        if (*t == 0) f.main_is_callee = true;
+      }
+      block_start[*t] = 1;
+    }
+    const bool control = k == Kind::Ja || k == Kind::Gotol || k == Kind::Jcond ||
+                         k == Kind::MayGoto || k == Kind::Exit || call;
+    bool effect = k == Kind::St || k == Kind::Stx || k == Kind::Atomic || k == Kind::StoreRel ||
+                  k == Kind::LdAbs || k == Kind::LdInd;
+    if (checked && (k == Kind::Ldx || k == Kind::Ldxs || k == Kind::LoadAcq)) effect = true;
+    if ((control || effect) && pc + d.slots < n) block_start[pc + d.slots] = 1;
+  }
+  f.uses_stack = (f.regs_used >> 10) & 1;
+
+  std::vector<uint32_t> work;
+  mark_frame(prog, 0, kInMain, f.frame, work);
+  if (f.main_is_callee) mark_frame(prog, 0, kInCallee, f.frame, work);
+  for (size_t pc = 1; pc < n; ++pc) {
+    if (!f.is_function[pc]) continue;
+    f.functions.push_back(static_cast<uint32_t>(pc));
+    mark_frame(prog, static_cast<uint32_t>(pc), kInCallee, f.frame, work);
+    block_start[pc] = 1;
+  }
+  for (size_t pc = 0; pc < n; ++pc)
+    if (prog[pc].slots && f.frame[pc] == 0) f.frame[pc] = kInMain;  // unreachable: any will do
+
+  if (budget) {
+    f.segment_len.assign(n, 0);
+    size_t start = 0;
+    for (size_t pc = 0; pc < n; pc += prog[pc].slots) {
+      if (block_start[pc]) start = pc;
+      ++f.segment_len[start];
+    }
+  }
+  return f;
+}
+
+}  // namespace bpfbox::vm::jit::x86_64

@@ -1,0 +1,43 @@
+// What the translator needs to know about a whole program before emitting a byte: which registers
+// it touches, where functions start, in which frames each instruction can run, and where the
+// instruction budget must be checked.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "bpfbox/status.hpp"
+#include "isa/decoder.hpp"
+
+namespace bpfbox::vm::jit::x86_64 {
+
+// In which frames an instruction can execute: decides what `exit` compiles to.
+enum FrameKind : uint8_t { kInMain = 1, kInCallee = 2 };
+
+struct ProgramFacts {
+  uint16_t regs_used = 0;     // bit i: ri is read or written somewhere
+  uint16_t regs_written = 0;  // bit i: ri is written somewhere (never r10: refused)
+  bool uses_stack = false;    // r10 is referenced
+  bool helper_calls = false;
+  bool local_calls = false;  // bpf-to-bpf calls (or BPF_PSEUDO_FUNC values a callx may use)
+  bool callx = false;
+  bool may_goto = false;
+  bool ld_pkt = false;  // LD_ABS / LD_IND
+  bool main_is_callee = false;  // pc 0 is also the target of a call or BPF_PSEUDO_FUNC load
+  std::vector<uint8_t> frame;       // per pc: FrameKind bits
+  std::vector<uint8_t> is_function;  // per pc: 1 at pc 0 and every call / BPF_PSEUDO_FUNC target
+  std::vector<uint32_t> functions;   // the pcs with is_function set, pc 0 excluded
+  // Budget mode: per pc, the number of instructions of the segment starting here (0 inside a
+  // segment). A segment ends at control flow and after every instruction with an effect that
+  // outlives a fault (stores, atomics, calls, packet loads, checked loads).
+  std::vector<uint32_t> segment_len;
+};
+
+// EINVAL naming the pc for what no engine-independent rule allows the JIT to take (a write to r10).
+Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, bool budget);
+
+// Registers an instruction reads and writes, as bit masks over r0..r10.
+void reg_effects(const isa::Decoded& d, uint16_t& reads, uint16_t& writes);
+
+}  // namespace bpfbox::vm::jit::x86_64

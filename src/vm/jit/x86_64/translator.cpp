@@ -1,0 +1,917 @@
+#include "vm/jit/x86_64/translator.hpp"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+
+#include "isa/uapi.hpp"
+#include "vm/jit/x86_64/assembler.hpp"
+#include "vm/jit/x86_64/runtime.hpp"
+
+namespace bpfbox::vm::jit::x86_64 {
+namespace {
+
+using isa::Kind;
+using isa::Op;
+
+// BPF registers live in x86 registers as in the kernel's JIT: r1..r5 already sit where the SysV ABI
+// passes arguments, r6..r9 in callee-saved registers, r10 in rbp.
+constexpr Reg kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
+constexpr Reg kRc = R12;  // the RunContext*, callee-saved so helpers keep it
+// r9, r10 and r11 are scratch: never BPF registers, clobbered by every call.
+
+constexpr int32_t kFrameBytes = isa::kStackSize;
+constexpr int32_t kStackBytes = isa::kStackSize * isa::kMaxCallFrames;
+// Below the BPF stack, each frame keeps two words: [rsp] (a return address, or padding in the
+// main frame) and [rsp+8], the frame's may_goto counter.
+constexpr int32_t kHeader = 16;
+
+constexpr int32_t kOffStackBase = offsetof(RunContext, stack_base);
+constexpr int32_t kOffStackSize = offsetof(RunContext, stack_size);
+constexpr int32_t kOffFault = offsetof(RunContext, fault);
+constexpr int32_t kOffFaultKind = offsetof(RunContext, fault) + offsetof(Fault, kind);
+constexpr int32_t kOffInsns = offsetof(RunContext, insns_executed);
+constexpr int32_t kOffPktData = offsetof(RunContext, pkt_data);
+constexpr int32_t kOffPktLen = offsetof(RunContext, pkt_len);
+static_assert(sizeof(Fault) % 8 == 0);
+
+uint64_t splitmix(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+Cond cond_of(uint8_t bpf_op) {
+  switch (bpf_op) {
+    case BPF_JEQ: return kE;
+    case BPF_JNE: return kNE;
+    case BPF_JGT: return kA;
+    case BPF_JGE: return kAE;
+    case BPF_JLT: return kB;
+    case BPF_JLE: return kBE;
+    case BPF_JSGT: return kG;
+    case BPF_JSGE: return kGE;
+    case BPF_JSLT: return kL;
+    case BPF_JSLE: return kLE;
+    default: return kNE;  // BPF_JSET: test, then "some bit set"
+  }
+}
+
+int log2_exact(uint64_t v) {
+  return (v && !(v & (v - 1))) ? __builtin_ctzll(v) : -1;
+}
+
+class Emitter {
+ public:
+  Emitter(std::span<const isa::Decoded> prog, const ProgramFacts& f, const HelperTable& helpers,
+          const ExecOptions& opts, const Tuning& t, const ImageTables& tables, uint64_t seed)
+      : prog_(prog), f_(f), helpers_(helpers), opts_(opts), t_(t), tables_(tables), seed_(seed) {
+    const size_t n = prog.size();
+    addrs_.assign(n + 1, 0);
+    needs_frame_ = f.uses_stack || f.local_calls || f.may_goto;
+    need_rc_ = opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.ld_pkt ||
+               f.local_calls;
+    may_fault_ = opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.local_calls;
+    const bool calls_out = may_fault_;
+    // Callee-saved registers the program needs, in push order.
+    if (needs_frame_) saved_[n_saved_++] = RBP;
+    if (f.regs_used & (1 << 6)) saved_[n_saved_++] = RBX;
+    if (need_rc_) saved_[n_saved_++] = R12;
+    if (f.regs_used & (1 << 7)) saved_[n_saved_++] = R13;
+    if (f.regs_used & (1 << 8)) saved_[n_saved_++] = R14;
+    if (f.regs_used & (1 << 9)) saved_[n_saved_++] = R15;
+    frame_ = needs_frame_ ? kHeader + kStackBytes : 0;
+    if ((calls_out || needs_frame_) && (8 + 8 * n_saved_ + frame_) % 16) frame_ += 8;
+    // What a bpf-to-bpf call preserves for its caller: r6..r9 that some instruction writes.
+    for (int r = 6; r <= 9; ++r)
+      if (f.regs_written & (1 << r)) call_saved_[n_call_saved_++] = kMap[r];
+    const int pushed = n_call_saved_ + (f.may_goto ? 1 : 0) + 1;  // + the return address
+    call_pad_ = (pushed % 2) ? 8 : 0;
+  }
+
+  // One layout pass; false when a jump relaxed from the previous layout no longer fits.
+  bool pass(std::vector<uint8_t>& buf, bool relax, std::vector<size_t>& relocs) {
+    Assembler a(buf);
+    a_ = &a;
+    relax_ = relax;
+    rng_ = seed_;
+    prev_ = addrs_;
+    pc_fixups_.clear();
+    label_fixups_.clear();
+    stubs_.clear();
+    relocs_.clear();
+
+    prologue();
+    const size_t n = prog_.size();
+    for (size_t pc = 0; pc < n; ++pc) {
+      const isa::Decoded& d = prog_[pc];
+      addrs_[pc] = a.size();
+      if (d.slots == 0) continue;
+      a.ensure();
+      if (opts_.insn_budget && f_.segment_len[pc]) budget_check(pc);
+      insn(static_cast<uint32_t>(pc), d);
+    }
+    addrs_[n] = a.size();
+    emit_stubs();
+    labels_[kExitUnwind] = a.size();
+    a.ensure();
+    exit_unwind();
+    labels_[kCheckThunk] = a.size();
+    if (opts_.checked) check_thunk();
+
+    for (const auto& fx : pc_fixups_) {
+      const int64_t disp = static_cast<int64_t>(addrs_[fx.target]) - static_cast<int64_t>(fx.at + fx.width);
+      if (fx.width == 1) {
+        if (!fits_i8(disp)) return false;
+        a.data()[fx.at] = static_cast<uint8_t>(disp);
+      } else {
+        a.patch_i32(fx.at, static_cast<int32_t>(disp));
+      }
+    }
+    for (const auto& fx : label_fixups_)
+      a.patch_i32(fx.at, static_cast<int32_t>(labels_[fx.label] - (fx.at + 4)));
+    for (const auto& r : relocs_) {
+      const uint64_t v = addrs_[r.target];
+      std::memcpy(a.data() + r.at, &v, 8);
+      relocs.push_back(r.at);
+    }
+    size_ = a.size();
+    return true;
+  }
+  size_t size() const { return size_; }
+
+ private:
+  enum Label { kExitUnwind, kCheckThunk, kLabels };
+  struct PcFixup {
+    size_t at;
+    uint8_t width;
+    uint32_t target;
+  };
+  struct LabelFixup {
+    size_t at;
+    Label label;
+  };
+  struct Stub {
+    enum Kind : uint8_t { Check, Budget, Depth, BadCall } kind;
+    size_t at;      // the rel32 jumping here
+    uint32_t pc;
+    uint64_t a;     // Check: packed access; Budget: segment length; Depth: callee pc
+    size_t back;    // Check: where to resume
+    Reg reg;        // BadCall: the register holding the value
+  };
+  struct Reloc {
+    size_t at;
+    uint32_t target;
+  };
+
+  Assembler& a() { return *a_; }
+
+  // --- jumps ----------------------------------------------------------------------------------
+  bool short_to(uint32_t pc_after, uint32_t target) const {
+    if (!relax_) return false;
+    return fits_i8(static_cast<int64_t>(prev_[target]) - static_cast<int64_t>(prev_[pc_after]));
+  }
+  // A jump to a pc; always the last bytes of its instruction, so the previous pass's layout
+  // predicts its displacement exactly.
+  void jump_pc(int cond, uint32_t pc_after, uint32_t target) {
+    const bool s = short_to(pc_after, target);
+    if (cond < 0) {
+      if (s) a().byte(0xEB), a().byte(0);
+      else a().byte(0xE9), a().u32(0);
+    } else {
+      if (s) a().byte(static_cast<uint8_t>(0x70 | cond)), a().byte(0);
+      else a().byte(0x0F), a().byte(static_cast<uint8_t>(0x80 | cond)), a().u32(0);
+    }
+    pc_fixups_.push_back({a().size() - (s ? 1 : 4), static_cast<uint8_t>(s ? 1 : 4), target});
+  }
+  void call_pc(uint32_t target) {
+    a().byte(0xE8), a().u32(0);
+    pc_fixups_.push_back({a().size() - 4, 4, target});
+  }
+  void jcc_label(Cond c, Label l) { label_fixups_.push_back({a().jcc_fwd32(c), l}); }
+  void jmp_label(Label l) { label_fixups_.push_back({a().jmp_fwd32(), l}); }
+  void call_label(Label l) {
+    a().byte(0xE8), a().u32(0);
+    label_fixups_.push_back({a().size() - 4, l});
+  }
+  void jcc_stub(Cond c, Stub s) {
+    s.at = a().jcc_fwd32(c);
+    stubs_.push_back(s);
+  }
+  void call_abs(const void* fn) {
+    a().movabs(R11, reinterpret_cast<uint64_t>(fn));
+    a().call_r(R11);
+  }
+
+  // --- constant blinding -----------------------------------------------------------------------
+  bool blind() const { return opts_.blind_constants; }
+  uint32_t key() { return static_cast<uint32_t>(splitmix(rng_)); }
+  // r = sign-extended imm without the immediate appearing in the code.
+  void blinded_imm(Reg r, int32_t imm) {
+    const int32_t k = static_cast<int32_t>(key());
+    a().rex(true, 0, r), a().byte(0xC7), a().modrm_rr(0, r), a().u32(static_cast<uint32_t>(imm ^ k));
+    a().alu_ri(true, kXor, r, k);
+  }
+
+  // --- frame -----------------------------------------------------------------------------------
+  void epilogue() {
+    if (frame_) a().alu_ri(true, kAdd, RSP, frame_);
+    for (int i = n_saved_ - 1; i >= 0; --i) a().pop(saved_[i]);
+    a().ret();
+  }
+
+  void prologue() {
+    Assembler& as = a();
+    as.ensure();
+    for (int i = 0; i < n_saved_; ++i) as.push(saved_[i]);
+    if (need_rc_) as.mov_rr(true, kRc, RSI);
+    if (frame_) as.alu_ri(true, kSub, RSP, frame_);
+    if (needs_frame_) as.lea(RBP, Mem{RSP, kHeader + kStackBytes});
+    if (need_rc_ && needs_frame_) {
+      as.lea(R11, Mem{RSP, kHeader});
+      as.store(8, Mem{kRc, kOffStackBase}, R11);
+      as.store_imm(8, Mem{kRc, kOffStackSize}, kStackBytes);
+    } else if (opts_.checked) {
+      as.store_imm(8, Mem{kRc, kOffStackBase}, 0);
+      as.store_imm(8, Mem{kRc, kOffStackSize}, 0);
+    }
+    if (may_fault_ || opts_.insn_budget) {
+      as.op_rr(false, 0x31, R11, R11);
+      if (may_fault_)
+        for (int32_t i = 0; i < static_cast<int32_t>(sizeof(Fault)); i += 8)
+          as.store(8, Mem{kRc, kOffFault + i}, R11);
+      if (opts_.insn_budget) as.store(8, Mem{kRc, kOffInsns}, R11);
+    }
+    if (f_.may_goto) as.store_imm(8, Mem{RSP, 8}, BPFBOX_MAX_LOOPS);
+    if (opts_.checked && needs_frame_) {
+      // Unverified code may read stack it never wrote: zeros, as the interpreter gives it.
+      as.mov_rr(true, R10, RCX);
+      as.lea(RDI, Mem{RSP, kHeader});
+      as.op_rr(false, 0x31, RAX, RAX);
+      as.mov_imm32(RCX, kStackBytes / 8);
+      as.rep_stosq();
+      as.mov_rr(true, RCX, R10);
+    }
+    const uint16_t used = f_.regs_used;
+    if (used & (1 << 1)) as.mov_rr(true, RDI, RDX);
+    if (used & (1 << 2)) as.mov_rr(true, RSI, RCX);
+    // The interpreter starts every other register at zero.
+    for (int r : {0, 3, 4, 5, 6, 7, 8, 9})
+      if (used & (1 << r)) as.op_rr(false, 0x31, kMap[r], kMap[r]);
+  }
+
+  void exit_unwind() {
+    // A fault or a failed packet load ends the run from any call depth: the frame is found again
+    // from the stack base the prologue recorded.
+    if (!need_rc_) return;
+    if (needs_frame_) {
+      a().load(8, RSP, Mem{kRc, kOffStackBase});
+      a().alu_ri(true, kSub, RSP, kHeader);
+    }
+    a().op_rr(false, 0x31, RAX, RAX);
+    epilogue();
+  }
+
+  void check_thunk() {
+    // Called from checked accesses outside the stack: r11 = address, r10d = packed access.
+    // Returns r11 = 1 when allowed; every BPF register survives.
+    static constexpr Reg kKeep[] = {RAX, RCX, RDX, RSI, RDI, R8};
+    Assembler& as = a();
+    as.ensure();
+    for (Reg r : kKeep) as.push(r);
+    as.alu_ri(true, kSub, RSP, 8);
+    as.mov_rr(true, RDI, kRc);
+    as.mov_rr(true, RSI, R11);
+    as.mov_rr(false, RDX, R10);
+    as.movabs(RAX, reinterpret_cast<uint64_t>(&rt::check_access));
+    as.call_r(RAX);
+    as.mov_rr(true, R11, RAX);
+    as.alu_ri(true, kAdd, RSP, 8);
+    for (int i = 5; i >= 0; --i) as.pop(kKeep[i]);
+    as.ret();
+  }
+
+  void emit_stubs() {
+    Assembler& as = a();
+    for (const Stub& s : stubs_) {
+      as.ensure();
+      as.bind32(s.at);
+      switch (s.kind) {
+        case Stub::Check:
+          as.mov_imm32(R10, static_cast<uint32_t>(s.a));
+          call_label(kCheckThunk);
+          as.test_rr(true, R11, R11);
+          as.jcc_to(kNE, s.back, false);
+          break;
+        case Stub::Budget:
+          as.mov_rr(true, RDI, kRc);
+          as.mov_imm32(RSI, s.pc);
+          as.mov_imm32(RDX, static_cast<uint32_t>(s.a));
+          as.movabs(RCX, reinterpret_cast<uint64_t>(tables_.slots));
+          as.movabs(R8, opts_.insn_budget);
+          call_abs(reinterpret_cast<const void*>(&rt::budget_fault));
+          break;
+        case Stub::Depth:
+        case Stub::BadCall:
+          if (s.kind == Stub::BadCall) as.mov_rr(true, RCX, s.reg);
+          else as.mov_imm64(RCX, s.a);
+          as.mov_rr(true, RDI, kRc);
+          as.mov_imm32(RSI, static_cast<uint32_t>(s.kind == Stub::Depth ? FaultKind::CallDepth
+                                                                        : FaultKind::BadCall));
+          as.mov_imm32(RDX, s.pc);
+          call_abs(reinterpret_cast<const void*>(&rt::call_fault));
+          break;
+      }
+      jmp_label(kExitUnwind);
+    }
+  }
+
+  void budget_check(size_t pc) {
+    const uint32_t len = f_.segment_len[pc];
+    const Mem cnt{kRc, kOffInsns};
+    a().alu_mi(true, kAdd, cnt, static_cast<int32_t>(len));
+    if (opts_.insn_budget <= INT32_MAX) {
+      a().alu_mi(true, kCmp, cnt, static_cast<int32_t>(opts_.insn_budget));
+    } else {
+      a().movabs(R11, opts_.insn_budget);
+      a().alu_rm(true, kCmp, R11, cnt);  // cmp r11, [cnt]: below means over budget
+      jcc_stub(kB, Stub{Stub::Budget, 0, static_cast<uint32_t>(pc), len, 0, RAX});
+      return;
+    }
+    jcc_stub(kA, Stub{Stub::Budget, 0, static_cast<uint32_t>(pc), len, 0, RAX});
+  }
+
+  // Checked mode: traps an access outside the stack and every region before it happens.
+  void check_access(uint32_t pc, Reg base, int16_t off, uint8_t size, uint8_t access) {
+    if (!opts_.checked) return;
+    Assembler& as = a();
+    as.lea(R11, Mem{base, off});
+    Stub s{Stub::Check, 0, pc, rt::pack_access(pc, size, access), 0, RAX};
+    if (needs_frame_) {
+      // The stack inline: (addr - stack_base) <= stack_bytes - size.
+      as.mov_rr(true, R10, R11);
+      as.alu_rm(true, kSub, R10, Mem{kRc, kOffStackBase});
+      as.alu_ri(true, kCmp, R10, kStackBytes - size);
+      s.at = as.jcc_fwd32(kA);
+    } else {
+      s.at = as.jmp_fwd32();
+    }
+    s.back = as.size();
+    stubs_.push_back(s);
+  }
+
+  // --- instructions ----------------------------------------------------------------------------
+  void insn(uint32_t pc, const isa::Decoded& d) {
+    const isa::OpInfo& o = d.info();
+    const Reg dst = kMap[d.dst <= 10 ? d.dst : 0];
+    const Reg src = kMap[d.src <= 10 ? d.src : 0];
+    switch (o.kind) {
+      case Kind::Alu:
+        alu(d, o, dst, src);
+        break;
+      case Kind::Neg:
+        a().neg(o.is64, dst);
+        break;
+      case Kind::Mov:
+        mov(d, o, dst, src);
+        break;
+      case Kind::Movsx:
+        if (o.size == 8) a().movsx8(o.is64, dst, src);
+        else if (o.size == 16) a().movsx16(o.is64, dst, src);
+        else a().movsxd(dst, src);
+        break;
+      case Kind::End:
+        endian(d.op, dst);
+        break;
+      case Kind::Ja:
+        if (d.off != 0) jump_pc(-1, pc + 1, pc + 1 + d.off);
+        break;
+      case Kind::Gotol:
+        if (d.imm != 0) jump_pc(-1, pc + 1, static_cast<uint32_t>(pc + 1 + d.imm));
+        break;
+      case Kind::Jcond:
+        jcond(pc, d, o, dst, src);
+        break;
+      case Kind::MayGoto: {
+        // As the interpreter: jump once the frame's counter is spent, else count down.
+        a().alu_mi(true, kCmp, Mem{RSP, 8}, 0);
+        a().byte(0x0F), a().byte(0x80 | kE), a().u32(0);
+        pc_fixups_.push_back({a().size() - 4, 4, static_cast<uint32_t>(pc + 1 + d.off)});
+        a().alu_mi(true, kSub, Mem{RSP, 8}, 1);
+        break;
+      }
+      case Kind::Call:
+        helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
+        break;
+      case Kind::CallLocal:
+        local_call(pc, static_cast<uint32_t>(pc + 1 + d.imm));
+        break;
+      case Kind::Callx:
+        callx(pc, dst);
+        break;
+      case Kind::CallKfunc:
+        break;  // refused before translation
+      case Kind::Exit:
+        exit_insn(pc);
+        break;
+      case Kind::Lddw:
+        if (d.src == BPF_PSEUDO_FUNC) {
+          a().movabs(dst, 0);
+          relocs_.push_back({a().size() - 8, static_cast<uint32_t>(pc + 1 + d.imm)});
+        } else if (blind() && d.imm64) {
+          const uint64_t k = splitmix(rng_);
+          a().movabs(dst, d.imm64 ^ k);
+          a().movabs(R11, k);
+          a().alu_rr(true, kXor, dst, R11);
+        } else {
+          a().mov_imm64(dst, d.imm64);
+        }
+        break;
+      case Kind::LdAbs:
+      case Kind::LdInd:
+        ld_pkt(d, o, src);
+        break;
+      case Kind::Ldx:
+      case Kind::LoadAcq:
+        check_access(pc, src, d.off, o.size, kRead);
+        a().load(o.size, dst, Mem{src, d.off});
+        break;
+      case Kind::Ldxs:
+        check_access(pc, src, d.off, o.size, kRead);
+        a().load_sx(o.size, dst, Mem{src, d.off});
+        break;
+      case Kind::St:
+        check_access(pc, dst, d.off, o.size, kWrite);
+        if (blind() && d.imm) {
+          blinded_imm(R11, d.imm);
+          a().store(o.size, Mem{dst, d.off}, R11);
+        } else {
+          a().store_imm(o.size, Mem{dst, d.off}, d.imm);
+        }
+        break;
+      case Kind::Stx:
+      case Kind::StoreRel:
+        check_access(pc, dst, d.off, o.size, kWrite);
+        a().store(o.size, Mem{dst, d.off}, src);
+        break;
+      case Kind::Atomic:
+        check_access(pc, dst, d.off, o.size, kReadWrite);
+        atomic(d, o, dst, src);
+        break;
+    }
+  }
+
+  void alu(const isa::Decoded& d, const isa::OpInfo& o, Reg dst, Reg src) {
+    const bool w = o.is64;
+    const bool k = !o.uses_src;
+    if (k && blind() && d.imm != 0) {
+      blinded_imm(R11, d.imm);
+      src = R11;
+    } else if (k) {
+      alu_imm(d, o, dst);
+      return;
+    }
+    switch (o.op) {
+      case BPF_ADD: a().alu_rr(w, kAdd, dst, src); break;
+      case BPF_SUB: a().alu_rr(w, kSub, dst, src); break;
+      case BPF_OR: a().alu_rr(w, kOr, dst, src); break;
+      case BPF_AND: a().alu_rr(w, kAnd, dst, src); break;
+      case BPF_XOR: a().alu_rr(w, kXor, dst, src); break;
+      case BPF_MUL: a().imul_rr(w, dst, src); break;
+      case BPF_LSH: shift_reg(w, kShl, dst, src); break;
+      case BPF_RSH: shift_reg(w, kShr, dst, src); break;
+      case BPF_ARSH: shift_reg(w, kSar, dst, src); break;
+      case BPF_DIV:
+      case BPF_MOD: divide_reg(w, d.off == 1, o.op == BPF_MOD, dst, src); break;
+      default: break;
+    }
+  }
+
+  // Zero-extends the low half in place (what a 32-bit operation that changes nothing still does).
+  void zext32(Reg r) { a().mov_rr(false, r, r); }
+
+  void alu_imm(const isa::Decoded& d, const isa::OpInfo& o, Reg dst) {
+    const bool w = o.is64;
+    const int32_t imm = d.imm;
+    switch (o.op) {
+      case BPF_ADD:
+      case BPF_SUB:
+      case BPF_OR:
+      case BPF_XOR:
+        if (imm == 0) {
+          if (!w) zext32(dst);
+          return;
+        }
+        a().alu_ri(w, o.op == BPF_ADD ? kAdd : o.op == BPF_SUB ? kSub : o.op == BPF_OR ? kOr : kXor,
+                   dst, imm);
+        return;
+      case BPF_AND:
+        if (imm == 0) return a().op_rr(false, 0x31, dst, dst);
+        if (imm == -1) {
+          if (!w) zext32(dst);
+          return;
+        }
+        if (!w && imm == 0xFFFF) return a().movzx16(dst, dst);
+        if (!w && imm == 0xFF) return a().movzx8(dst, dst);
+        a().alu_ri(w, kAnd, dst, imm);
+        return;
+      case BPF_MUL: {
+        if (imm == 0) return a().op_rr(false, 0x31, dst, dst);
+        const int sh = imm > 0 ? log2_exact(static_cast<uint64_t>(imm)) : -1;
+        if (sh == 0) {
+          if (!w) zext32(dst);
+        } else if (sh > 0) {
+          a().shift_ri(w, kShl, dst, static_cast<uint8_t>(sh));
+        } else {
+          a().imul_rri(w, dst, dst, imm);
+        }
+        return;
+      }
+      case BPF_LSH:
+      case BPF_RSH:
+      case BPF_ARSH: {
+        const uint8_t n = static_cast<uint8_t>(imm & (w ? 63 : 31));
+        if (n == 0) {
+          if (!w) zext32(dst);
+          return;
+        }
+        a().shift_ri(w, o.op == BPF_LSH ? kShl : o.op == BPF_RSH ? kShr : kSar, dst, n);
+        return;
+      }
+      case BPF_DIV:
+      case BPF_MOD:
+        divide_imm(w, d.off == 1, o.op == BPF_MOD, dst, imm);
+        return;
+      default:
+        return;
+    }
+  }
+
+  void shift_reg(bool w, ShiftOp op, Reg dst, Reg src) {
+    Assembler& as = a();
+    if (t_.bmi2) {
+      as.shiftx(w, op, dst, dst, src);
+    } else if (src == RCX) {
+      as.shift_rcl(w, op, dst);
+    } else if (dst == RCX) {
+      as.mov_rr(true, R10, RCX);
+      as.mov_rr(true, RCX, src);
+      as.shift_rcl(w, op, R10);
+      as.mov_rr(true, RCX, R10);
+    } else {
+      as.mov_rr(true, R10, RCX);
+      as.mov_rr(true, RCX, src);
+      as.shift_rcl(w, op, dst);
+      as.mov_rr(true, RCX, R10);
+    }
+  }
+
+  // dst = dst / v or dst % v for a divisor register that is neither zero nor (signed) -1.
+  void divide_core(bool w, bool is_signed, bool mod, Reg dst, Reg v) {
+    Assembler& as = a();
+    if (v == RAX || v == RDX) {
+      as.mov_rr(true, R11, v);
+      v = R11;
+    }
+    if (dst != RAX) as.mov_rr(true, R10, RAX);
+    if (dst != RDX) as.mov_rr(true, R9, RDX);
+    if (dst != RAX) as.mov_rr(true, RAX, dst);
+    if (is_signed) as.cqo(w);
+    else as.op_rr(false, 0x31, RDX, RDX);
+    as.div(w, is_signed, v);
+    const Reg result = mod ? RDX : RAX;
+    if (dst != result) as.mov_rr(true, dst, result);
+    if (dst != RAX) as.mov_rr(true, RAX, R10);
+    if (dst != RDX) as.mov_rr(true, RDX, R9);
+  }
+
+  // Division semantics: by 0 gives 0, modulo by 0 leaves dst; signed MIN / -1 gives MIN (mod 0).
+  void divide_by_zero(bool w, bool mod, Reg dst) {
+    if (!mod) a().op_rr(false, 0x31, dst, dst);
+    else if (!w) zext32(dst);
+  }
+  void divide_by_minus_one(bool w, bool mod, Reg dst) {
+    if (!mod) a().neg(w, dst);
+    else a().op_rr(false, 0x31, dst, dst);
+  }
+
+  void divide_imm(bool w, bool is_signed, bool mod, Reg dst, int32_t imm) {
+    const uint64_t v = w ? static_cast<uint64_t>(static_cast<int64_t>(imm)) : static_cast<uint32_t>(imm);
+    if (v == 0) return divide_by_zero(w, mod, dst);
+    if (is_signed && imm == -1) return divide_by_minus_one(w, mod, dst);
+    if (!is_signed) {
+      if (const int sh = log2_exact(v); sh >= 0) {
+        if (mod) {
+          const uint64_t m = v - 1;
+          if (m <= INT32_MAX && (w || m <= INT32_MAX)) {
+            if (m == 0) a().op_rr(false, 0x31, dst, dst);
+            else a().alu_ri(w, kAnd, dst, static_cast<int32_t>(m));
+          } else {
+            a().mov_imm64(R11, m);
+            a().alu_rr(w, kAnd, dst, R11);
+          }
+        } else if (sh == 0) {
+          if (!w) zext32(dst);
+        } else {
+          a().shift_ri(w, kShr, dst, static_cast<uint8_t>(sh));
+        }
+        return;
+      }
+    }
+    a().mov_imm64(R11, w ? v : static_cast<uint32_t>(imm));
+    divide_core(w, is_signed, mod, dst, R11);
+  }
+
+  void divide_reg(bool w, bool is_signed, bool mod, Reg dst, Reg src) {
+    Assembler& as = a();
+    as.test_rr(w, src, src);
+    const size_t to_zero = as.jcc_fwd32(kE);
+    size_t to_minus_one = 0;
+    if (is_signed) {
+      as.alu_ri(w, kCmp, src, -1);
+      to_minus_one = as.jcc_fwd32(kE);
+    }
+    divide_core(w, is_signed, mod, dst, src);
+    const size_t done1 = as.jmp_fwd32();
+    as.bind32(to_zero);
+    divide_by_zero(w, mod, dst);
+    size_t done2 = 0;
+    if (is_signed) {
+      done2 = as.jmp_fwd32();
+      as.bind32(to_minus_one);
+      divide_by_minus_one(w, mod, dst);
+      as.bind32(done2);
+    }
+    as.bind32(done1);
+  }
+
+  void mov(const isa::Decoded& d, const isa::OpInfo& o, Reg dst, Reg src) {
+    if (o.uses_src) {
+      if (o.is64) {
+        if (dst != src) a().mov_rr(true, dst, src);
+      } else {
+        a().mov_rr(false, dst, src);
+      }
+      return;
+    }
+    if (d.imm == 0) return a().op_rr(false, 0x31, dst, dst);
+    if (blind()) {
+      const int32_t k = static_cast<int32_t>(key());
+      if (o.is64) {
+        blinded_imm(dst, d.imm);
+      } else {
+        a().mov_imm32(dst, static_cast<uint32_t>(d.imm ^ k));
+        a().alu_ri(false, kXor, dst, k);
+      }
+      return;
+    }
+    if (o.is64) a().mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+    else a().mov_imm32(dst, static_cast<uint32_t>(d.imm));
+  }
+
+  void endian(Op op, Reg dst) {
+    switch (op) {
+      case Op::Le16: a().movzx16(dst, dst); break;
+      case Op::Le32: zext32(dst); break;
+      case Op::Le64: break;
+      case Op::Be16:
+      case Op::Bswap16:
+        a().ror16_8(dst);
+        a().movzx16(dst, dst);
+        break;
+      case Op::Be32:
+      case Op::Bswap32: a().bswap(false, dst); break;
+      default: a().bswap(true, dst); break;
+    }
+  }
+
+  void jcond(uint32_t pc, const isa::Decoded& d, const isa::OpInfo& o, Reg dst, Reg src) {
+    const uint32_t target = static_cast<uint32_t>(pc + 1 + d.off);
+    if (d.off == 0) return;  // both ways lead to the next instruction
+    const bool w = o.is64;
+    const bool jset = o.op == BPF_JSET;
+    if (!o.uses_src && blind() && d.imm != 0) {
+      blinded_imm(R11, d.imm);
+      src = R11;
+    } else if (!o.uses_src) {
+      if (jset) a().test_ri(w, dst, d.imm);
+      else if (d.imm == 0) a().test_rr(w, dst, dst);
+      else a().alu_ri(w, kCmp, dst, d.imm);
+      return jump_pc(cond_of(o.op), pc + 1, target);
+    }
+    if (jset) a().test_rr(w, dst, src);
+    else a().alu_rr(w, kCmp, dst, src);
+    jump_pc(cond_of(o.op), pc + 1, target);
+  }
+
+  void helper_call(HelperFn fn) {
+    a().mov_rr(true, R9, kRc);
+    call_abs(reinterpret_cast<const void*>(fn));
+    // A helper may end the run by recording a fault.
+    a().cmp_m8(Mem{kRc, kOffFaultKind}, 0);
+    jcc_label(kNE, kExitUnwind);
+  }
+
+  // A bpf-to-bpf call: a new 512-byte frame below the caller's, r6..r9 kept for the caller, a
+  // fresh may_goto counter.
+  void local_call(uint32_t pc, uint32_t callee) {
+    Assembler& as = a();
+    // Depth: the callee's frame must start at or above the stack base.
+    as.lea(R11, Mem{RBP, -2 * kFrameBytes});
+    as.alu_rm(true, kCmp, R11, Mem{kRc, kOffStackBase});
+    jcc_stub(kB, Stub{Stub::Depth, 0, pc, callee, 0, RAX});
+    for (int i = 0; i < n_call_saved_; ++i) as.push(call_saved_[i]);
+    if (call_pad_) as.alu_ri(true, kSub, RSP, 8);
+    if (f_.may_goto) as.push_imm32(BPFBOX_MAX_LOOPS);
+    as.alu_ri(true, kSub, RBP, kFrameBytes);
+    call_pc(callee);
+    as.alu_ri(true, kAdd, RBP, kFrameBytes);
+    if (const int32_t drop = (f_.may_goto ? 8 : 0) + call_pad_) as.alu_ri(true, kAdd, RSP, drop);
+    for (int i = n_call_saved_ - 1; i >= 0; --i) as.pop(call_saved_[i]);
+  }
+
+  void callx(uint32_t pc, Reg dst) {
+    Assembler& as = a();
+    std::vector<size_t> done;
+    // A BPF_PSEUDO_FUNC value: the address of a function's code.
+    auto try_function = [&](uint32_t fpc) {
+      as.ensure();
+      as.movabs(R11, 0);
+      relocs_.push_back({as.size() - 8, fpc});
+      as.alu_rr(true, kCmp, dst, R11);
+      const size_t next = as.jcc_fwd32(kNE);
+      local_call(pc, fpc);
+      done.push_back(as.jmp_fwd32());
+      as.bind32(next);
+    };
+    if (f_.main_is_callee) try_function(0);
+    for (uint32_t fpc : f_.functions) try_function(fpc);
+    // Else a helper id.
+    as.ensure();
+    as.mov_imm64(R11, tables_.n_helpers);
+    as.alu_rr(true, kCmp, dst, R11);
+    jcc_stub(kAE, Stub{Stub::BadCall, 0, pc, 0, 0, dst});
+    as.mov_rr(true, R11, dst);
+    as.shift_ri(true, kShl, R11, 3);
+    as.movabs(R10, reinterpret_cast<uint64_t>(tables_.helpers));
+    as.alu_rr(true, kAdd, R11, R10);
+    as.load(8, R11, Mem{R11, 0});
+    as.test_rr(true, R11, R11);
+    jcc_stub(kE, Stub{Stub::BadCall, 0, pc, 0, 0, dst});
+    as.mov_rr(true, R9, kRc);
+    as.call_r(R11);
+    as.cmp_m8(Mem{kRc, kOffFaultKind}, 0);
+    jcc_label(kNE, kExitUnwind);
+    for (size_t at : done) as.bind32(at);
+  }
+
+  void exit_insn(uint32_t pc) {
+    const uint8_t fr = f_.frame[pc];
+    if (fr == kInCallee) return a().ret();
+    if (fr == kInMain) return epilogue();
+    // Reachable in both: the main frame is the one whose r10 is the top of the stack.
+    a().load(8, R11, Mem{kRc, kOffStackBase});
+    a().alu_ri(true, kAdd, R11, kStackBytes);
+    a().alu_rr(true, kCmp, RBP, R11);
+    const size_t in_callee = a().jcc_fwd8(kNE);
+    epilogue();
+    a().bind8(in_callee);
+    a().ret();
+  }
+
+  // LD_ABS / LD_IND: r0 = the packet bytes at the offset in network order; outside the packet the
+  // program ends with r0 = 0.
+  void ld_pkt(const isa::Decoded& d, const isa::OpInfo& o, Reg src) {
+    Assembler& as = a();
+    const uint8_t size = o.size;
+    if (o.kind == Kind::LdAbs) {
+      if (blind() && d.imm) blinded_imm(R9, d.imm);
+      else as.mov_imm64(R9, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+    } else {
+      as.mov_rr(false, R9, src);
+      if (blind() && d.imm) {
+        blinded_imm(R10, d.imm);
+        as.alu_rr(false, kAdd, R9, R10);
+      } else if (d.imm) {
+        as.alu_ri(false, kAdd, R9, d.imm);
+      }
+      as.movsxd(R9, R9);
+    }
+    as.test_rr(true, R9, R9);
+    jcc_label(kS, kExitUnwind);
+    as.load(4, R10, Mem{kRc, kOffPktLen});
+    as.alu_rr(true, kSub, R10, R9);
+    as.alu_ri(true, kCmp, R10, size);
+    jcc_label(kL, kExitUnwind);
+    as.load(8, R11, Mem{kRc, kOffPktData});
+    as.test_rr(true, R11, R11);
+    jcc_label(kE, kExitUnwind);
+    as.alu_rr(true, kAdd, R11, R9);
+    as.load(size, RAX, Mem{R11, 0});
+    if (size == 2) {
+      as.ror16_8(RAX);
+    } else if (size == 4) {
+      as.bswap(false, RAX);
+    }
+  }
+
+  void atomic(const isa::Decoded& d, const isa::OpInfo& o, Reg dst, Reg src) {
+    Assembler& as = a();
+    const bool w = o.is64;
+    const Mem m{dst, d.off};
+    const int32_t aop = d.imm;
+    switch (aop) {
+      case BPF_ADD: as.lock(), as.alu_mr(w, kAdd, m, src); return;
+      case BPF_OR: as.lock(), as.alu_mr(w, kOr, m, src); return;
+      case BPF_AND: as.lock(), as.alu_mr(w, kAnd, m, src); return;
+      case BPF_XOR: as.lock(), as.alu_mr(w, kXor, m, src); return;
+      case BPF_ADD | BPF_FETCH: as.lock(), as.xadd(w, m, src); return;
+      case BPF_XCHG: as.xchg(w, m, src); return;
+      case BPF_CMPXCHG:
+        as.lock(), as.cmpxchg(w, m, src);
+        if (!w) zext32(RAX);
+        return;
+      default: break;
+    }
+    // Fetching or/and/xor: a compare-exchange loop with rax as the expected value.
+    const AluOp op = (aop & ~BPF_FETCH) == BPF_OR ? kOr : (aop & ~BPF_FETCH) == BPF_AND ? kAnd : kXor;
+    as.mov_rr(true, R9, src);
+    as.mov_rr(true, R10, RAX);
+    const Mem mm{dst == RAX ? R10 : dst, d.off};
+    const size_t loop = as.size();
+    as.load(w ? 8 : 4, RAX, mm);
+    as.mov_rr(true, R11, RAX);
+    as.alu_rr(w, op, R11, R9);
+    as.lock(), as.cmpxchg(w, mm, R11);
+    as.jcc_to(kNE, loop, true);
+    if (src == RAX) {
+      if (!w) zext32(RAX);
+    } else {
+      as.mov_rr(w, src, RAX);
+      as.mov_rr(true, RAX, R10);
+    }
+  }
+
+  std::span<const isa::Decoded> prog_;
+  const ProgramFacts& f_;
+  const HelperTable& helpers_;
+  const ExecOptions& opts_;
+  const Tuning& t_;
+  const ImageTables& tables_;
+  uint64_t seed_;
+  uint64_t rng_ = 0;
+
+  bool needs_frame_ = false, need_rc_ = false, may_fault_ = false;
+  Reg saved_[6] = {};
+  int n_saved_ = 0;
+  int32_t frame_ = 0;
+  Reg call_saved_[4] = {};
+  int n_call_saved_ = 0;
+  int32_t call_pad_ = 0;
+
+  Assembler* a_ = nullptr;
+  bool relax_ = false;
+  std::vector<size_t> addrs_, prev_;
+  std::vector<PcFixup> pc_fixups_;
+  std::vector<LabelFixup> label_fixups_;
+  std::vector<Stub> stubs_;
+  std::vector<Reloc> relocs_;
+  size_t labels_[kLabels] = {};
+  size_t size_ = 0;
+};
+
+}  // namespace
+
+Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
+                 const HelperTable& helpers, const ExecOptions& opts, const Tuning& tuning,
+                 const ImageTables& tables, Image& out) {
+  uint64_t seed = tuning.blind_seed;
+  if (opts.blind_constants && seed == 0 && getrandom(&seed, sizeof seed, 0) != sizeof seed)
+    return Status(EIO, "jit: no randomness for constant blinding");
+  Emitter e(prog, facts, helpers, opts, tuning, tables, seed);
+  out.code.reserve(prog.size() * 16 + 512);
+  size_t last = SIZE_MAX;
+  out.passes = 0;
+  for (int p = 0; p < tuning.max_passes; ++p) {
+    out.relocs.clear();
+    const bool relax = tuning.short_jumps && p > 0;
+    ++out.passes;
+    if (!e.pass(out.code, relax, out.relocs)) {
+      // A relaxed jump no longer fits (cannot happen while sizes only shrink): go all-long.
+      out.relocs.clear();
+      ++out.passes;
+      if (!e.pass(out.code, false, out.relocs)) return Status(EFAULT, "jit: layout failed");
+      break;
+    }
+    if (!tuning.short_jumps || e.size() == last) break;
+    last = e.size();
+  }
+  out.code.resize(e.size());
+  return Status::ok();
+}
+
+}  // namespace bpfbox::vm::jit::x86_64

@@ -1,0 +1,41 @@
+// eBPF → x86-64: one pass over the decoded program emits the whole image (prologue, body, cold
+// stubs, the checked-mode thunk). Passes repeat with the previous layout until jump sizes settle.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "bpfbox/vm.hpp"
+#include "isa/decoder.hpp"
+#include "vm/jit/x86_64/analysis.hpp"
+
+namespace bpfbox::vm::jit::x86_64 {
+
+// Choices a test may force; the defaults are what the machine supports.
+struct Tuning {
+  bool bmi2 = true;          // shlx/shrx/sarx for register shifts (no rcx shuffling)
+  bool short_jumps = true;   // relax jumps to rel8 where the layout allows
+  int max_passes = 4;        // layout passes before settling for what the last one produced
+  uint64_t blind_seed = 0;   // constant blinding: 0 draws a fresh key per compile
+};
+
+// What generated code refers to outside itself, owned by the executable.
+struct ImageTables {
+  const uint8_t* slots = nullptr;     // per pc: slots of the instruction (budget fault pcs)
+  const HelperFn* helpers = nullptr;  // by helper id, for callx
+  size_t n_helpers = 0;
+};
+
+struct Image {
+  std::vector<uint8_t> code;
+  // Offsets of imm64 fields holding a code offset: the code's address must be added once placed.
+  std::vector<size_t> relocs;
+  int passes = 0;
+};
+
+Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
+                 const HelperTable& helpers, const ExecOptions& opts, const Tuning& tuning,
+                 const ImageTables& tables, Image& out);
+
+}  // namespace bpfbox::vm::jit::x86_64
