@@ -21,35 +21,74 @@ bool RunContext::check(uint64_t addr, uint64_t size, uint8_t access) const {
   return false;
 }
 
+namespace {
+
+const char* access_name(uint8_t access) {
+  switch (access) {
+    case kRead:
+      return "load";
+    case kWrite:
+      return "store";
+    case kReadWrite:
+      return "atomic access";
+    default:
+      return "access";
+  }
+}
+
+// The region holding addr, if any: "ctx", or "stack" for the run's stack.
+const char* region_at(const RunContext& rc, uint64_t addr) {
+  if (addr - rc.stack_base < rc.stack_size) return "stack";
+  for (uint32_t i = 0; i < rc.n_regions; ++i)
+    if (addr - rc.regions[i].base < rc.regions[i].size) return rc.regions[i].name;
+  return nullptr;
+}
+
+}  // namespace
+
 std::string describe(const Fault& f, const RunContext* rc) {
   char buf[256];
-  const char* op = "access";
   switch (f.kind) {
     case FaultKind::None:
       return "no fault";
-    case FaultKind::OutOfBounds:
-    case FaultKind::ReadOnly: {
+    case FaultKind::OutOfBounds: {
+      // "pc 12: load of 4 bytes at 0x7ffd... is outside every region (stack, ctx)"
       std::string where;
       if (rc) {
-        where = " (regions: stack";
+        where = " (stack";
         for (uint32_t i = 0; i < rc->n_regions; ++i)
           where += std::string(", ") + rc->regions[i].name;
         where += ")";
+        if (const char* r = region_at(*rc, f.addr))
+          where += std::string(": it starts in ") + r + " and runs past its end";
       }
-      std::snprintf(
-          buf, sizeof buf, "pc %u: %s of %u bytes at 0x%" PRIx64 " %s%s", f.pc, op, f.size, f.addr,
-          f.kind == FaultKind::ReadOnly ? "writes read-only memory" : "is outside every region",
-          where.c_str());
+      std::snprintf(buf, sizeof buf,
+                    "pc %u: %s of %u bytes at 0x%" PRIx64 " is outside every region%s", f.pc,
+                    access_name(f.access), f.size, f.addr, where.c_str());
+      return buf;
+    }
+    case FaultKind::ReadOnly: {
+      const char* r = rc ? region_at(*rc, f.addr) : nullptr;
+      std::snprintf(buf, sizeof buf,
+                    "pc %u: %s of %u bytes at 0x%" PRIx64 " writes read-only memory%s%s", f.pc,
+                    access_name(f.access), f.size, f.addr, r ? " in " : "", r ? r : "");
       return buf;
     }
     case FaultKind::BadCall:
-      std::snprintf(buf, sizeof buf, "pc %u: call to an invalid target %" PRIu64, f.pc, f.addr);
+      std::snprintf(buf, sizeof buf,
+                    "pc %u: call to 0x%" PRIx64 ", which is neither a function nor a helper", f.pc,
+                    f.addr);
       return buf;
     case FaultKind::CallDepth:
       std::snprintf(buf, sizeof buf, "pc %u: the call stack is too deep (8 frames at most)", f.pc);
       return buf;
     case FaultKind::Budget:
-      std::snprintf(buf, sizeof buf, "pc %u: instruction budget exhausted", f.pc);
+      if (rc)
+        std::snprintf(buf, sizeof buf,
+                      "pc %u: instruction budget exhausted after %" PRIu64 " instructions", f.pc,
+                      rc->insns_executed);
+      else
+        std::snprintf(buf, sizeof buf, "pc %u: instruction budget exhausted", f.pc);
       return buf;
     case FaultKind::Unsupported:
       std::snprintf(buf, sizeof buf, "pc %u: instruction not supported by this engine", f.pc);
