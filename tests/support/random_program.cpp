@@ -95,7 +95,7 @@ constexpr Op kAtomic64[] = {Op::Atomic64Add,     Op::Atomic64FetchAdd, Op::Atomi
 
 // One body instruction (an lddw takes two slots); jumps name their target unit until layout.
 struct Unit {
-  struct bpf_insn insn[2] = {};
+  struct bpf_insn insn[3] = {};
   int slots = 1;
   enum { None, Cond, Always } jump = None;
   size_t target = 0;  // unit index, may be the body's end
@@ -260,7 +260,15 @@ class Generator {
     const bool is64 = chance(50);
     const Op op =
         is64 ? kAtomic64[below(std::size(kAtomic64))] : kAtomic32[below(std::size(kAtomic32))];
-    push(isa::encode(op, 10, reg(), stack_off(is64 ? 8 : 4), isa::info(op).discr_value));
+    const int16_t off = stack_off(is64 ? 8 : 4);
+    const struct bpf_insn atomic = isa::encode(op, 10, reg(), off, isa::info(op).discr_value);
+    if (!opts_.avoid_kernel_atomic_bugs || !(atomic.imm & BPF_FETCH)) return push(atomic);
+    // One unit, so no jump lands between the guards and the atomic.
+    Unit u;
+    u.insn[0] = isa::encode(is64 ? Op::StDW : Op::StW, 10, 0, off, imm32());
+    if (op == Op::Atomic32Cmpxchg) u.insn[u.slots++] = isa::encode(Op::Mov32X, 0, 0, 0, 0);
+    u.insn[u.slots++] = atomic;
+    units_.push_back(u);
   }
 
   void emit_cond_jump() {
@@ -424,6 +432,94 @@ std::vector<struct bpf_insn> wrap(const RandomProgram& p, Wrapper w) {
     out[bounds_check].off = static_cast<int16_t>(out.size() - bounds_check - 1);
     out.push_back(encode(Op::Mov64K, 0, 0, 0, XDP_DROP));
     out.push_back(encode(Op::Exit, 0, 0, 0, 0));
+  }
+  return out;
+}
+
+namespace {
+
+bool is_nop(const struct bpf_insn& i) {
+  return i.code == (BPF_JMP | BPF_JA) && i.off == 0;
+}
+
+bool is_fetching_atomic(const struct bpf_insn& i) {
+  return BPF_CLASS(i.code) == BPF_STX && BPF_MODE(i.code) == BPF_ATOMIC && (i.imm & BPF_FETCH);
+}
+
+// The guards avoid_kernel_atomic_bugs puts before a fetching atomic: they go with it or not at
+// all, or the shrunk program would show a kernel bug instead of the one being shrunk.
+size_t guards_before(const std::vector<struct bpf_insn>& body, size_t pc) {
+  size_t n = 0;
+  if (pc >= 1 && body[pc - 1].code == (BPF_ALU | BPF_MOV | BPF_X) && body[pc - 1].dst_reg == 0 &&
+      body[pc - 1].src_reg == 0)
+    ++n;
+  if (pc >= n + 1 && BPF_CLASS(body[pc - n - 1].code) == BPF_ST &&
+      body[pc - n - 1].off == body[pc].off)
+    ++n;
+  return n;
+}
+
+bool is_guard(const std::vector<struct bpf_insn>& body, size_t pc) {
+  for (size_t k = pc + 1; k <= pc + 2 && k < body.size(); ++k)
+    if (is_fetching_atomic(body[k]) && k - guards_before(body, k) <= pc) return true;
+  return false;
+}
+
+}  // namespace
+
+RandomProgram shrink(RandomProgram p,
+                     const std::function<bool(const RandomProgram&)>& still_fails) {
+  const struct bpf_insn nop = isa::encode(Op::Ja, 0, 0, 0, 0);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t pc = 0; pc < p.body.size(); ++pc) {
+      if (is_nop(p.body[pc]) || is_guard(p.body, pc)) continue;
+      const size_t slots = p.body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) ? 2 : 1;
+      RandomProgram q = p;
+      for (size_t s = 0; s < slots; ++s) q.body[pc + s] = nop;
+      if (is_fetching_atomic(p.body[pc]))
+        for (size_t g = guards_before(p.body, pc); g > 0; --g) q.body[pc - g] = nop;
+      if (still_fails(q)) {
+        p = std::move(q);
+        changed = true;
+      }
+      pc += slots - 1;
+    }
+    for (auto& v : p.init) {
+      if (v == 0) continue;
+      const uint64_t old = v;
+      v = 0;
+      if (still_fails(p))
+        changed = true;
+      else
+        v = old;
+    }
+  }
+  return p;
+}
+
+std::string describe_program(const RandomProgram& p) {
+  std::string out;
+  char line[96];
+  for (int r = 0; r < kStateRegs; ++r) {
+    std::snprintf(line, sizeof line, "r%d = 0x%" PRIx64 "%s", r, p.init[r],
+                  r % 5 == 4 ? "\n" : ", ");
+    out += line;
+  }
+  out += "the stack area [r10-64, r10) is zero; body (no-ops left out):\n";
+  std::vector<struct bpf_insn> kept;
+  std::vector<size_t> pcs;
+  for (size_t pc = 0; pc < p.body.size(); ++pc) {
+    if (is_nop(p.body[pc])) continue;
+    std::snprintf(line, sizeof line, "%4zu: ", pc);
+    out += line;
+    const bool wide = p.body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) && pc + 1 < p.body.size();
+    const std::string text = listing(std::span(&p.body[pc], wide ? 2 : 1));
+    // listing() numbers its own lines; keep the text after "N: ".
+    const size_t colon = text.find(": ");
+    out += colon == std::string::npos ? text : text.substr(colon + 2);
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    if (wide) ++pc;
   }
   return out;
 }
