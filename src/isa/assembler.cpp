@@ -27,6 +27,27 @@ std::string_view strip_comment(std::string_view line) {
   return line;
 }
 
+// "12: (b7) r0 = 1": the pc and opcode the verifier log and disassemble_program print. The
+// opcode is hex without 0x ("(7d)"), so it goes before tokenizing.
+std::string_view strip_log_prefix(std::string_view line) {
+  auto skip_space = [&](size_t i) {
+    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    return i;
+  };
+  size_t i = skip_space(0);
+  const size_t digits = i;
+  while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i]))) ++i;
+  if (i > digits && i < line.size() && line[i] == ':')
+    i = skip_space(i + 1);
+  else
+    i = digits;
+  if (i + 3 < line.size() && line[i] == '(' &&
+      std::isxdigit(static_cast<unsigned char>(line[i + 1])) &&
+      std::isxdigit(static_cast<unsigned char>(line[i + 2])) && line[i + 3] == ')')
+    i += 4;
+  return line.substr(i);
+}
+
 bool is_conformance_line(const std::vector<Token>& tokens, const Cursor& c) {
   for (size_t i = 0; i + 1 < tokens.size(); ++i)
     if (tokens[i].kind == Token::Kind::Punct && tokens[i].text == "%" &&
@@ -70,18 +91,8 @@ Result<std::vector<Insn>> assemble(std::string_view text, Syntax syntax) {
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     try {
-      const std::vector<Token> tokens = asm_detail::tokenize(strip_comment(line));
+      const std::vector<Token> tokens = asm_detail::tokenize(strip_log_prefix(strip_comment(line)));
       Cursor c(tokens);
-      // "12: (b7) r0 = 1": the pc and opcode the verifier log and disassemble_program print.
-      if (c.peek().kind == Token::Kind::Number && c.at_punct(":", 1)) {
-        c.next();
-        c.next();
-      }
-      if (c.at_punct("(") && c.at_punct(")", 2) && c.peek(1).kind != Token::Kind::Punct) {
-        c.next();
-        c.next();
-        c.next();
-      }
       while (c.peek().kind == Token::Kind::Ident && c.at_punct(":", 1)) {
         const std::string name(c.next().text);
         c.next();
