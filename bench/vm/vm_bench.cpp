@@ -1,0 +1,168 @@
+// The interpreter against the kernel's JIT and native C++ on the same kernels (vm_kernels.cpp):
+//   BM_<Kernel>/interp          bpfbox's interpreter, fast mode
+//   BM_<Kernel>/interp_checked  bpfbox's interpreter, checked mode (bounds-checked memory)
+//   BM_<Kernel>/jit             bpfbox's JIT, fast mode (skipped while it is not built)
+//   BM_<Kernel>/kernel          the running kernel's JIT via BPF_PROG_TEST_RUN (repeat=N, its
+//                               `duration`); skipped when bpf() is refused
+//   BM_<Kernel>/native          the C++ twin
+// Time is per run of the kernel; `insns` is eBPF instructions executed per run (counted by the
+// interpreter's budget mode) and `per_insn` the time per instruction.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "bpfbox/vm.hpp"
+#include "isa/assembler.hpp"
+#include "kernel_bpf.hpp"
+#include "vm_kernels.hpp"
+
+namespace bpfbox::bench {
+namespace {
+
+using testsupport::kernel_bpf_unavailable;
+
+uint64_t trivial_helper(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::RunContext*) {
+  return trivial_helper_value();
+}
+
+const vm::HelperTable& helpers() {
+  static const vm::HelperTable table = [] {
+    vm::HelperTable t;
+    t.set(7, "trivial", trivial_helper);
+    return t;
+  }();
+  return table;
+}
+
+std::vector<struct bpf_insn> assemble_or_die(const VmKernel& k, Wrapping w) {
+  auto prog = isa::assemble(program_text(k, w), isa::Syntax::Kernel);
+  if (!prog) {
+    std::fprintf(stderr, "%s: %s\n", k.name, prog.status().message().c_str());
+    std::abort();
+  }
+  return std::move(prog).value();
+}
+
+uint64_t read_result(const VmKernel& k, const std::vector<uint8_t>& buf) {
+  uint64_t r;
+  std::memcpy(&r, buf.data() + k.walk, 8);
+  return r;
+}
+
+// Instructions one run executes, counted by the interpreter's budget mode.
+uint64_t count_insns(const VmKernel& k) {
+  const auto prog = assemble_or_die(k, Wrapping::Buffer);
+  auto exe = vm::compile(vm::EngineKind::Interp, prog, helpers(), {.insn_budget = 1ull << 40});
+  if (!exe) return 0;
+  auto buf = make_buffer(k);
+  vm::RunContext rc;
+  (*exe)->run(rc, reinterpret_cast<uint64_t>(buf.data()));
+  return rc.insns_executed;
+}
+
+void set_counters(benchmark::State& st, uint64_t insns) {
+  st.counters["insns"] = static_cast<double>(insns);
+  st.counters["per_insn"] =
+      benchmark::Counter(static_cast<double>(insns), benchmark::Counter::kIsIterationInvariantRate |
+                                                         benchmark::Counter::kInvert);
+}
+
+void bm_engine(benchmark::State& st, const VmKernel* k, vm::EngineKind engine, bool checked) {
+  const auto prog = assemble_or_die(*k, Wrapping::Buffer);
+  auto exe = vm::compile(engine, prog, helpers(), {.checked = checked});
+  if (!exe) {
+    st.SkipWithError(exe.status().message().c_str());
+    return;
+  }
+  auto buf = make_buffer(*k);
+  vm::RunContext rc;
+  if (checked) rc.add_region(buf.data(), buf.size(), vm::kReadWrite, "packet");
+  const uint64_t ret = (*exe)->run(rc, reinterpret_cast<uint64_t>(buf.data()));
+  if (ret != 2 || rc.fault.kind != vm::FaultKind::None) {
+    st.SkipWithError(("the program failed: " + vm::describe(rc.fault, &rc)).c_str());
+    return;
+  }
+  if (k->same_result && read_result(*k, buf) != k->native(buf.data())) {
+    st.SkipWithError("the engine's result differs from the native twin's");
+    return;
+  }
+  for (auto _ : st) {
+    uint64_t r = (*exe)->run(rc, reinterpret_cast<uint64_t>(buf.data()));
+    benchmark::DoNotOptimize(r);
+  }
+  set_counters(st, count_insns(*k));
+}
+
+void bm_kernel(benchmark::State& st, const VmKernel* k) {
+  if (const auto& why = kernel_bpf_unavailable()) {
+    st.SkipWithError(why->c_str());
+    return;
+  }
+  const auto prog = assemble_or_die(*k, Wrapping::KernelXdp);
+  auto loaded = testsupport::kernel_load(BPF_PROG_TYPE_XDP, prog);
+  if (!loaded) {
+    st.SkipWithError(("the kernel verifier refused it: " + loaded.status().message()).c_str());
+    return;
+  }
+  const auto buf = make_buffer(*k);
+  auto once = testsupport::kernel_test_run(*loaded, buf, 1);
+  if (!once || once->retval != 2) {
+    st.SkipWithError("BPF_PROG_TEST_RUN failed");
+    return;
+  }
+  if (k->same_result && read_result(*k, once->data_out) != k->native(buf.data())) {
+    st.SkipWithError("the kernel's result differs from the native twin's");
+    return;
+  }
+  // Each iteration is one BPF_PROG_TEST_RUN of ~2 ms; its time is the kernel's average per run.
+  auto probe = testsupport::kernel_test_run(*loaded, buf, 1000);
+  const uint32_t per_run = probe && probe->duration_ns ? probe->duration_ns : 1;
+  const uint32_t repeat = std::max<uint32_t>(1, std::min<uint32_t>(2'000'000 / per_run, 1'000'000));
+  for (auto _ : st) {
+    auto r = testsupport::kernel_test_run(*loaded, buf, repeat);
+    if (!r) {
+      st.SkipWithError(r.status().message().c_str());
+      return;
+    }
+    st.SetIterationTime(r->duration_ns * 1e-9);
+  }
+  st.counters["repeat"] = repeat;
+  set_counters(st, count_insns(*k));
+}
+
+void bm_native(benchmark::State& st, const VmKernel* k) {
+  auto buf = make_buffer(*k);
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(buf.data());
+    uint64_t r = k->native(buf.data());
+    benchmark::DoNotOptimize(r);
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, count_insns(*k));  // the eBPF count, so per_insn compares with the engines
+}
+
+[[maybe_unused]] const bool registered = [] {
+  for (const VmKernel& k : vm_kernels()) {
+    const std::string base = std::string("BM_") + k.name;
+    benchmark::RegisterBenchmark((base + "/interp").c_str(), bm_engine, &k, vm::EngineKind::Interp,
+                                 false);
+    benchmark::RegisterBenchmark((base + "/interp_checked").c_str(), bm_engine, &k,
+                                 vm::EngineKind::Interp, true);
+    benchmark::RegisterBenchmark((base + "/jit").c_str(), bm_engine, &k, vm::EngineKind::Jit,
+                                 false);
+    benchmark::RegisterBenchmark((base + "/kernel").c_str(), bm_kernel, &k)
+        ->UseManualTime()
+        ->Iterations(25);
+    benchmark::RegisterBenchmark((base + "/native").c_str(), bm_native, &k);
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace bpfbox::bench
+
+BENCHMARK_MAIN();
