@@ -100,6 +100,7 @@ struct RunContext {
 struct ExecOptions {
   bool checked = false;      // bounds-check memory, jumps and calls; stop with a Fault
   uint64_t insn_budget = 0;  // stop after this many instructions (0: no limit)
+  bool blind_constants = false;  // JIT: keep the program's immediates out of the machine code
 };
 
 // A program compiled by an engine. run() is the hot path: one indirect call, no allocation.

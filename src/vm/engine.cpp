@@ -3,6 +3,9 @@
 
 #include "bpfbox/vm.hpp"
 #include "vm/interp/interp.hpp"
+#ifdef BPFBOX_HAVE_JIT
+#include "vm/jit/jit.hpp"
+#endif
 
 namespace bpfbox::vm {
 
@@ -13,7 +16,11 @@ Result<std::unique_ptr<Executable>> compile(EngineKind engine,
     case EngineKind::Interp:
       return interp::compile(prog, helpers, opts);
     case EngineKind::Jit:
+#ifdef BPFBOX_HAVE_JIT
+      return jit::compile(prog, helpers, opts);
+#else
       return Status(EOPNOTSUPP, "jit engine not built");
+#endif
     case EngineKind::Llvm:
       return Status(EOPNOTSUPP, "llvm engine not built");
   }

@@ -17,8 +17,8 @@ class JitProgram final : public Executable {
   const char* engine_name() const override { return "jit"; }
 
   CodeMemory memory;
-  std::vector<uint8_t> slots;      // per pc: 1, or 2 for an lddw (budget faults name the pc)
-  std::vector<HelperFn> helpers;   // by id, for callx
+  std::vector<uint8_t> slots;     // per pc: 1, or 2 for an lddw (budget faults name the pc)
+  std::vector<HelperFn> helpers;  // by id, for callx
   int passes = 0;
 
   void set_entry() { entry_ = reinterpret_cast<Entry>(const_cast<uint8_t*>(memory.code())); }
@@ -47,8 +47,9 @@ Status check_supported(std::span<const isa::Decoded> d, const HelperTable& helpe
       }
       case isa::Kind::Lddw:
         if (d[pc].src != 0 && d[pc].src != BPF_PSEUDO_FUNC)
-          return refuse("ld_imm64 with pseudo source %lld must be resolved by the loader (insn %zu)",
-                        d[pc].src, pc);
+          return refuse(
+              "ld_imm64 with pseudo source %lld must be resolved by the loader (insn %zu)",
+              d[pc].src, pc);
         break;
       default:
         break;

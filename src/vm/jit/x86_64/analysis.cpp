@@ -134,8 +134,10 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
     const bool call = k == Kind::Call || k == Kind::CallLocal || k == Kind::Callx;
     f.regs_used |= static_cast<uint16_t>(r | (call ? (w & 1) : w));
     if (call && k == Kind::Callx) f.regs_used |= static_cast<uint16_t>(1u << d.dst);
-    if (!call) f.regs_written |= w;
-    else f.regs_written |= 1;
+    if (!call)
+      f.regs_written |= w;
+    else
+      f.regs_written |= 1;
     if (w & (1u << 10)) {
       char buf[96];
       std::snprintf(buf, sizeof buf, "frame pointer is read only (insn %zu)", pc);

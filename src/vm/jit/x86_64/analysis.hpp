@@ -23,9 +23,9 @@ struct ProgramFacts {
   bool local_calls = false;  // bpf-to-bpf calls (or BPF_PSEUDO_FUNC values a callx may use)
   bool callx = false;
   bool may_goto = false;
-  bool ld_pkt = false;  // LD_ABS / LD_IND
-  bool main_is_callee = false;  // pc 0 is also the target of a call or BPF_PSEUDO_FUNC load
-  std::vector<uint8_t> frame;       // per pc: FrameKind bits
+  bool ld_pkt = false;               // LD_ABS / LD_IND
+  bool main_is_callee = false;       // pc 0 is also the target of a call or BPF_PSEUDO_FUNC load
+  std::vector<uint8_t> frame;        // per pc: FrameKind bits
   std::vector<uint8_t> is_function;  // per pc: 1 at pc 0 and every call / BPF_PSEUDO_FUNC target
   std::vector<uint32_t> functions;   // the pcs with is_function set, pc 0 excluded
   // Budget mode: per pc, the number of instructions of the segment starting here (0 inside a

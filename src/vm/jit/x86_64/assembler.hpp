@@ -10,13 +10,42 @@
 namespace bpfbox::vm::jit::x86_64 {
 
 enum Reg : uint8_t {
-  RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
-  R8, R9, R10, R11, R12, R13, R14, R15,
+  RAX,
+  RCX,
+  RDX,
+  RBX,
+  RSP,
+  RBP,
+  RSI,
+  RDI,
+  R8,
+  R9,
+  R10,
+  R11,
+  R12,
+  R13,
+  R14,
+  R15,
 };
 
 // Condition codes in their encoding order (the low nibble of Jcc/SETcc/CMOVcc).
 enum Cond : uint8_t {
-  kO, kNO, kB, kAE, kE, kNE, kBE, kA, kS, kNS, kP, kNP, kL, kGE, kLE, kG,
+  kO,
+  kNO,
+  kB,
+  kAE,
+  kE,
+  kNE,
+  kBE,
+  kA,
+  kS,
+  kNS,
+  kP,
+  kNP,
+  kL,
+  kGE,
+  kLE,
+  kG,
 };
 
 // Group-1 ALU operations: the /digit of 0x81/0x83 and (digit << 3 | 1) the r/m,reg opcode.
@@ -141,36 +170,68 @@ class Assembler {
   // Loads: zero-extending for 1/2/4 bytes.
   void load(uint8_t size, Reg dst, Mem m) {
     switch (size) {
-      case 1: op0f_rm(false, 0xB6, dst, m); break;
-      case 2: op0f_rm(false, 0xB7, dst, m); break;
-      case 4: op_rm(false, 0x8B, dst, m); break;
-      default: op_rm(true, 0x8B, dst, m); break;
+      case 1:
+        op0f_rm(false, 0xB6, dst, m);
+        break;
+      case 2:
+        op0f_rm(false, 0xB7, dst, m);
+        break;
+      case 4:
+        op_rm(false, 0x8B, dst, m);
+        break;
+      default:
+        op_rm(true, 0x8B, dst, m);
+        break;
     }
   }
   // Sign-extending loads to 64 bits.
   void load_sx(uint8_t size, Reg dst, Mem m) {
     switch (size) {
-      case 1: op0f_rm(true, 0xBE, dst, m); break;
-      case 2: op0f_rm(true, 0xBF, dst, m); break;
-      case 4: op_rm(true, 0x63, dst, m); break;
-      default: op_rm(true, 0x8B, dst, m); break;
+      case 1:
+        op0f_rm(true, 0xBE, dst, m);
+        break;
+      case 2:
+        op0f_rm(true, 0xBF, dst, m);
+        break;
+      case 4:
+        op_rm(true, 0x63, dst, m);
+        break;
+      default:
+        op_rm(true, 0x8B, dst, m);
+        break;
     }
   }
   void store(uint8_t size, Mem m, Reg src) {
     switch (size) {
-      case 1: op_rm(false, 0x88, src, m, needs_byte_rex(src)); break;
-      case 2: byte(0x66), op_rm(false, 0x89, src, m); break;
-      case 4: op_rm(false, 0x89, src, m); break;
-      default: op_rm(true, 0x89, src, m); break;
+      case 1:
+        op_rm(false, 0x88, src, m, needs_byte_rex(src));
+        break;
+      case 2:
+        byte(0x66), op_rm(false, 0x89, src, m);
+        break;
+      case 4:
+        op_rm(false, 0x89, src, m);
+        break;
+      default:
+        op_rm(true, 0x89, src, m);
+        break;
     }
   }
   // *(size*)m = imm; an 8-byte store sign-extends imm as BPF_ST does.
   void store_imm(uint8_t size, Mem m, int32_t imm) {
     switch (size) {
-      case 1: op_rm(false, 0xC6, 0, m), byte(static_cast<uint8_t>(imm)); break;
-      case 2: byte(0x66), op_rm(false, 0xC7, 0, m), u16(static_cast<uint16_t>(imm)); break;
-      case 4: op_rm(false, 0xC7, 0, m), u32(static_cast<uint32_t>(imm)); break;
-      default: op_rm(true, 0xC7, 0, m), u32(static_cast<uint32_t>(imm)); break;
+      case 1:
+        op_rm(false, 0xC6, 0, m), byte(static_cast<uint8_t>(imm));
+        break;
+      case 2:
+        byte(0x66), op_rm(false, 0xC7, 0, m), u16(static_cast<uint16_t>(imm));
+        break;
+      case 4:
+        op_rm(false, 0xC7, 0, m), u32(static_cast<uint32_t>(imm));
+        break;
+      default:
+        op_rm(true, 0xC7, 0, m), u32(static_cast<uint32_t>(imm));
+        break;
     }
   }
 
@@ -181,7 +242,9 @@ class Assembler {
   void movsxd(Reg dst, Reg src) { op_rr(true, 0x63, dst, src); }
 
   // --- arithmetic ---------------------------------------------------------------------------
-  void alu_rr(bool w, AluOp op, Reg dst, Reg src) { op_rr(w, static_cast<uint8_t>(op << 3 | 1), src, dst); }
+  void alu_rr(bool w, AluOp op, Reg dst, Reg src) {
+    op_rr(w, static_cast<uint8_t>(op << 3 | 1), src, dst);
+  }
   void alu_ri(bool w, AluOp op, Reg dst, int32_t imm) {
     rex(w, 0, dst);
     if (fits_i8(imm)) {
@@ -190,7 +253,9 @@ class Assembler {
       byte(0x81), modrm_rr(op, dst), u32(static_cast<uint32_t>(imm));
     }
   }
-  void alu_rm(bool w, AluOp op, Reg dst, Mem m) { op_rm(w, static_cast<uint8_t>(op << 3 | 3), dst, m); }
+  void alu_rm(bool w, AluOp op, Reg dst, Mem m) {
+    op_rm(w, static_cast<uint8_t>(op << 3 | 3), dst, m);
+  }
   void alu_mi(bool w, AluOp op, Mem m, int32_t imm) {
     if (fits_i8(imm)) {
       op_rm(w, 0x83, op, m), byte(static_cast<uint8_t>(imm));
@@ -278,7 +343,9 @@ class Assembler {
   void xadd(bool w, Mem m, Reg src) { op0f_rm(w, 0xC1, src, m); }
   void cmpxchg(bool w, Mem m, Reg src) { op0f_rm(w, 0xB1, src, m); }
   void xchg(bool w, Mem m, Reg src) { op_rm(w, 0x87, src, m); }
-  void alu_mr(bool w, AluOp op, Mem m, Reg src) { op_rm(w, static_cast<uint8_t>(op << 3 | 1), src, m); }
+  void alu_mr(bool w, AluOp op, Mem m, Reg src) {
+    op_rm(w, static_cast<uint8_t>(op << 3 | 1), src, m);
+  }
 
   // --- control flow -------------------------------------------------------------------------
   void push(Reg r) {
@@ -303,7 +370,8 @@ class Assembler {
     if (short_ok && fits_i8(d8)) {
       byte(0xEB), byte(static_cast<uint8_t>(d8));
     } else {
-      byte(0xE9), u32(static_cast<uint32_t>(static_cast<int64_t>(target) - static_cast<int64_t>(size() + 4)));
+      byte(0xE9), u32(static_cast<uint32_t>(static_cast<int64_t>(target) -
+                                            static_cast<int64_t>(size() + 4)));
     }
   }
   void jcc_to(Cond c, size_t target, bool short_ok) {

@@ -47,17 +47,28 @@ uint64_t splitmix(uint64_t& s) {
 
 Cond cond_of(uint8_t bpf_op) {
   switch (bpf_op) {
-    case BPF_JEQ: return kE;
-    case BPF_JNE: return kNE;
-    case BPF_JGT: return kA;
-    case BPF_JGE: return kAE;
-    case BPF_JLT: return kB;
-    case BPF_JLE: return kBE;
-    case BPF_JSGT: return kG;
-    case BPF_JSGE: return kGE;
-    case BPF_JSLT: return kL;
-    case BPF_JSLE: return kLE;
-    default: return kNE;  // BPF_JSET: test, then "some bit set"
+    case BPF_JEQ:
+      return kE;
+    case BPF_JNE:
+      return kNE;
+    case BPF_JGT:
+      return kA;
+    case BPF_JGE:
+      return kAE;
+    case BPF_JLT:
+      return kB;
+    case BPF_JLE:
+      return kBE;
+    case BPF_JSGT:
+      return kG;
+    case BPF_JSGE:
+      return kGE;
+    case BPF_JSLT:
+      return kL;
+    case BPF_JSLE:
+      return kLE;
+    default:
+      return kNE;  // BPF_JSET: test, then "some bit set"
   }
 }
 
@@ -73,8 +84,8 @@ class Emitter {
     const size_t n = prog.size();
     addrs_.assign(n + 1, 0);
     needs_frame_ = f.uses_stack || f.local_calls || f.may_goto;
-    need_rc_ = opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.ld_pkt ||
-               f.local_calls;
+    need_rc_ =
+        opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.ld_pkt || f.local_calls;
     may_fault_ = opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.local_calls;
     const bool calls_out = may_fault_;
     // Callee-saved registers the program needs, in push order.
@@ -124,7 +135,8 @@ class Emitter {
     if (opts_.checked) check_thunk();
 
     for (const auto& fx : pc_fixups_) {
-      const int64_t disp = static_cast<int64_t>(addrs_[fx.target]) - static_cast<int64_t>(fx.at + fx.width);
+      const int64_t disp =
+          static_cast<int64_t>(addrs_[fx.target]) - static_cast<int64_t>(fx.at + fx.width);
       if (fx.width == 1) {
         if (!fits_i8(disp)) return false;
         a.data()[fx.at] = static_cast<uint8_t>(disp);
@@ -157,11 +169,11 @@ class Emitter {
   };
   struct Stub {
     enum Kind : uint8_t { Check, Budget, Depth, BadCall } kind;
-    size_t at;      // the rel32 jumping here
+    size_t at;  // the rel32 jumping here
     uint32_t pc;
-    uint64_t a;     // Check: packed access; Budget: segment length; Depth: callee pc
-    size_t back;    // Check: where to resume
-    Reg reg;        // BadCall: the register holding the value
+    uint64_t a;   // Check: packed access; Budget: segment length; Depth: callee pc
+    size_t back;  // Check: where to resume
+    Reg reg;      // BadCall: the register holding the value
   };
   struct Reloc {
     size_t at;
@@ -180,11 +192,15 @@ class Emitter {
   void jump_pc(int cond, uint32_t pc_after, uint32_t target) {
     const bool s = short_to(pc_after, target);
     if (cond < 0) {
-      if (s) a().byte(0xEB), a().byte(0);
-      else a().byte(0xE9), a().u32(0);
+      if (s)
+        a().byte(0xEB), a().byte(0);
+      else
+        a().byte(0xE9), a().u32(0);
     } else {
-      if (s) a().byte(static_cast<uint8_t>(0x70 | cond)), a().byte(0);
-      else a().byte(0x0F), a().byte(static_cast<uint8_t>(0x80 | cond)), a().u32(0);
+      if (s)
+        a().byte(static_cast<uint8_t>(0x70 | cond)), a().byte(0);
+      else
+        a().byte(0x0F), a().byte(static_cast<uint8_t>(0x80 | cond)), a().u32(0);
     }
     pc_fixups_.push_back({a().size() - (s ? 1 : 4), static_cast<uint8_t>(s ? 1 : 4), target});
   }
@@ -213,7 +229,8 @@ class Emitter {
   // r = sign-extended imm without the immediate appearing in the code.
   void blinded_imm(Reg r, int32_t imm) {
     const int32_t k = static_cast<int32_t>(key());
-    a().rex(true, 0, r), a().byte(0xC7), a().modrm_rr(0, r), a().u32(static_cast<uint32_t>(imm ^ k));
+    a().rex(true, 0, r), a().byte(0xC7), a().modrm_rr(0, r),
+        a().u32(static_cast<uint32_t>(imm ^ k));
     a().alu_ri(true, kXor, r, k);
   }
 
@@ -317,8 +334,10 @@ class Emitter {
           break;
         case Stub::Depth:
         case Stub::BadCall:
-          if (s.kind == Stub::BadCall) as.mov_rr(true, RCX, s.reg);
-          else as.mov_imm64(RCX, s.a);
+          if (s.kind == Stub::BadCall)
+            as.mov_rr(true, RCX, s.reg);
+          else
+            as.mov_imm64(RCX, s.a);
           as.mov_rr(true, RDI, kRc);
           as.mov_imm32(RSI, static_cast<uint32_t>(s.kind == Stub::Depth ? FaultKind::CallDepth
                                                                         : FaultKind::BadCall));
@@ -380,9 +399,12 @@ class Emitter {
         mov(d, o, dst, src);
         break;
       case Kind::Movsx:
-        if (o.size == 8) a().movsx8(o.is64, dst, src);
-        else if (o.size == 16) a().movsx16(o.is64, dst, src);
-        else a().movsxd(dst, src);
+        if (o.size == 8)
+          a().movsx8(o.is64, dst, src);
+        else if (o.size == 16)
+          a().movsx16(o.is64, dst, src);
+        else
+          a().movsxd(dst, src);
         break;
       case Kind::End:
         endian(d.op, dst);
@@ -476,18 +498,39 @@ class Emitter {
       return;
     }
     switch (o.op) {
-      case BPF_ADD: a().alu_rr(w, kAdd, dst, src); break;
-      case BPF_SUB: a().alu_rr(w, kSub, dst, src); break;
-      case BPF_OR: a().alu_rr(w, kOr, dst, src); break;
-      case BPF_AND: a().alu_rr(w, kAnd, dst, src); break;
-      case BPF_XOR: a().alu_rr(w, kXor, dst, src); break;
-      case BPF_MUL: a().imul_rr(w, dst, src); break;
-      case BPF_LSH: shift_reg(w, kShl, dst, src); break;
-      case BPF_RSH: shift_reg(w, kShr, dst, src); break;
-      case BPF_ARSH: shift_reg(w, kSar, dst, src); break;
+      case BPF_ADD:
+        a().alu_rr(w, kAdd, dst, src);
+        break;
+      case BPF_SUB:
+        a().alu_rr(w, kSub, dst, src);
+        break;
+      case BPF_OR:
+        a().alu_rr(w, kOr, dst, src);
+        break;
+      case BPF_AND:
+        a().alu_rr(w, kAnd, dst, src);
+        break;
+      case BPF_XOR:
+        a().alu_rr(w, kXor, dst, src);
+        break;
+      case BPF_MUL:
+        a().imul_rr(w, dst, src);
+        break;
+      case BPF_LSH:
+        shift_reg(w, kShl, dst, src);
+        break;
+      case BPF_RSH:
+        shift_reg(w, kShr, dst, src);
+        break;
+      case BPF_ARSH:
+        shift_reg(w, kSar, dst, src);
+        break;
       case BPF_DIV:
-      case BPF_MOD: divide_reg(w, d.off == 1, o.op == BPF_MOD, dst, src); break;
-      default: break;
+      case BPF_MOD:
+        divide_reg(w, d.off == 1, o.op == BPF_MOD, dst, src);
+        break;
+      default:
+        break;
     }
   }
 
@@ -506,7 +549,11 @@ class Emitter {
           if (!w) zext32(dst);
           return;
         }
-        a().alu_ri(w, o.op == BPF_ADD ? kAdd : o.op == BPF_SUB ? kSub : o.op == BPF_OR ? kOr : kXor,
+        a().alu_ri(w,
+                   o.op == BPF_ADD   ? kAdd
+                   : o.op == BPF_SUB ? kSub
+                   : o.op == BPF_OR  ? kOr
+                                     : kXor,
                    dst, imm);
         return;
       case BPF_AND:
@@ -580,8 +627,10 @@ class Emitter {
     if (dst != RAX) as.mov_rr(true, R10, RAX);
     if (dst != RDX) as.mov_rr(true, R9, RDX);
     if (dst != RAX) as.mov_rr(true, RAX, dst);
-    if (is_signed) as.cqo(w);
-    else as.op_rr(false, 0x31, RDX, RDX);
+    if (is_signed)
+      as.cqo(w);
+    else
+      as.op_rr(false, 0x31, RDX, RDX);
     as.div(w, is_signed, v);
     const Reg result = mod ? RDX : RAX;
     if (dst != result) as.mov_rr(true, dst, result);
@@ -591,16 +640,21 @@ class Emitter {
 
   // Division semantics: by 0 gives 0, modulo by 0 leaves dst; signed MIN / -1 gives MIN (mod 0).
   void divide_by_zero(bool w, bool mod, Reg dst) {
-    if (!mod) a().op_rr(false, 0x31, dst, dst);
-    else if (!w) zext32(dst);
+    if (!mod)
+      a().op_rr(false, 0x31, dst, dst);
+    else if (!w)
+      zext32(dst);
   }
   void divide_by_minus_one(bool w, bool mod, Reg dst) {
-    if (!mod) a().neg(w, dst);
-    else a().op_rr(false, 0x31, dst, dst);
+    if (!mod)
+      a().neg(w, dst);
+    else
+      a().op_rr(false, 0x31, dst, dst);
   }
 
   void divide_imm(bool w, bool is_signed, bool mod, Reg dst, int32_t imm) {
-    const uint64_t v = w ? static_cast<uint64_t>(static_cast<int64_t>(imm)) : static_cast<uint32_t>(imm);
+    const uint64_t v =
+        w ? static_cast<uint64_t>(static_cast<int64_t>(imm)) : static_cast<uint32_t>(imm);
     if (v == 0) return divide_by_zero(w, mod, dst);
     if (is_signed && imm == -1) return divide_by_minus_one(w, mod, dst);
     if (!is_signed) {
@@ -608,8 +662,10 @@ class Emitter {
         if (mod) {
           const uint64_t m = v - 1;
           if (m <= INT32_MAX && (w || m <= INT32_MAX)) {
-            if (m == 0) a().op_rr(false, 0x31, dst, dst);
-            else a().alu_ri(w, kAnd, dst, static_cast<int32_t>(m));
+            if (m == 0)
+              a().op_rr(false, 0x31, dst, dst);
+            else
+              a().alu_ri(w, kAnd, dst, static_cast<int32_t>(m));
           } else {
             a().mov_imm64(R11, m);
             a().alu_rr(w, kAnd, dst, R11);
@@ -669,23 +725,34 @@ class Emitter {
       }
       return;
     }
-    if (o.is64) a().mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
-    else a().mov_imm32(dst, static_cast<uint32_t>(d.imm));
+    if (o.is64)
+      a().mov_imm64(dst, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+    else
+      a().mov_imm32(dst, static_cast<uint32_t>(d.imm));
   }
 
   void endian(Op op, Reg dst) {
     switch (op) {
-      case Op::Le16: a().movzx16(dst, dst); break;
-      case Op::Le32: zext32(dst); break;
-      case Op::Le64: break;
+      case Op::Le16:
+        a().movzx16(dst, dst);
+        break;
+      case Op::Le32:
+        zext32(dst);
+        break;
+      case Op::Le64:
+        break;
       case Op::Be16:
       case Op::Bswap16:
         a().ror16_8(dst);
         a().movzx16(dst, dst);
         break;
       case Op::Be32:
-      case Op::Bswap32: a().bswap(false, dst); break;
-      default: a().bswap(true, dst); break;
+      case Op::Bswap32:
+        a().bswap(false, dst);
+        break;
+      default:
+        a().bswap(true, dst);
+        break;
     }
   }
 
@@ -698,13 +765,18 @@ class Emitter {
       blinded_imm(R11, d.imm);
       src = R11;
     } else if (!o.uses_src) {
-      if (jset) a().test_ri(w, dst, d.imm);
-      else if (d.imm == 0) a().test_rr(w, dst, dst);
-      else a().alu_ri(w, kCmp, dst, d.imm);
+      if (jset)
+        a().test_ri(w, dst, d.imm);
+      else if (d.imm == 0)
+        a().test_rr(w, dst, dst);
+      else
+        a().alu_ri(w, kCmp, dst, d.imm);
       return jump_pc(cond_of(o.op), pc + 1, target);
     }
-    if (jset) a().test_rr(w, dst, src);
-    else a().alu_rr(w, kCmp, dst, src);
+    if (jset)
+      a().test_rr(w, dst, src);
+    else
+      a().alu_rr(w, kCmp, dst, src);
     jump_pc(cond_of(o.op), pc + 1, target);
   }
 
@@ -789,8 +861,10 @@ class Emitter {
     Assembler& as = a();
     const uint8_t size = o.size;
     if (o.kind == Kind::LdAbs) {
-      if (blind() && d.imm) blinded_imm(R9, d.imm);
-      else as.mov_imm64(R9, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+      if (blind() && d.imm)
+        blinded_imm(R9, d.imm);
+      else
+        as.mov_imm64(R9, static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
     } else {
       as.mov_rr(false, R9, src);
       if (blind() && d.imm) {
@@ -825,20 +899,35 @@ class Emitter {
     const Mem m{dst, d.off};
     const int32_t aop = d.imm;
     switch (aop) {
-      case BPF_ADD: as.lock(), as.alu_mr(w, kAdd, m, src); return;
-      case BPF_OR: as.lock(), as.alu_mr(w, kOr, m, src); return;
-      case BPF_AND: as.lock(), as.alu_mr(w, kAnd, m, src); return;
-      case BPF_XOR: as.lock(), as.alu_mr(w, kXor, m, src); return;
-      case BPF_ADD | BPF_FETCH: as.lock(), as.xadd(w, m, src); return;
-      case BPF_XCHG: as.xchg(w, m, src); return;
+      case BPF_ADD:
+        as.lock(), as.alu_mr(w, kAdd, m, src);
+        return;
+      case BPF_OR:
+        as.lock(), as.alu_mr(w, kOr, m, src);
+        return;
+      case BPF_AND:
+        as.lock(), as.alu_mr(w, kAnd, m, src);
+        return;
+      case BPF_XOR:
+        as.lock(), as.alu_mr(w, kXor, m, src);
+        return;
+      case BPF_ADD | BPF_FETCH:
+        as.lock(), as.xadd(w, m, src);
+        return;
+      case BPF_XCHG:
+        as.xchg(w, m, src);
+        return;
       case BPF_CMPXCHG:
         as.lock(), as.cmpxchg(w, m, src);
         if (!w) zext32(RAX);
         return;
-      default: break;
+      default:
+        break;
     }
     // Fetching or/and/xor: a compare-exchange loop with rax as the expected value.
-    const AluOp op = (aop & ~BPF_FETCH) == BPF_OR ? kOr : (aop & ~BPF_FETCH) == BPF_AND ? kAnd : kXor;
+    const AluOp op = (aop & ~BPF_FETCH) == BPF_OR    ? kOr
+                     : (aop & ~BPF_FETCH) == BPF_AND ? kAnd
+                                                     : kXor;
     as.mov_rr(true, R9, src);
     as.mov_rr(true, R10, RAX);
     const Mem mm{dst == RAX ? R10 : dst, d.off};

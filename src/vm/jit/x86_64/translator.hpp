@@ -14,10 +14,10 @@ namespace bpfbox::vm::jit::x86_64 {
 
 // Choices a test may force; the defaults are what the machine supports.
 struct Tuning {
-  bool bmi2 = true;          // shlx/shrx/sarx for register shifts (no rcx shuffling)
-  bool short_jumps = true;   // relax jumps to rel8 where the layout allows
-  int max_passes = 4;        // layout passes before settling for what the last one produced
-  uint64_t blind_seed = 0;   // constant blinding: 0 draws a fresh key per compile
+  bool bmi2 = true;         // shlx/shrx/sarx for register shifts (no rcx shuffling)
+  bool short_jumps = true;  // relax jumps to rel8 where the layout allows
+  int max_passes = 4;       // layout passes before settling for what the last one produced
+  uint64_t blind_seed = 0;  // constant blinding: 0 draws a fresh key per compile
 };
 
 // What generated code refers to outside itself, owned by the executable.

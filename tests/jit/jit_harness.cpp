@@ -1,0 +1,175 @@
+#include "jit_harness.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "isa/disasm.hpp"
+
+namespace bpfbox::vm::jit::test {
+
+uint64_t log_call(uint64_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                  RunContext* rc) {
+  if (rc->user) static_cast<CallLog*>(rc->user)->calls.push_back({id, r1, r2, r3, r4, r5});
+  return 0;
+}
+
+const HelperTable& test_helpers() {
+  static const HelperTable t = [] {
+    HelperTable h;
+    h.set(1, "mix", [](uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, RunContext* rc) {
+      log_call(1, a, b, c, d, e, rc);
+      return a * 3 + (b ^ c) - d * 7 + (e << 1);
+    });
+    h.set(2, "inc", [](uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, RunContext* rc) {
+      log_call(2, a, b, c, d, e, rc);
+      return a + 1;
+    });
+    h.set(3, "abort",
+          [](uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, RunContext* rc) {
+            log_call(3, a, b, c, d, e, rc);
+            rc->fault = Fault{FaultKind::BadCall, EINVAL, 0, 77, 0, 0};
+            return uint64_t{0};
+          });
+    h.set(5, "nop", [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
+      return uint64_t{0};
+    });
+    h.set(6, "pkt_len",
+          [](uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, RunContext* rc) {
+            log_call(6, a, b, c, d, e, rc);
+            return uint64_t{rc->pkt_len};
+          });
+    return h;
+  }();
+  return t;
+}
+
+std::vector<Variant> jit_variants(uint64_t budget) {
+  std::vector<Variant> v;
+  const x86_64::Tuning host = host_tuning();
+  const ExecOptions modes[] = {{false, 0}, {true, 0}, {false, budget}, {true, budget}};
+  const char* names[] = {"unchecked", "checked", "budget", "checked+budget"};
+  for (int m = 0; m < 4; ++m) v.push_back({names[m], true, modes[m], host});
+  for (int m = 0; m < 2; ++m) {
+    Variant b{std::string(names[m]) + "+blind", true, modes[m], host};
+    b.opts.blind_constants = true;
+    b.tuning.blind_seed = 0x1234567 + m;
+    v.push_back(b);
+    Variant nb{std::string(names[m]) + "+no-bmi2", true, modes[m], host};
+    nb.tuning.bmi2 = false;
+    v.push_back(nb);
+    Variant ns{std::string(names[m]) + "+long-jumps", true, modes[m], host};
+    ns.tuning.short_jumps = false;
+    v.push_back(ns);
+  }
+  return v;
+}
+
+Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
+        const uint8_t* pkt, uint32_t pkt_len) {
+  Run r;
+  auto exe = v.jit ? jit::compile(prog, test_helpers(), v.opts, v.tuning)
+                   : vm::compile(EngineKind::Interp, prog, test_helpers(), v.opts);
+  if (!exe) {
+    r.error = exe.status().message();
+    return r;
+  }
+  r.mem = mem;
+  RunContext rc;
+  rc.user = &r.log;
+  rc.pkt_data = pkt;
+  rc.pkt_len = pkt_len;
+  if (!r.mem.empty()) rc.add_region(r.mem.data(), r.mem.size(), kReadWrite, "mem");
+  const uint64_t r1 = r.mem.empty() ? 0 : reinterpret_cast<uint64_t>(r.mem.data());
+  r.r0 = (*exe)->run(rc, r1, r.mem.size());
+  r.fault = rc.fault;
+  r.insns = v.opts.insn_budget ? rc.insns_executed : 0;
+  const uint64_t a = rc.fault.addr;
+  const bool memory_fault =
+      rc.fault.kind == FaultKind::OutOfBounds || rc.fault.kind == FaultKind::ReadOnly;
+  if (!memory_fault)
+    r.fault_addr_rel = a;
+  else if (a - rc.stack_base < rc.stack_size + 64)
+    r.fault_addr_rel = a - rc.stack_base + (1ull << 40);
+  else if (a - r1 < r.mem.size() + 64)
+    r.fault_addr_rel = a - r1 + (2ull << 40);
+  else
+    r.fault_addr_rel = a;
+  return r;
+}
+
+namespace {
+
+std::string hex(uint64_t v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
+  return b;
+}
+
+std::string differ(const Run& want, const Run& got) {
+  if (want.error != got.error)
+    return "compile: interp '" + want.error + "' jit '" + got.error + "'";
+  if (!want.error.empty()) return "";
+  std::string d;
+  if (want.fault.kind != got.fault.kind || want.fault.err != got.fault.err ||
+      want.fault.pc != got.fault.pc || want.fault.size != got.fault.size ||
+      want.fault.access != got.fault.access || want.fault_addr_rel != got.fault_addr_rel)
+    d += "fault: interp '" + describe(want.fault) + "' jit '" + describe(got.fault) + "'\n";
+  if (want.r0 != got.r0) d += "r0: interp " + hex(want.r0) + " jit " + hex(got.r0) + "\n";
+  if (want.mem != got.mem) {
+    for (size_t i = 0; i < want.mem.size(); ++i)
+      if (want.mem[i] != got.mem[i]) {
+        d += "mem[" + std::to_string(i) + "]: interp " + hex(want.mem[i]) + " jit " +
+             hex(got.mem[i]) + "\n";
+        break;
+      }
+  }
+  if (want.insns != got.insns)
+    d += "insns_executed: interp " + std::to_string(want.insns) + " jit " +
+         std::to_string(got.insns) + "\n";
+  if (want.log.calls != got.log.calls)
+    d += "helper calls differ (" + std::to_string(want.log.calls.size()) + " vs " +
+         std::to_string(got.log.calls.size()) + ")\n";
+  return d;
+}
+
+}  // namespace
+
+std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
+                            const uint8_t* pkt, uint32_t pkt_len, uint64_t budget) {
+  std::string out;
+  for (const Variant& v : jit_variants(budget)) {
+    Variant ref = v;
+    ref.jit = false;
+    const Run want = run(ref, prog, mem, pkt, pkt_len);
+    const Run got = run(v, prog, mem, pkt, pkt_len);
+    const std::string d = differ(want, got);
+    if (!d.empty()) {
+      out += "[" + v.name + "]\n" + d;
+      break;
+    }
+  }
+  if (!out.empty()) out += "program:\n" + isa::disassemble_program(prog);
+  return out;
+}
+
+}  // namespace bpfbox::vm::jit::test
+
+namespace bpfbox::vm::jit::test {
+
+std::vector<Insn> with_state(const std::array<uint64_t, 10>& init, const std::vector<Insn>& body) {
+  Prog p;
+  p << I(Op::StxDW, 10, 1, -8);
+  for (uint8_t r = 0; r < 10; ++r) p.lddw(r, init[r]);
+  p.insns.insert(p.insns.end(), body.begin(), body.end());
+  for (uint8_t r = 0; r < 10; ++r) p << I(Op::StxDW, 10, r, static_cast<int16_t>(-16 - 8 * r));
+  p << I(Op::LdxDW, 1, 10, -8);
+  for (uint8_t r = 0; r < 10; ++r) {
+    p << I(Op::LdxDW, 2, 10, static_cast<int16_t>(-16 - 8 * r));
+    p << I(Op::StxDW, 1, 2, static_cast<int16_t>(8 * r));
+  }
+  p << I(Op::Mov64K, 0, 0, 0, 7);
+  return p.exit().insns;
+}
+
+}  // namespace bpfbox::vm::jit::test

@@ -1,0 +1,93 @@
+// Runs a program on the interpreter (the reference) and on the JIT in every mode and tuning, and
+// reports the first difference in r0, memory, fault, instruction count or helper-call sequence.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfbox/vm.hpp"
+#include "isa/decoder.hpp"
+#include "vm/jit/jit.hpp"
+
+namespace bpfbox::vm::jit::test {
+
+using isa::Insn;
+using isa::Op;
+
+inline Insn I(Op op, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
+  return isa::encode(op, dst, src, off, imm);
+}
+
+struct Prog {
+  std::vector<Insn> insns;
+  Prog& operator<<(const Insn& i) {
+    insns.push_back(i);
+    return *this;
+  }
+  Prog& lddw(uint8_t dst, uint64_t v, uint8_t pseudo = 0) {
+    Insn two[2];
+    isa::encode_lddw(dst, pseudo, v, two);
+    insns.push_back(two[0]);
+    insns.push_back(two[1]);
+    return *this;
+  }
+  Prog& exit() { return *this << I(Op::Exit); }
+};
+
+// Helpers that log their calls so both engines' call sequences can be compared.
+struct CallLog {
+  std::vector<std::array<uint64_t, 6>> calls;
+};
+uint64_t log_call(uint64_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                  RunContext* rc);
+// 1: returns a mix of its arguments; 2: returns r1 + 1; 3: faults the run (BadCall);
+// 5: returns 0 (the conformance suite's); 6: returns its RunContext's pkt_len.
+const HelperTable& test_helpers();
+
+struct Run {
+  std::string error;  // compile error
+  uint64_t r0 = 0;
+  std::vector<uint8_t> mem;
+  Fault fault;
+  uint64_t fault_addr_rel = 0;  // fault.addr relative to the stack or mem base when inside them
+  uint64_t insns = 0;
+  CallLog log;
+};
+
+struct Variant {
+  std::string name;
+  bool jit = true;
+  ExecOptions opts;
+  x86_64::Tuning tuning;
+};
+
+// Unchecked, checked, budget, checked+budget, each with host tuning; plus blinding, no-BMI2 and
+// no-short-jump tunings in unchecked and checked modes.
+std::vector<Variant> jit_variants(uint64_t budget = 1u << 30);
+
+Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
+        const uint8_t* pkt = nullptr, uint32_t pkt_len = 0);
+
+// Empty when every JIT variant agrees with the interpreter in the same mode.
+std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem = {},
+                            const uint8_t* pkt = nullptr, uint32_t pkt_len = 0,
+                            uint64_t budget = 1u << 30);
+
+#define EXPECT_SAME_AS_INTERP(...)                                                   \
+  do {                                                                               \
+    const std::string diff_ = ::bpfbox::vm::jit::test::compare_engines(__VA_ARGS__); \
+    EXPECT_TRUE(diff_.empty()) << diff_;                                             \
+  } while (0)
+
+}  // namespace bpfbox::vm::jit::test
+
+namespace bpfbox::vm::jit::test {
+
+// body wrapped so that r0..r9 start at `init` and all ten end up in an 80-byte memory buffer.
+std::vector<Insn> with_state(const std::array<uint64_t, 10>& init, const std::vector<Insn>& body);
+
+}  // namespace bpfbox::vm::jit::test
