@@ -6,6 +6,7 @@
 #include <random>
 
 #include "isa/decoder.hpp"
+#include "isa/disasm.hpp"
 
 namespace bpfbox::testsupport {
 namespace {
@@ -525,15 +526,7 @@ std::string describe_program(const RandomProgram& p) {
 }
 
 std::string listing(std::span<const struct bpf_insn> prog) {
-  std::string out;
-  char line[96];
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const struct bpf_insn& i = prog[pc];
-    std::snprintf(line, sizeof line, "%4zu: code=%02x dst=r%d src=r%d off=%d imm=%d\n", pc, i.code,
-                  i.dst_reg, i.src_reg, i.off, i.imm);
-    out += line;
-  }
-  return out;
+  return isa::disassemble_program(prog);
 }
 
 }  // namespace bpfbox::testsupport
