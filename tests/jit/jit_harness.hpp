@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ struct Prog {
 };
 
 // Helpers that log their calls so both engines' call sequences can be compared.
+inline std::string r0_hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
 struct CallLog {
   std::vector<std::array<uint64_t, 6>> calls;
 };
