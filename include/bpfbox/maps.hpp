@@ -1,0 +1,192 @@
+// eBPF maps in user space, with the kernel's semantics (kernel/bpf/{arraymap,hashtab,...}.c).
+//
+// Design
+// ------
+// * A Map is created from the map_create fields of `union bpf_attr` (Map::create(attr)), so the
+//   bpf() layer passes BPF_MAP_CREATE's attr straight through. Generic checks (name, access flags,
+//   map_extra) happen in map.cpp as syscall.c does them; each type then checks its own attributes.
+// * Each map type is a MapOps table (src/maps/map_ops.hpp, like the kernel's bpf_map_ops), one
+//   file per map family, registered in one table indexed by BPF_MAP_TYPE_*. Kernel-object types
+//   (SOCKMAP, CGROUP_*, *_STORAGE, STRUCT_OPS, ARENA, ...) have a table that refuses creation with
+//   EINVAL and a message saying why.
+// * Storage is shareable: every map lives in one Arena, a memfd mapped MAP_SHARED. The arena starts
+//   with a MapHeader (attributes, frozen flag) and holds the type's layout, linked by element
+//   indices and offsets, never raw pointers; Map::attach(memfd) rebuilds a Map over the same
+//   memory in another process (pinning will hand the memfd over). Locks in the arena are plain
+//   atomic words, so they work across processes.
+// * Two sides, as in the kernel. The syscall side (lookup/update/delete/get_next_key/... with byte
+//   buffers, per-CPU values as nr_possible_cpus slots of round_up(value_size, 8) bytes) returns a
+//   Status with the kernel's errno and applies the fd permission rules (BPF_F_RDONLY/WRONLY,
+//   freeze). The program side (the bpf_map_*_elem helpers) is a set of plain function pointers
+//   copied into the Map at creation: engines call `map->prog().lookup(map, key, cpu)` directly,
+//   or, for arrays, inline the lookup from inline_array(). No virtual calls on either side.
+// * Runs and reclamation: a program run holds a RunSlot. The slot is the run's CPU
+//   (RunContext::cpu: no two concurrent runs share one, so per-CPU values need no atomics) and its
+//   epoch announcement: lookups are lock-free, and an element unlinked by a delete or replace is
+//   reused only once every run that was active when it was unlinked has ended, so a value pointer
+//   stays valid until the run ends. Updates take fine-grained (bucket) locks. User-space (syscall
+//   side) readers take the bucket lock instead of a slot. The slots and the epoch live in a
+//   shareable RunDomain (one per process today; pinning will share it between processes).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include <linux/bpf.h>
+
+#include "bpfbox/status.hpp"
+
+namespace bpfbox::maps {
+
+// The kernel-internal errno that bpf() lets through for unsupported operations.
+constexpr int kENOTSUPP = 524;
+
+// What libbpf's libbpf_num_possible_cpus() returns: the count in /sys/devices/system/cpu/possible.
+uint32_t nr_possible_cpus();
+
+// ---------------------------------------------------------------------------------------------
+// Runs: CPU slots and epochs.
+
+class RunDomain;
+
+// A run's CPU slot and epoch announcement; hold one for the whole run (RAII).
+class RunSlot {
+ public:
+  RunSlot();  // the process's RunDomain; waits while all nr_possible_cpus slots are busy
+  explicit RunSlot(RunDomain& domain);
+  ~RunSlot();
+  RunSlot(const RunSlot&) = delete;
+  RunSlot& operator=(const RunSlot&) = delete;
+  uint32_t cpu() const { return cpu_; }  // goes into RunContext::cpu
+
+ private:
+  RunDomain* domain_;
+  uint32_t cpu_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Maps.
+
+class Map;
+struct MapOps;
+
+// The program side of a map: what the bpf_map_*_elem helpers call, with the run's CPU slot.
+// Results as the helpers': a pointer or nullptr, 0 or a negative errno.
+struct ProgOps {
+  void* (*lookup)(Map* map, const void* key, uint32_t cpu) = nullptr;
+  long (*update)(Map* map, const void* key, const void* value, uint64_t flags,
+                 uint32_t cpu) = nullptr;
+  long (*delete_elem)(Map* map, const void* key, uint32_t cpu) = nullptr;
+  long (*push)(Map* map, const void* value, uint64_t flags, uint32_t cpu) = nullptr;
+  long (*pop)(Map* map, void* value, uint32_t cpu) = nullptr;
+  long (*peek)(Map* map, void* value, uint32_t cpu) = nullptr;
+};
+
+// For engines that inline array lookups: elem = base + index * elem_size (+ cpu * cpu_stride for
+// PERCPU_ARRAY), valid for index < max_entries.
+struct InlineArray {
+  uint8_t* base = nullptr;
+  uint32_t elem_size = 0;   // round_up(value_size, 8) (times nr_cpus for PERCPU_ARRAY)
+  uint32_t cpu_stride = 0;  // 0 for ARRAY, round_up(value_size, 8) for PERCPU_ARRAY
+  uint32_t max_entries = 0;
+};
+
+// Extra creation inputs the bpf() layer derives from BTF and fds.
+struct CreateOptions {
+  int32_t spin_lock_off = -1;  // offset of a struct bpf_spin_lock in the value (from BTF), or -1
+};
+
+// A region of the arena user space may mmap (BPF_F_MMAPABLE arrays, ring buffers).
+struct MmapRegion {
+  int memfd = -1;
+  uint64_t offset = 0;  // page-aligned offset in the memfd
+  uint64_t size = 0;
+};
+
+class Map {
+ public:
+  // BPF_MAP_CREATE: the map_create fields of attr (map_type .. map_extra).
+  static Result<std::shared_ptr<Map>> create(const union bpf_attr& attr,
+                                             const CreateOptions& opts = {});
+  // A Map over an existing map's arena (another process's memfd, e.g. from a pin).
+  static Result<std::shared_ptr<Map>> attach(int memfd);
+  ~Map();
+  Map(const Map&) = delete;
+  Map& operator=(const Map&) = delete;
+
+  uint32_t type() const { return type_; }
+  uint32_t key_size() const { return key_size_; }
+  uint32_t value_size() const { return value_size_; }
+  uint32_t max_entries() const { return max_entries_; }
+  uint32_t map_flags() const { return map_flags_; }
+  uint64_t map_extra() const { return map_extra_; }
+  const char* name() const { return name_; }
+  bool percpu() const { return percpu_; }
+  uint32_t nr_cpus() const { return nr_cpus_; }
+  // The bytes a syscall-side value buffer holds: value_size, or round_up(value_size, 8) * nr_cpus
+  // for per-CPU maps.
+  uint32_t value_copy_size() const;
+
+  // Syscall side (BPF_MAP_*), with the kernel's errno and fd permission rules.
+  Status lookup(const void* key, void* value, uint64_t flags = 0);
+  Status update(const void* key, const void* value, uint64_t flags = 0);
+  Status delete_elem(const void* key);
+  Status get_next_key(const void* key, void* next_key);  // key may be nullptr: the first key
+  Status lookup_and_delete(const void* key, void* value, uint64_t flags = 0);
+  Status freeze();
+  bool frozen() const;
+  // BPF_MAP_{LOOKUP,LOOKUP_AND_DELETE,UPDATE,DELETE}_BATCH. in_batch/out_batch hold a key_size
+  // cursor (nullptr in_batch: from the start); count is in/out as the kernel's attr.batch.count.
+  Status lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values,
+                      uint32_t* count, uint64_t elem_flags = 0, bool and_delete = false);
+  Status update_batch(const void* keys, const void* values, uint32_t* count,
+                      uint64_t elem_flags = 0);
+  Status delete_batch(const void* keys, uint32_t* count);
+
+  // Program side.
+  const ProgOps& prog() const { return prog_; }
+  void* prog_lookup(const void* key, uint32_t cpu) { return prog_.lookup(this, key, cpu); }
+  long prog_update(const void* key, const void* value, uint64_t flags, uint32_t cpu) {
+    return prog_.update(this, key, value, flags, cpu);
+  }
+  long prog_delete(const void* key, uint32_t cpu) { return prog_.delete_elem(this, key, cpu); }
+
+  // For the verifier and engines.
+  bool prog_may_read() const { return !(map_flags_ & BPF_F_WRONLY_PROG); }
+  bool prog_may_write() const { return !(map_flags_ & BPF_F_RDONLY_PROG); }
+  const InlineArray* inline_array() const { return inline_.base ? &inline_ : nullptr; }
+  int32_t spin_lock_off() const { return spin_lock_off_; }
+
+  // Storage.
+  int memfd() const;
+  uint64_t arena_size() const;
+  Result<MmapRegion> mmap_region() const;
+
+  // Implementation access for the map families (src/maps).
+  const MapOps& ops() const { return *ops_; }
+  uint8_t* arena_base() const { return base_; }
+  void* impl = nullptr;  // the family's cached pointers into the arena (process-local)
+
+ private:
+  Map() = default;
+  friend struct MapBuilder;
+
+  const MapOps* ops_ = nullptr;
+  ProgOps prog_;
+  InlineArray inline_;
+  uint32_t type_ = 0, key_size_ = 0, value_size_ = 0, max_entries_ = 0, map_flags_ = 0;
+  uint64_t map_extra_ = 0;
+  char name_[BPF_OBJ_NAME_LEN] = {};
+  bool percpu_ = false;
+  uint32_t nr_cpus_ = 1;
+  int32_t spin_lock_off_ = -1;
+  int memfd_ = -1;
+  uint64_t arena_size_ = 0;
+  uint8_t* base_ = nullptr;
+};
+
+}  // namespace bpfbox::maps

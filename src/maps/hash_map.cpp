@@ -1,0 +1,425 @@
+// BPF_MAP_TYPE_HASH and BPF_MAP_TYPE_PERCPU_HASH (the kernel's hashtab.c).
+//
+// Layout after the MapHeader: a HashLayout, n_buckets = roundup_pow_of_two(max_entries) buckets
+// (a chain head and a lock each), then the element pool. An element is
+// [PoolLink][next][hash][key, 8-aligned][value, 8-aligned; nr_cpus of them for PERCPU_HASH].
+// Chains link elements by pool index.
+//
+// Readers in a run walk chains without locks (acquire loads). Writers hold the bucket lock; a
+// replace links the new element at the head before unlinking the old one, so a concurrent reader
+// sees one or the other, never neither; an unlinked element is retired to the pool and reused only
+// after every run that might hold it has ended. New elements go to the head of their bucket and
+// keys hash with the kernel's jhash, so with BPF_F_ZERO_SEED get_next_key walks keys in exactly the
+// kernel's order.
+#include <sys/random.h>
+
+#include <bit>
+#include <string>
+
+#include "maps/elem_pool.hpp"
+#include "maps/jhash.hpp"
+#include "maps/map_ops.hpp"
+
+namespace bpfbox::maps {
+
+namespace {
+
+struct Bucket {
+  std::atomic<uint32_t> head;  // element index, 0 for none
+  SpinLock lock;
+};
+
+struct HashElem {
+  PoolLink pool;
+  std::atomic<uint32_t> next;
+  uint32_t hash;
+};
+constexpr uint32_t kKeyOff = sizeof(HashElem);
+static_assert(kKeyOff % 8 == 0);
+
+struct HashLayout {
+  uint32_t n_buckets;
+  uint32_t seed;
+  uint32_t elem_size;
+  uint32_t value_off;
+  std::atomic<uint32_t> count;  // live elements
+  uint32_t reserved;
+  uint64_t buckets_off;
+  PoolHeader pool;
+};
+constexpr uint64_t kLayoutOff = kMapHeaderSize;
+
+// The process-local view a Map's impl points to.
+struct HashView {
+  HashLayout* layout;
+  Bucket* buckets;
+  ElemPool pool;
+  uint32_t mask;
+  uint32_t seed;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t value_off;
+  uint32_t stride;  // round_up(value_size, 8): one CPU's slot
+  uint32_t nr_cpus;
+  uint32_t max_entries;
+  int32_t lock_off;
+  bool percpu;
+
+  uint32_t hash(const void* key) const { return jhash(key, key_size, seed); }
+  Bucket& bucket(uint32_t h) const { return buckets[h & mask]; }
+  HashElem* elem(uint32_t idx) const { return reinterpret_cast<HashElem*>(pool.elem(idx)); }
+  uint8_t* key_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + kKeyOff; }
+  uint8_t* value_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + value_off; }
+
+  // Lock-free inside a run; under the bucket lock elsewhere.
+  uint32_t find(const Bucket& b, uint32_t h, const void* key) const {
+    for (uint32_t idx = b.head.load(std::memory_order_acquire); idx;) {
+      HashElem* e = elem(idx);
+      if (e->hash == h && std::memcmp(key_of(e), key, key_size) == 0) return idx;
+      idx = e->next.load(std::memory_order_acquire);
+    }
+    return 0;
+  }
+  // Under the bucket lock.
+  void unlink(Bucket& b, uint32_t idx) const {
+    uint32_t next = elem(idx)->next.load(std::memory_order_relaxed);
+    uint32_t cur = b.head.load(std::memory_order_relaxed);
+    if (cur == idx) {
+      b.head.store(next, std::memory_order_release);
+      return;
+    }
+    while (cur) {
+      HashElem* e = elem(cur);
+      uint32_t n = e->next.load(std::memory_order_relaxed);
+      if (n == idx) {
+        e->next.store(next, std::memory_order_release);
+        return;
+      }
+      cur = n;
+    }
+  }
+};
+
+HashView& view(const Map& m) {
+  return *static_cast<HashView*>(m.impl);
+}
+HashView& view(const Map* m) {
+  return *static_cast<HashView*>(m->impl);
+}
+
+bool is_percpu(uint32_t t) {
+  return t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+bool is_lru(uint32_t t) {
+  return t == BPF_MAP_TYPE_LRU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+constexpr uint32_t kCreateFlags =
+    BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | kAccessMask | BPF_F_ZERO_SEED;
+constexpr uint32_t kMaxBuckets = UINT32_MAX / 16;  // the kernel's bound on n_buckets
+
+Status alloc_check(const MapAttr& a) {
+  bool percpu = is_percpu(a.map_type), lru = is_lru(a.map_type);
+  if ((a.map_flags & ~kCreateFlags) || !access_flags_ok(a.map_flags))
+    return Status(EINVAL, "unsupported map_flags for a hash map");
+  if (!lru && (a.map_flags & BPF_F_NO_COMMON_LRU))
+    return Status(EINVAL, "BPF_F_NO_COMMON_LRU is for LRU hash maps only");
+  if (lru && (a.map_flags & BPF_F_NO_PREALLOC))
+    return Status(kENOTSUPP, "LRU hash maps are always preallocated: BPF_F_NO_PREALLOC is refused");
+  if ((a.map_flags & BPF_F_NUMA_NODE) && (percpu || (a.map_flags & BPF_F_NO_COMMON_LRU)))
+    return Status(EINVAL, "per-CPU hash maps take no NUMA node");
+  if (a.max_entries == 0) return Status(EINVAL, "max_entries must be > 0");
+  if (a.key_size == 0) return Status(EINVAL, "key_size must be > 0");
+  if (a.value_size == 0) return Status(EINVAL, "value_size must be > 0");
+  if (uint64_t(a.key_size) + a.value_size >= kKmallocMaxSize - sizeof(HashElem) - 32)
+    return Status(E2BIG, "key_size + value_size too large for a hash element");
+  if (percpu && round8(a.value_size) > kPcpuMinUnitSize)
+    return Status(E2BIG, "per-CPU values are limited to 32 KiB");
+  if (std::bit_ceil(uint64_t(a.max_entries)) > kMaxBuckets)
+    return Status(E2BIG, "max_entries too large for a hash map");
+  return Status::ok();
+}
+
+uint32_t n_buckets(const MapAttr& a) {
+  return uint32_t(std::bit_ceil(a.max_entries));
+}
+uint32_t elem_size(const MapAttr& a) {
+  return kKeyOff + round8(a.key_size) + round8(a.value_size) * a.nr_cpus;
+}
+// Room beyond max_entries for elements retired while runs still hold them.
+uint32_t pool_capacity(const MapAttr& a) {
+  uint64_t slack = std::max<uint64_t>(uint64_t(a.nr_cpus) * 256, a.max_entries);
+  return uint32_t(std::min<uint64_t>(uint64_t(a.max_entries) + slack, UINT32_MAX - 1));
+}
+uint64_t buckets_off(const MapAttr&) {
+  return round_up(kLayoutOff + sizeof(HashLayout), 64);
+}
+uint64_t elems_off(const MapAttr& a) {
+  return round_up(buckets_off(a) + uint64_t(n_buckets(a)) * sizeof(Bucket), 64);
+}
+
+Result<uint64_t> arena_size(const MapAttr& a) {
+  return elems_off(a) - kMapHeaderSize + ElemPool::bytes(pool_capacity(a), elem_size(a));
+}
+
+void init(const MapAttr& a, uint8_t* base) {
+  auto* l = new (base + kLayoutOff) HashLayout();
+  l->n_buckets = n_buckets(a);
+  uint32_t seed = 0;
+  if (!(a.map_flags & BPF_F_ZERO_SEED)) {
+    while (getrandom(&seed, sizeof seed, 0) != sizeof seed) {
+    }
+  }
+  l->seed = seed;
+  l->elem_size = elem_size(a);
+  l->value_off = kKeyOff + round8(a.key_size);
+  l->buckets_off = buckets_off(a);
+  ElemPool::init(&l->pool, pool_capacity(a), l->elem_size, elems_off(a));
+}
+
+// Program side (inside a run: lock-free reads, the run's epoch keeps elements alive).
+void* prog_lookup(Map* m, const void* key, uint32_t cpu) {
+  HashView& v = view(m);
+  uint32_t h = v.hash(key);
+  uint32_t idx = v.find(v.bucket(h), h, key);
+  if (!idx) return nullptr;
+  return v.value_of(v.elem(idx)) + uint64_t(cpu) * (v.percpu ? v.stride : 0);
+}
+
+// Writes a new element's value: all CPUs from a user buffer, or one CPU's (the others zeroed).
+void fill_value(HashView& v, HashElem* e, const void* value, bool all_cpus, uint32_t cpu) {
+  uint8_t* dst = v.value_of(e);
+  if (!v.percpu) {
+    std::memcpy(dst, value, v.value_size);
+    if (v.lock_off >= 0) std::memset(dst + v.lock_off, 0, 4);
+    return;
+  }
+  if (all_cpus) {
+    std::memcpy(dst, value, uint64_t(v.stride) * v.nr_cpus);
+    return;
+  }
+  std::memset(dst, 0, uint64_t(v.stride) * v.nr_cpus);
+  std::memcpy(dst + uint64_t(cpu) * v.stride, value, v.value_size);
+}
+
+// An existing element's value, in place (per-CPU maps and BPF_F_LOCK).
+void overwrite_value(HashView& v, HashElem* e, const void* value, uint64_t flags, bool all_cpus,
+                     uint32_t cpu) {
+  uint8_t* dst = v.value_of(e);
+  if (!v.percpu) {
+    copy_value_flags(dst, value, v.value_size, v.lock_off, flags, dst);
+  } else if (all_cpus) {
+    std::memcpy(dst, value, uint64_t(v.stride) * v.nr_cpus);
+  } else {
+    std::memcpy(dst + uint64_t(cpu) * v.stride, value, v.value_size);
+  }
+}
+
+// The update both sides share; returns 0 or a negative errno.
+long update_elem(HashView& v, const void* key, const void* value, uint64_t flags, bool in_run,
+                 uint32_t cpu) {
+  if ((flags & ~uint64_t(BPF_F_LOCK)) > BPF_EXIST) return -EINVAL;
+  if ((flags & BPF_F_LOCK) && (v.lock_off < 0 || v.percpu)) return -EINVAL;
+  const bool all_cpus = !in_run;
+  const bool in_place = v.percpu || (flags & BPF_F_LOCK);
+  uint32_t h = v.hash(key);
+  Bucket& b = v.bucket(h);
+
+  if (in_place) {
+    SpinGuard g(b.lock);
+    if (uint32_t old = v.find(b, h, key)) {
+      if (flags & BPF_NOEXIST) return -EEXIST;
+      overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
+      return 0;
+    }
+    if (flags & BPF_EXIST) return -ENOENT;
+  }
+
+  // Allocate before taking the bucket lock: waiting for a grace period under it could deadlock
+  // with a run that spins on the same lock.
+  uint32_t fresh = v.pool.alloc(/*may_wait=*/!in_run);
+  if (fresh) {
+    HashElem* e = v.elem(fresh);
+    e->hash = h;
+    std::memcpy(v.key_of(e), key, v.key_size);
+    fill_value(v, e, value, all_cpus, cpu);
+  }
+
+  uint32_t old;
+  {
+    SpinGuard g(b.lock);
+    old = v.find(b, h, key);
+    long err = 0;
+    if (old && (flags & BPF_NOEXIST)) {
+      err = -EEXIST;
+    } else if (!old && (flags & BPF_EXIST)) {
+      err = -ENOENT;
+    } else if (old && in_place) {  // inserted meanwhile by someone else
+      overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
+      err = 1;
+    } else if (!old && v.layout->count.fetch_add(1, std::memory_order_relaxed) >= v.max_entries) {
+      v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+      err = -E2BIG;
+    } else if (!fresh) {
+      if (!old) v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+      err = -E2BIG;  // only retired elements left and a run may still hold them
+    }
+    if (err) {
+      if (fresh) v.pool.free_unused(fresh);
+      return err > 0 ? 0 : err;
+    }
+    HashElem* e = v.elem(fresh);
+    e->next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    b.head.store(fresh, std::memory_order_release);
+    if (old) v.unlink(b, old);
+  }
+  if (old) v.pool.retire(old);
+  return 0;
+}
+
+long delete_elem(HashView& v, const void* key, void* value_out, uint64_t flags) {
+  uint32_t h = v.hash(key);
+  Bucket& b = v.bucket(h);
+  uint32_t idx;
+  {
+    SpinGuard g(b.lock);
+    idx = v.find(b, h, key);
+    if (!idx) return -ENOENT;
+    if (value_out) {
+      uint8_t* src = v.value_of(v.elem(idx));
+      if (v.percpu) {
+        std::memcpy(value_out, src, uint64_t(v.stride) * v.nr_cpus);
+      } else {
+        copy_value_flags(value_out, src, v.value_size, v.lock_off, flags, src);
+      }
+    }
+    v.unlink(b, idx);
+    v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  v.pool.retire(idx);
+  return 0;
+}
+
+long prog_update(Map* m, const void* key, const void* value, uint64_t flags, uint32_t cpu) {
+  return update_elem(view(m), key, value, flags, /*in_run=*/true, cpu);
+}
+long prog_delete(Map* m, const void* key, uint32_t) {
+  return delete_elem(view(m), key, nullptr, 0);
+}
+
+// Syscall side.
+Status errno_status(long err, const char* what) {
+  if (err == 0) return Status::ok();
+  const char* why = err == -ENOENT   ? "no such key"
+                    : err == -EEXIST ? "BPF_NOEXIST: the key exists"
+                    : err == -E2BIG  ? "map is full (max_entries reached)"
+                    : err == -EINVAL ? "bad flags"
+                                     : "error";
+  return Status(static_cast<int>(-err), std::string(what) + ": " + why);
+}
+
+Status lookup(Map& m, const void* key, void* value, uint64_t flags) {
+  HashView& v = view(m);
+  uint32_t h = v.hash(key);
+  Bucket& b = v.bucket(h);
+  SpinGuard g(b.lock);
+  uint32_t idx = v.find(b, h, key);
+  if (!idx) return Status(ENOENT, "lookup: no such key");
+  uint8_t* src = v.value_of(v.elem(idx));
+  if (v.percpu) {
+    std::memcpy(value, src, uint64_t(v.stride) * v.nr_cpus);
+  } else {
+    copy_value_flags(value, src, v.value_size, v.lock_off, flags, src);
+  }
+  return Status::ok();
+}
+
+Status update(Map& m, const void* key, const void* value, uint64_t flags) {
+  return errno_status(update_elem(view(m), key, value, flags, /*in_run=*/false, 0), "update");
+}
+
+Status remove(Map& m, const void* key) {
+  return errno_status(delete_elem(view(m), key, nullptr, 0), "delete");
+}
+
+Status lookup_and_delete(Map& m, const void* key, void* value, uint64_t flags) {
+  return errno_status(delete_elem(view(m), key, value, flags), "lookup_and_delete");
+}
+
+Status get_next_key(Map& m, const void* key, void* next_key) {
+  HashView& v = view(m);
+  uint32_t i = 0;
+  if (key) {
+    uint32_t h = v.hash(key);
+    Bucket& b = v.bucket(h);
+    SpinGuard g(b.lock);
+    if (uint32_t idx = v.find(b, h, key)) {
+      if (uint32_t next = v.elem(idx)->next.load(std::memory_order_relaxed)) {
+        std::memcpy(next_key, v.key_of(v.elem(next)), v.key_size);
+        return Status::ok();
+      }
+      i = (h & v.mask) + 1;
+    }  // a missing key restarts from the first bucket, as the kernel
+  }
+  for (; i <= v.mask; ++i) {
+    Bucket& b = v.buckets[i];
+    if (!b.head.load(std::memory_order_relaxed)) continue;
+    SpinGuard g(b.lock);
+    if (uint32_t first = b.head.load(std::memory_order_relaxed)) {
+      std::memcpy(next_key, v.key_of(v.elem(first)), v.key_size);
+      return Status::ok();
+    }
+  }
+  return Status(ENOENT, "get_next_key: no more keys");
+}
+
+void bind(Map& m) {
+  auto* l = reinterpret_cast<HashLayout*>(m.arena_base() + kLayoutOff);
+  auto* v = new HashView();
+  v->layout = l;
+  v->buckets = reinterpret_cast<Bucket*>(m.arena_base() + l->buckets_off);
+  v->pool = ElemPool(m.arena_base(), &l->pool, &RunDomain::process());
+  v->mask = l->n_buckets - 1;
+  v->seed = l->seed;
+  v->key_size = m.key_size();
+  v->value_size = m.value_size();
+  v->value_off = l->value_off;
+  v->stride = round8(m.value_size());
+  v->nr_cpus = m.nr_cpus();
+  v->max_entries = m.max_entries();
+  v->lock_off = m.spin_lock_off();
+  v->percpu = m.percpu();
+  m.impl = v;
+  ProgOps p;
+  p.lookup = prog_lookup;
+  p.update = prog_update;
+  p.delete_elem = prog_delete;
+  MapBuilder::set_prog(m, p);
+}
+
+void unbind(Map& m) {
+  delete static_cast<HashView*>(m.impl);
+  m.impl = nullptr;
+}
+
+constexpr MapOps make_ops(const char* name) {
+  MapOps o{.name = name};
+  o.alloc_check = alloc_check;
+  o.arena_size = arena_size;
+  o.init = init;
+  o.bind = bind;
+  o.unbind = unbind;
+  o.lookup = lookup;
+  o.update = update;
+  o.delete_elem = remove;
+  o.get_next_key = get_next_key;
+  o.lookup_and_delete = lookup_and_delete;
+  return o;
+}
+
+}  // namespace
+
+const MapOps kHashOps = make_ops("BPF_MAP_TYPE_HASH");
+const MapOps kPercpuHashOps = make_ops("BPF_MAP_TYPE_PERCPU_HASH");
+
+}  // namespace bpfbox::maps

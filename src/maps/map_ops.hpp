@@ -1,0 +1,146 @@
+// The map ops table: what each map family implements, as the kernel's struct bpf_map_ops. One
+// table per BPF_MAP_TYPE_*, registered in map_types.cpp. Syscall-side entries return a Status with
+// the kernel's errno; map.cpp has already applied the generic checks (permissions, frozen, flags
+// common to all types) so that each family checks only what the kernel's family checks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+#include "bpfbox/maps.hpp"
+#include "maps/arena.hpp"
+#include "maps/spin_lock.hpp"
+
+namespace bpfbox::maps {
+
+// The map_create attributes a family sees.
+struct MapAttr {
+  uint32_t map_type = 0;
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  uint32_t map_flags = 0;
+  uint32_t inner_map_fd = 0;
+  uint32_t numa_node = 0;
+  uint64_t map_extra = 0;
+  uint32_t nr_cpus = 1;
+  int32_t spin_lock_off = -1;
+};
+
+// The start of every arena: enough to rebuild the Map in another process.
+struct MapHeader {
+  static constexpr uint64_t kMagic = 0x50414d584f424642ull;  // "BFBOXMAP"
+  static constexpr uint32_t kVersion = 1;
+  uint64_t magic;
+  uint32_t version;
+  uint32_t map_type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t max_entries;
+  uint32_t map_flags;
+  uint64_t map_extra;
+  char name[BPF_OBJ_NAME_LEN];
+  uint32_t nr_cpus;
+  int32_t spin_lock_off;
+  std::atomic<uint32_t> frozen;
+  uint32_t reserved;
+};
+// The family's layout starts here.
+constexpr uint64_t kMapHeaderSize = 128;
+static_assert(sizeof(MapHeader) <= kMapHeaderSize);
+
+inline MapHeader* header_of(const Map& m) {
+  return reinterpret_cast<MapHeader*>(m.arena_base());
+}
+
+struct MapOps {
+  const char* name;  // "BPF_MAP_TYPE_HASH"
+  // Attribute checks (the kernel's map_alloc_check), then the arena size the map needs.
+  Status (*alloc_check)(const MapAttr& attr) = nullptr;
+  Result<uint64_t> (*arena_size)(const MapAttr& attr) = nullptr;
+  // Lays out a fresh, zeroed arena (base is the arena start; the family's part follows the
+  // MapHeader at base + kMapHeaderSize).
+  void (*init)(const MapAttr& attr, uint8_t* base) = nullptr;
+  // Builds the process-local view (map.impl, program ops, inline info); unbind frees it.
+  void (*bind)(Map& map) = nullptr;
+  void (*unbind)(Map& map) = nullptr;
+
+  // Syscall side; nullptr means the kernel's answer for a type without the command.
+  Status (*lookup)(Map& map, const void* key, void* value, uint64_t flags) = nullptr;
+  Status (*update)(Map& map, const void* key, const void* value, uint64_t flags) = nullptr;
+  Status (*delete_elem)(Map& map, const void* key) = nullptr;
+  Status (*get_next_key)(Map& map, const void* key, void* next_key) = nullptr;
+  Status (*lookup_and_delete)(Map& map, const void* key, void* value, uint64_t flags) = nullptr;
+  // QUEUE, STACK, BLOOM_FILTER: the syscall layer maps update/lookup/lookup_and_delete to these.
+  Status (*push)(Map& map, const void* value, uint64_t flags) = nullptr;
+  Status (*pop)(Map& map, void* value) = nullptr;
+  Status (*peek)(Map& map, void* value) = nullptr;
+  // The arena part user space may mmap (BPF_F_MMAPABLE arrays, ring buffers).
+  Result<MmapRegion> (*mmap_region)(const Map& map) = nullptr;
+  // Errno for commands the type lacks: delete on an array is EINVAL, on a bloom filter EOPNOTSUPP.
+  int missing_delete_errno = EINVAL;
+  int missing_get_next_key_errno = EINVAL;
+};
+
+const MapOps* map_ops_for(uint32_t map_type);  // nullptr for an unknown type
+
+// Lets families fill the Map's engine-facing fields.
+struct MapBuilder {
+  static void set_prog(Map& m, const ProgOps& p) { m.prog_ = p; }
+  static void set_inline(Map& m, const InlineArray& a) { m.inline_ = a; }
+};
+
+// Value copies that leave a struct bpf_spin_lock (4 bytes at spin_lock_off) alone, as the kernel's
+// copy_map_value.
+inline void copy_value(void* dst, const void* src, uint32_t size, int32_t spin_lock_off) {
+  if (spin_lock_off < 0) {
+    std::memcpy(dst, src, size);
+    return;
+  }
+  auto* d = static_cast<uint8_t*>(dst);
+  auto* s = static_cast<const uint8_t*>(src);
+  uint32_t off = static_cast<uint32_t>(spin_lock_off);
+  std::memcpy(d, s, off);
+  std::memcpy(d + off + 4, s + off + 4, size - off - 4);
+}
+
+// The value's struct bpf_spin_lock as a lock word (BPF_F_LOCK).
+inline SpinLock& value_lock(void* value, int32_t spin_lock_off) {
+  return *reinterpret_cast<SpinLock*>(static_cast<uint8_t*>(value) + spin_lock_off);
+}
+
+// A copy into or out of a map value, under the value's lock for BPF_F_LOCK (`locked` is the map's
+// copy of the value, whose lock is taken).
+inline void copy_value_flags(void* dst, const void* src, uint32_t size, int32_t spin_lock_off,
+                             uint64_t flags, void* locked) {
+  if ((flags & BPF_F_LOCK) && spin_lock_off >= 0) {
+    SpinGuard g(value_lock(locked, spin_lock_off));
+    copy_value(dst, src, size, spin_lock_off);
+  } else {
+    copy_value(dst, src, size, spin_lock_off);
+  }
+}
+
+inline uint32_t round8(uint32_t v) {
+  return (v + 7u) & ~7u;
+}
+
+// Checks shared by several families.
+inline bool access_flags_ok(uint32_t flags) {
+  return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !=
+         (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+}
+constexpr uint32_t kAccessMask =
+    BPF_F_RDONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY | BPF_F_WRONLY_PROG;
+
+// The kernel's KMALLOC_MAX_SIZE on x86-64 (4 MiB pages << 10 ... = 1 << 22 with SLUB: order 10).
+constexpr uint64_t kKmallocMaxSize = uint64_t(1) << 22;
+// PCPU_MIN_UNIT_SIZE: the largest per-CPU value.
+constexpr uint32_t kPcpuMinUnitSize = 32 << 10;
+
+// Registered families (one definition per file).
+extern const MapOps kArrayOps, kPercpuArrayOps;
+extern const MapOps kHashOps, kPercpuHashOps;
+
+}  // namespace bpfbox::maps
