@@ -1,0 +1,121 @@
+// Helper calls (the SysV convention, the run context in r9, a helper's fault ending the run),
+// bpf-to-bpf calls (r6..r9 preserved, a fresh frame each, 8 frames at most), callx.
+#include <gtest/gtest.h>
+
+#include "jit_harness.hpp"
+
+namespace bpfbox::vm::jit::test {
+namespace {
+
+Insn call(int32_t id) {
+  return I(Op::Call, 0, 0, 0, id);
+}
+Insn call_local(int32_t rel) {
+  return I(Op::CallLocal, 0, 0, 0, rel);
+}
+
+TEST(JitCall, HelperArgumentsAndResult) {
+  Prog p;
+  p << I(Op::Mov64K, 6, 0, 0, 1000);
+  for (uint8_t r = 1; r <= 5; ++r) p << I(Op::Mov64K, r, 0, 0, r * 11);
+  p << call(1) << I(Op::Add64X, 6, 0);
+  // r1..r5 are undefined after a call (the kernel's verifier refuses reading them): set again.
+  p << I(Op::Mov64X, 1, 6);
+  for (uint8_t r = 2; r <= 5; ++r) p << I(Op::Mov64K, r, 0, 0, -r);
+  p << call(2) << I(Op::Add64X, 0, 6);
+  for (uint8_t r = 1; r <= 5; ++r) p << I(Op::Mov64K, r, 0, 0, r);
+  p << call(6) << I(Op::Add64X, 0, 6);
+  p.exit();
+  const std::vector<uint8_t> pkt(17);
+  EXPECT_SAME_AS_INTERP(p.insns, {}, pkt.data(), 17);
+}
+
+TEST(JitCall, HelperFaultEndsTheRun) {
+  Prog p;
+  p << I(Op::StDW, 1, 0, 0, 1) << I(Op::Mov64X, 6, 1) << I(Op::Mov64K, 1, 0, 0, 1) << call(3);
+  p << I(Op::StDW, 6, 0, 8, 2) << I(Op::Mov64K, 0, 0, 0, 5);
+  p.exit();
+  EXPECT_SAME_AS_INTERP(p.insns, std::vector<uint8_t>(16));
+}
+
+TEST(JitCall, UnknownHelperIsRefusedAsTheInterpreterDoes) {
+  Prog p;
+  p << call(999) << I(Op::Exit);
+  EXPECT_SAME_AS_INTERP(p.insns);
+  auto exe = jit::compile(p.insns, test_helpers(), {});
+  ASSERT_FALSE(exe);
+  EXPECT_EQ(exe.status().message(), "invalid func unknown#999 (insn 0)");
+}
+
+TEST(JitCall, LocalCallPreservesR6ToR9AndHasItsOwnStack) {
+  Prog p;
+  for (uint8_t r = 1; r <= 9; ++r) p << I(Op::Mov64K, r, 0, 0, r);
+  p << I(Op::StDW, 10, 0, -8, 1234);
+  const size_t at = p.insns.size();
+  p << call_local(0);  // -> f, patched below
+  p << I(Op::LdxDW, 1, 10, -8) << I(Op::Add64X, 0, 1);
+  for (uint8_t r = 6; r <= 9; ++r) p << I(Op::Mul64X, 0, r);
+  p.exit();
+  // f: clobber r6..r9, use its own stack, return r1+..+r5 plus its frame's slot
+  const size_t f = p.insns.size();
+  p << I(Op::StDW, 10, 0, -8, 99);
+  for (uint8_t r = 6; r <= 9; ++r) p << I(Op::Mov64K, r, 0, 0, 0);
+  p << I(Op::Mov64X, 0, 1);
+  for (uint8_t r = 2; r <= 5; ++r) p << I(Op::Add64X, 0, r);
+  p << I(Op::LdxDW, 6, 10, -8) << I(Op::Add64X, 0, 6);
+  p.exit();
+  p.insns[at].imm = static_cast<int32_t>(f - at - 1);
+  EXPECT_SAME_AS_INTERP(p.insns);
+}
+
+// Each frame calls the next until the depth limit: a CallDepth fault at the same pc.
+TEST(JitCall, DepthLimit) {
+  for (int frames : {7, 8, 9}) {
+    Prog p;
+    p << I(Op::Mov64K, 1, 0, 0, frames - 1) << I(Op::Mov64K, 0, 0, 0, 0);
+    p << call_local(1) << I(Op::Exit);
+    // f(r1): if r1 == 0 return 1; r6 = r1; r1 -= 1; r0 = f(r1) + r6
+    p << I(Op::Jne64K, 1, 0, 2, 0) << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+    p << I(Op::Mov64X, 6, 1) << I(Op::Sub64K, 1, 0, 0, 1) << call_local(-6);
+    p << I(Op::Add64X, 0, 6) << I(Op::StxDW, 10, 0, -8) << I(Op::LdxDW, 0, 10, -8) << I(Op::Exit);
+    EXPECT_SAME_AS_INTERP(p.insns);
+  }
+}
+
+TEST(JitCall, RecursionIntoMainIsAFunctionToo) {
+  // pc 0 is both the entry and a call target: its exit must know which frame it is in.
+  Prog p;
+  p << I(Op::Jeq64K, 1, 0, 4, 0);                 // 0: r1 == 0 -> pc 5
+  p << I(Op::Mov64K, 1, 0, 0, 0);                 // 1
+  p << call_local(-3);                            // 2: call pc 0
+  p << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Exit);  // 3, 4
+  p << I(Op::Mov64K, 0, 0, 0, 7) << I(Op::Exit);  // 5, 6
+  EXPECT_SAME_AS_INTERP(p.insns, std::vector<uint8_t>(8));
+}
+
+TEST(JitCall, CallxHelperFunctionAndBadTarget) {
+  {
+    Prog p;  // a helper id in a register
+    p << I(Op::Mov64K, 1, 0, 0, 41) << I(Op::Mov64K, 7, 0, 0, 2) << I(Op::Callx, 7) << I(Op::Exit);
+    EXPECT_SAME_AS_INTERP(p.insns);
+  }
+  {
+    Prog p;  // a BPF_PSEUDO_FUNC value
+    p.lddw(8, 0, BPF_PSEUDO_FUNC);
+    p.insns[0].imm = 6;  // the function at pc 7
+    p << I(Op::Mov64K, 1, 0, 0, 3) << I(Op::Mov64K, 6, 0, 0, 100) << I(Op::Callx, 8)
+      << I(Op::Add64X, 0, 6) << I(Op::Exit);
+    p << I(Op::Mov64X, 0, 1) << I(Op::Mov64K, 6, 0, 0, 0) << I(Op::Mul64K, 0, 0, 0, 3)
+      << I(Op::Exit);
+    EXPECT_SAME_AS_INTERP(p.insns);
+  }
+  for (int64_t bad : {int64_t{4}, int64_t{1000}, int64_t{-1}}) {
+    Prog p;
+    p.lddw(3, static_cast<uint64_t>(bad));
+    p << I(Op::Callx, 3) << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+    EXPECT_SAME_AS_INTERP(p.insns);
+  }
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::jit::test

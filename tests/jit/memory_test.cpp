@@ -1,0 +1,160 @@
+// Loads, stores and atomics of every size through every base register (rbp, r12 and r13 have
+// their own x86 encodings), on the stack and on caller memory.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "jit_harness.hpp"
+
+namespace bpfbox::vm::jit::test {
+namespace {
+
+std::vector<uint8_t> pattern(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> m(n);
+  for (auto& b : m) b = static_cast<uint8_t>(rng());
+  return m;
+}
+
+std::vector<Op> ops_of(std::initializer_list<isa::Kind> kinds) {
+  std::vector<Op> v;
+  for (int i = 0; i < isa::kOpCount; ++i)
+    for (isa::Kind k : kinds)
+      if (isa::info(static_cast<Op>(i)).kind == k) v.push_back(static_cast<Op>(i));
+  return v;
+}
+
+// r(base) = mem + 64; r(other) = a value; the access at off; then every register is stored.
+std::vector<Insn> through_base(uint8_t base, const std::vector<Insn>& body) {
+  Prog p;
+  p << I(Op::StxDW, 10, 1, -8);  // the memory pointer, for the epilogue
+  for (uint8_t r = 0; r < 10; ++r)
+    if (r != base && r != 1) p.lddw(r, 0x0123456789abcdefull * (r + 3));
+  if (base != 1) p << I(Op::Mov64X, base, 1);
+  p << I(Op::Add64K, base, 0, 0, 64);
+  if (base != 1) p.lddw(1, 0x1111222233334444ull);
+  p.insns.insert(p.insns.end(), body.begin(), body.end());
+  // The base holds an address that differs between runs: keep only its offset from the memory.
+  const uint8_t tmp = base == 0 ? 1 : 0;
+  p << I(Op::StxDW, 10, tmp, -96) << I(Op::LdxDW, tmp, 10, -8) << I(Op::Sub64X, base, tmp)
+    << I(Op::LdxDW, tmp, 10, -96);
+  for (uint8_t r = 0; r < 10; ++r) p << I(Op::StxDW, 10, r, static_cast<int16_t>(-16 - 8 * r));
+  p << I(Op::LdxDW, 1, 10, -8);
+  for (uint8_t r = 0; r < 10; ++r) {
+    p << I(Op::LdxDW, 2, 10, static_cast<int16_t>(-16 - 8 * r));
+    p << I(Op::StxDW, 1, 2, static_cast<int16_t>(8 * r));
+  }
+  p << I(Op::Mov64K, 0, 0, 0, 0);
+  return p.exit().insns;
+}
+
+TEST(JitMemory, LoadsAndStoresThroughEveryBase) {
+  const auto ops = ops_of({isa::Kind::Ldx, isa::Kind::Ldxs, isa::Kind::St, isa::Kind::Stx,
+                           isa::Kind::LoadAcq, isa::Kind::StoreRel});
+  int n = 0;
+  for (Op op : ops) {
+    const isa::OpInfo& o = isa::info(op);
+    const bool load =
+        o.kind == isa::Kind::Ldx || o.kind == isa::Kind::Ldxs || o.kind == isa::Kind::LoadAcq;
+    for (uint8_t base = 0; base < 10; ++base) {
+      for (uint8_t other = 0; other < 10; ++other) {
+        for (int16_t off : {int16_t{0}, int16_t{-8}, int16_t{16}, int16_t{-64}, int16_t{80}}) {
+          if (other == base) continue;  // the base holds a pointer, different in every run
+          if (++n % 3) continue;        // a third of the combinations keeps the test quick
+          const Insn i =
+              load ? I(op, other, base, off, o.discr == isa::Discr::Imm ? o.discr_value : 0)
+                   : I(op, base, o.kind == isa::Kind::St ? 0 : other, off,
+                       o.kind == isa::Kind::St      ? -0x12345679
+                       : o.discr == isa::Discr::Imm ? o.discr_value
+                                                    : 0);
+          const std::string d = compare_engines(through_base(base, {i}), pattern(256, n));
+          ASSERT_TRUE(d.empty()) << isa::name(op) << " base r" << int(base) << " other r"
+                                 << int(other) << " off " << off << "\n"
+                                 << d;
+        }
+      }
+    }
+  }
+}
+
+TEST(JitMemory, StackThroughR10) {
+  Prog p;
+  p << I(Op::StDW, 10, 0, -8, -2) << I(Op::StW, 10, 0, -12, 0x7eadbeef)
+    << I(Op::StH, 10, 0, -14, 0x1234) << I(Op::StB, 10, 0, -15, 0x80);
+  p << I(Op::LdxDW, 0, 10, -8) << I(Op::LdxW, 2, 10, -12) << I(Op::Add64X, 0, 2);
+  p << I(Op::LdxsH, 3, 10, -14) << I(Op::Add64X, 0, 3) << I(Op::LdxsB, 4, 10, -15)
+    << I(Op::Add64X, 0, 4);
+  p << I(Op::LdxB, 5, 10, -15) << I(Op::Xor64X, 0, 5);
+  p << I(Op::StxDW, 10, 0, -512) << I(Op::LdxDW, 6, 10, -512) << I(Op::Add64X, 0, 6);
+  p.exit();
+  EXPECT_SAME_AS_INTERP(p.insns);
+}
+
+TEST(JitAtomic, EveryOperationOnEveryRegisterPair) {
+  const auto ops = ops_of({isa::Kind::Atomic});
+  int n = 0;
+  for (Op op : ops) {
+    const isa::OpInfo& o = isa::info(op);
+    for (uint8_t base = 0; base < 10; ++base) {
+      for (uint8_t src = 0; src < 10; ++src) {
+        if (src == base) continue;  // the kernel forbids it; the value would be a pointer
+        if (base == 0 && o.discr_value == BPF_CMPXCHG) continue;  // r0 gets the old value
+        for (int16_t off : {int16_t{0}, int16_t{-8}, int16_t{24}}) {
+          ++n;
+          const Insn i = I(op, base, src, off, o.discr_value);
+          const std::string d = compare_engines(through_base(base, {i}), pattern(256, n));
+          ASSERT_TRUE(d.empty()) << isa::name(op) << " base r" << int(base) << " src r" << int(src)
+                                 << "\n"
+                                 << d;
+        }
+      }
+    }
+  }
+}
+
+TEST(JitAtomic, CmpxchgMatchAndMismatch) {
+  for (bool match : {false, true}) {
+    for (Op op : {Op::Atomic64Cmpxchg, Op::Atomic32Cmpxchg}) {
+      Prog p;
+      p << I(Op::LdxDW, 0, 1, 8);
+      if (!match) p << I(Op::Add64K, 0, 0, 0, 1);
+      p.lddw(0, 0xffffffff00000000ull | 0);  // r0's high half must not matter in 32-bit form
+      p << I(Op::LdxW, 3, 1, 8) << I(Op::Or64X, 0, 3);
+      if (!match) p << I(Op::Xor64K, 0, 0, 0, 5);
+      p << I(Op::Mov64K, 2, 0, 0, 77);
+      p << I(op, 1, 2, 8, BPF_CMPXCHG);
+      p.exit();
+      EXPECT_SAME_AS_INTERP(p.insns, pattern(64, 3));
+    }
+  }
+}
+
+TEST(JitPacket, LdAbsAndLdInd) {
+  const std::vector<uint8_t> pkt = pattern(64, 9);
+  for (int i = 0; i < isa::kOpCount; ++i) {
+    const Op op = static_cast<Op>(i);
+    const isa::OpInfo& o = isa::info(op);
+    if (o.kind != isa::Kind::LdAbs && o.kind != isa::Kind::LdInd) continue;
+    for (int32_t imm : {0, 1, 3, 59, 60, 61, 62, 63, 64, -1, INT32_MIN, INT32_MAX}) {
+      for (uint64_t x : {uint64_t{0}, uint64_t{2}, uint64_t{0xfffffffe}, uint64_t{0x100000004}}) {
+        Prog p;
+        p << I(Op::Mov64K, 0, 0, 0, 99) << I(Op::Mov64K, 6, 0, 0, 5);
+        p.lddw(7, x);
+        p << I(op, 0, o.kind == isa::Kind::LdInd ? 7 : 0, 0, imm);
+        p << I(Op::Add64X, 0, 6);
+        p.exit();
+        const std::string d =
+            compare_engines(p.insns, {}, pkt.data(), static_cast<uint32_t>(pkt.size()));
+        ASSERT_TRUE(d.empty()) << isa::name(op) << " imm " << imm << " x " << x << "\n" << d;
+      }
+    }
+  }
+  // No packet at all.
+  Prog p;
+  p << I(Op::Mov64K, 0, 0, 0, 99) << I(Op::LdAbsB, 0, 0, 0, 0) << I(Op::Add64K, 0, 0, 0, 1);
+  p.exit();
+  EXPECT_SAME_AS_INTERP(p.insns);
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::jit::test
