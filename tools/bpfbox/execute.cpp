@@ -1,0 +1,39 @@
+#include "execute.hpp"
+
+#include <cerrno>
+
+#include "command_error.hpp"
+#include "helpers/core.hpp"
+
+namespace bpfbox::cli {
+
+vm::EngineKind engine_from_name(const std::string& name) {
+  if (name == "interp") return vm::EngineKind::Interp;
+  if (name == "jit") return vm::EngineKind::Jit;
+  throw CommandError("unknown engine '" + name + "' (interp, jit)");
+}
+
+uint64_t execute(std::span<const isa::Insn> prog, std::vector<uint8_t>& mem,
+                 const ExecuteOptions& opts, const std::string& what) {
+  vm::HelperTable helpers;
+  helpers::register_core(helpers);
+  vm::ExecOptions exec;
+  exec.checked = opts.checked;
+  exec.insn_budget = opts.budget;
+  auto compiled = vm::compile(opts.engine, prog, helpers, exec);
+  if (!compiled) {
+    if (opts.engine == vm::EngineKind::Jit && compiled.status().err() == EOPNOTSUPP)
+      throw CommandError("engine jit is not available yet");
+    throw CommandError(what + ": " + compiled.status().message());
+  }
+
+  vm::RunContext rc;
+  if (!mem.empty()) rc.add_region(mem.data(), mem.size(), vm::kReadWrite, "mem");
+  const uint64_t r1 = mem.empty() ? 0 : reinterpret_cast<uint64_t>(mem.data());
+  const uint64_t r0 = (*compiled)->run(rc, r1, mem.size());
+  if (rc.fault.kind != vm::FaultKind::None)
+    throw CommandError("fault: " + vm::describe(rc.fault, &rc));
+  return r0;
+}
+
+}  // namespace bpfbox::cli
