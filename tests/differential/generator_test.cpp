@@ -24,7 +24,7 @@ TEST(RandomProgram, SameSeedSameProgram) {
 
 TEST(RandomProgram, WrappedProgramsDecodeAndJumpOnlyForward) {
   for (uint64_t seed = 1; seed <= 500; ++seed) {
-    const RandomProgram p = generate_program(seed);
+    const RandomProgram p = generate_program(seed, {.calls = seed % 2 == 1});
     for (Wrapper w : {Wrapper::Buffer, Wrapper::KernelXdp}) {
       const auto prog = wrap(p, w);
       auto decoded = isa::decode_program(prog);

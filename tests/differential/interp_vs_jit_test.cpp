@@ -59,7 +59,8 @@ TEST(InterpVsJit, RandomPrograms) {
     if (!exe && exe.status().err() == EOPNOTSUPP) GTEST_SKIP() << exe.status().message();
   }
   // Everything the ISA has, including what the kernel trips on (the JIT has no such excuse).
-  const GeneratorOptions opts{.acquire_release = true, .avoid_kernel_atomic_bugs = false};
+  const GeneratorOptions opts{
+      .acquire_release = true, .calls = true, .avoid_kernel_atomic_bugs = false};
   uint64_t first = 5'000'000, count = 2000 * env_number("BPFBOX_DIFF_SCALE", 1);
   if (const uint64_t only = env_number("BPFBOX_DIFF_SEED", 0)) {
     first = only;

@@ -25,10 +25,19 @@ struct Outcome {
   std::string error;  // compile error or fault; empty on success
 };
 
-Outcome run_interp(std::span<const struct bpf_insn> prog, bool checked) {
+// The interpreter's three dispatch variants: plain, bounds-checked, instruction-budgeted.
+enum class Mode { Fast, Checked, Budget };
+const char* name(Mode m) {
+  return m == Mode::Fast ? "fast" : m == Mode::Checked ? "checked" : "budget";
+}
+
+Outcome run_interp(std::span<const struct bpf_insn> prog, Mode mode) {
   Outcome o;
   vm::HelperTable helpers;
-  auto exe = vm::compile(vm::EngineKind::Interp, prog, helpers, {.checked = checked});
+  const bool checked = mode == Mode::Checked;
+  const uint64_t budget = mode == Mode::Budget ? 1'000'000 : 0;
+  auto exe = vm::compile(vm::EngineKind::Interp, prog, helpers,
+                         {.checked = checked, .insn_budget = budget});
   if (!exe) {
     o.error = "compile: " + exe.status().message();
     return o;
@@ -38,6 +47,9 @@ Outcome run_interp(std::span<const struct bpf_insn> prog, bool checked) {
   if (checked) rc.add_region(out, sizeof out, vm::kReadWrite, "out");
   o.retval = (*exe)->run(rc, reinterpret_cast<uint64_t>(out));
   if (rc.fault.kind != vm::FaultKind::None) o.error = "fault: " + vm::describe(rc.fault, &rc);
+  // Forward jumps only: a run executes at most every slot of the program once per call.
+  if (budget && (rc.insns_executed == 0 || rc.insns_executed > 8 * prog.size()))
+    o.error += "insns_executed " + std::to_string(rc.insns_executed) + "\n";
   o.state = MachineState::from_bytes(out);
   return o;
 }
@@ -49,9 +61,9 @@ uint64_t env_number(const char* name, uint64_t fallback) {
 
 // One program through the kernel and the interpreter.
 struct Comparison {
-  std::string refused;   // the kernel verifier's log when it refused the program
-  std::string diff;      // how the interpreter differs (empty: it agrees in both modes)
-  bool checked = false;  // the mode that differed
+  std::string refused;     // the kernel verifier's log when it refused the program
+  std::string diff;        // how the interpreter differs (empty: it agrees in both modes)
+  Mode mode = Mode::Fast;  // the mode that differed
 };
 
 Comparison compare(const RandomProgram& p) {
@@ -74,13 +86,13 @@ Comparison compare(const RandomProgram& p) {
   }
   const MachineState expected = MachineState::from_bytes(run->data_out);
   const auto prog = wrap(p, Wrapper::Buffer);
-  for (bool checked : {false, true}) {
-    const Outcome got = run_interp(prog, checked);
+  for (Mode mode : {Mode::Fast, Mode::Checked, Mode::Budget}) {
+    const Outcome got = run_interp(prog, mode);
     c.diff = got.error;
     if (c.diff.empty() && got.retval != kWrappedRetval)
       c.diff = "retval " + std::to_string(got.retval) + "\n";
     if (c.diff.empty()) c.diff = describe_difference(expected, got.state);
-    c.checked = checked;
+    c.mode = mode;
     if (!c.diff.empty()) break;
   }
   return c;
@@ -118,10 +130,9 @@ void compare_with_kernel(const char* what, GeneratorOptions opts, uint64_t first
       return d.refused.empty() && !d.diff.empty();
     });
     const Comparison s = compare(small);
-    ADD_FAILURE() << what << " seed " << seed << ": the interpreter ("
-                  << (c.checked ? "checked" : "fast") << " mode) differs from the kernel:\n"
-                  << c.diff << "shrunk to (interpreter, " << (s.checked ? "checked" : "fast")
-                  << " mode):\n"
+    ADD_FAILURE() << what << " seed " << seed << ": the interpreter (" << name(c.mode)
+                  << " mode) differs from the kernel:\n"
+                  << c.diff << "shrunk to (interpreter, " << name(s.mode) << " mode):\n"
                   << s.diff << describe_program(small) << "reproduce: BPFBOX_DIFF_SEED=" << seed
                   << "\n";
   }
@@ -150,7 +161,7 @@ TEST(KernelVsInterp, HarnessSeesStateAndDifferences) {
   EXPECT_EQ(describe_difference(initial, kernel), "");
 
   p.body.push_back(isa::encode(isa::Op::Add64K, 3, 0, 0, 1));
-  const Outcome interp = run_interp(wrap(p, Wrapper::Buffer), true);
+  const Outcome interp = run_interp(wrap(p, Wrapper::Buffer), Mode::Checked);
   ASSERT_EQ(interp.error, "");
   const std::string diff = describe_difference(kernel, interp.state);
   EXPECT_EQ(diff.rfind("r3: expected", 0), 0u) << diff;
@@ -169,6 +180,11 @@ TEST(KernelVsInterp, StraightLineAluAndStack) {
 
 TEST(KernelVsInterp, BranchingAluJmpStackAtomics) {
   compare_with_kernel("branching", {.acquire_release = true}, 3'000'000, 1000);
+}
+
+TEST(KernelVsInterp, BranchingWithCalls) {
+  // bpf-to-bpf calls: the callee's own frame and stack, r6..r9 kept for the caller.
+  compare_with_kernel("calls", {.acquire_release = true, .calls = true}, 6'000'000, 500);
 }
 
 TEST(KernelVsInterp, PreV4Isa) {

@@ -1,5 +1,6 @@
 #include "random_program.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -96,7 +97,7 @@ constexpr Op kAtomic64[] = {Op::Atomic64Add,     Op::Atomic64FetchAdd, Op::Atomi
 
 // One body instruction (an lddw takes two slots); jumps name their target unit until layout.
 struct Unit {
-  struct bpf_insn insn[3] = {};
+  struct bpf_insn insn[6] = {};
   int slots = 1;
   enum { None, Cond, Always } jump = None;
   size_t target = 0;  // unit index, may be the body's end
@@ -110,8 +111,34 @@ class Generator {
     RandomProgram p;
     p.seed = seed;
     for (auto& v : p.init) v = value64();
+    if (opts_.calls) {
+      GeneratorOptions sub = opts_;
+      sub.calls = false;
+      sub.min_body = 4;
+      sub.max_body = 24;
+      for (int i = static_cast<int>(below(2)); i >= 0; --i) {
+        const uint64_t sub_seed = rng_();
+        RandomProgram sp = Generator(sub_seed, sub).run(sub_seed);
+        Subprogram s;
+        std::copy(sp.init.begin() + 6, sp.init.end(), s.init.begin());
+        s.body = std::move(sp.body);
+        p.subprograms.push_back(std::move(s));
+      }
+      n_subprograms_ = p.subprograms.size();
+    }
     const int n = static_cast<int>(below(opts_.max_body - opts_.min_body + 1)) + opts_.min_body;
     while (static_cast<int>(units_.size()) < n) emit_one();
+    // The kernel refuses a subprogram nobody calls (unreachable): call each at least once.
+    for (size_t k = 0; k < n_subprograms_; ++k) {
+      const bool called = std::any_of(units_.begin(), units_.end(), [&](const Unit& u) {
+        return u.insn[0].code == (BPF_JMP | BPF_CALL) && u.insn[0].imm == static_cast<int32_t>(k);
+      });
+      if (called) continue;
+      emit_call();
+      units_.back().insn[0].imm = static_cast<int32_t>(k);
+      std::rotate(units_.begin() + static_cast<ptrdiff_t>(below(units_.size())), units_.end() - 1,
+                  units_.end());
+    }
     choose_targets();
     make_every_unit_reachable();
     layout(p.body);
@@ -163,8 +190,10 @@ class Generator {
     // Weights: ALU dominates; memory and jumps give the verifier and the engines structure.
     const int w_alu = 40, w_unary = 10, w_lddw = 3, w_mem = opts_.memory ? 18 : 0,
               w_atomic = opts_.atomics ? 6 : 0, w_jmp = opts_.jumps ? 16 : 0,
-              w_ja = opts_.jumps ? 3 : 0;
-    int pick = static_cast<int>(below(w_alu + w_unary + w_lddw + w_mem + w_atomic + w_jmp + w_ja));
+              w_ja = opts_.jumps ? 3 : 0, w_call = n_subprograms_ ? 3 : 0;
+    int pick = static_cast<int>(
+        below(w_alu + w_unary + w_lddw + w_mem + w_atomic + w_jmp + w_ja + w_call));
+    if ((pick -= w_call) < 0) return emit_call();
     if ((pick -= w_alu) < 0) return emit_alu();
     if ((pick -= w_unary) < 0) return emit_unary();
     if ((pick -= w_lddw) < 0) return emit_lddw();
@@ -172,6 +201,14 @@ class Generator {
     if ((pick -= w_atomic) < 0) return emit_atomic();
     if ((pick -= w_jmp) < 0) return emit_cond_jump();
     return emit_ja();
+  }
+
+  void emit_call() {
+    Unit u;
+    u.insn[0] = isa::encode(Op::CallLocal, 0, BPF_PSEUDO_CALL, 0,
+                            static_cast<int32_t>(below(n_subprograms_)));
+    for (uint8_t r = 1; r <= 5; ++r) u.insn[u.slots++] = isa::encode(Op::Mov64K, r, 0, 0, imm32());
+    units_.push_back(u);
   }
 
   void emit_alu() {
@@ -351,6 +388,7 @@ class Generator {
   std::mt19937_64 rng_;
   GeneratorOptions opts_;
   std::vector<Unit> units_;
+  size_t n_subprograms_ = 0;
 };
 
 void lddw(std::vector<struct bpf_insn>& out, uint8_t dst, uint64_t v) {
@@ -415,6 +453,7 @@ std::vector<struct bpf_insn> wrap(const RandomProgram& p, Wrapper w) {
   for (int off = -kBodyStackBytes; off < 0; off += 8)
     out.push_back(encode(Op::StDW, 10, 0, static_cast<int16_t>(off), 0));
   for (int r = 0; r < kStateRegs; ++r) lddw(out, static_cast<uint8_t>(r), p.init[r]);
+  const size_t body_start = out.size();
   out.insert(out.end(), p.body.begin(), p.body.end());
   // Epilogue: park r9, fetch the output pointer into it, store everything.
   out.push_back(encode(Op::StxDW, 10, 9, kSpillSlot, 0));
@@ -433,6 +472,29 @@ std::vector<struct bpf_insn> wrap(const RandomProgram& p, Wrapper w) {
     out[bounds_check].off = static_cast<int16_t>(out.size() - bounds_check - 1);
     out.push_back(encode(Op::Mov64K, 0, 0, 0, XDP_DROP));
     out.push_back(encode(Op::Exit, 0, 0, 0, 0));
+  }
+  std::vector<size_t> starts;
+  for (const Subprogram& s : p.subprograms) {
+    starts.push_back(out.size());
+    out.push_back(encode(Op::Mov64X, 0, 1, 0, 0));
+    for (int r = 6; r <= 9; ++r) lddw(out, static_cast<uint8_t>(r), s.init[r - 6]);
+    for (int off = -kBodyStackBytes; off < 0; off += 8)
+      out.push_back(encode(Op::StDW, 10, 0, static_cast<int16_t>(off), 0));
+    out.insert(out.end(), s.body.begin(), s.body.end());
+    for (int r = 1; r <= 9; ++r)
+      out.push_back(encode(Op::Xor64X, 0, static_cast<uint8_t>(r), 0, 0));
+    for (int off = -kBodyStackBytes; off < 0; off += 8) {
+      out.push_back(encode(Op::LdxDW, 1, 10, static_cast<int16_t>(off), 0));
+      out.push_back(encode(Op::Xor64X, 0, 1, 0, 0));
+    }
+    out.push_back(encode(Op::Exit, 0, 0, 0, 0));
+  }
+  for (size_t pc = body_start; pc < body_start + p.body.size(); ++pc) {
+    struct bpf_insn& i = out[pc];
+    if (i.code == (BPF_JMP | BPF_CALL) && i.src_reg == BPF_PSEUDO_CALL)
+      i.imm = static_cast<int32_t>(starts.at(static_cast<size_t>(i.imm)) - pc - 1);
+    else if (i.code == (BPF_LD | BPF_IMM | BPF_DW))
+      ++pc;
   }
   return out;
 }
@@ -471,33 +533,64 @@ bool is_guard(const std::vector<struct bpf_insn>& body, size_t pc) {
 RandomProgram shrink(RandomProgram p,
                      const std::function<bool(const RandomProgram&)>& still_fails) {
   const struct bpf_insn nop = isa::encode(Op::Ja, 0, 0, 0, 0);
+  // Body 0 is the main one, body k the subprogram k-1.
+  auto body_of = [](RandomProgram & q, size_t k) -> std::vector<struct bpf_insn>& {
+    return k == 0 ? q.body : q.subprograms[k - 1].body;
+  };
   for (bool changed = true; changed;) {
     changed = false;
-    for (size_t pc = 0; pc < p.body.size(); ++pc) {
-      if (is_nop(p.body[pc]) || is_guard(p.body, pc)) continue;
-      const size_t slots = p.body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) ? 2 : 1;
-      RandomProgram q = p;
-      for (size_t s = 0; s < slots; ++s) q.body[pc + s] = nop;
-      if (is_fetching_atomic(p.body[pc]))
-        for (size_t g = guards_before(p.body, pc); g > 0; --g) q.body[pc - g] = nop;
-      if (still_fails(q)) {
-        p = std::move(q);
-        changed = true;
+    for (size_t k = 0; k <= p.subprograms.size(); ++k) {
+      for (size_t pc = 0; pc < body_of(p, k).size(); ++pc) {
+        const std::vector<struct bpf_insn>& body = body_of(p, k);
+        if (is_nop(body[pc]) || is_guard(body, pc)) continue;
+        const size_t slots = body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) ? 2 : 1;
+        RandomProgram q = p;
+        std::vector<struct bpf_insn>& qbody = body_of(q, k);
+        for (size_t s = 0; s < slots; ++s) qbody[pc + s] = nop;
+        if (is_fetching_atomic(body[pc]))
+          for (size_t g = guards_before(body, pc); g > 0; --g) qbody[pc - g] = nop;
+        if (still_fails(q)) {
+          p = std::move(q);
+          changed = true;
+        }
+        pc += slots - 1;
       }
-      pc += slots - 1;
     }
-    for (auto& v : p.init) {
-      if (v == 0) continue;
+    auto try_zero = [&](uint64_t& v) {
+      if (v == 0) return;
       const uint64_t old = v;
       v = 0;
       if (still_fails(p))
         changed = true;
       else
         v = old;
-    }
+    };
+    for (auto& v : p.init) try_zero(v);
+    for (auto& sp : p.subprograms)
+      for (auto& v : sp.init) try_zero(v);
   }
   return p;
 }
+
+namespace {
+
+void describe_body(const std::vector<struct bpf_insn>& body, std::string& out) {
+  char line[32];
+  for (size_t pc = 0; pc < body.size(); ++pc) {
+    if (is_nop(body[pc])) continue;
+    std::snprintf(line, sizeof line, "%4zu: ", pc);
+    out += line;
+    const bool wide = body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) && pc + 1 < body.size();
+    const std::string text = listing(std::span(&body[pc], wide ? 2 : 1));
+    // listing() numbers its own lines; keep the text after "N: ".
+    const size_t colon = text.find(": ");
+    out += colon == std::string::npos ? text : text.substr(colon + 2);
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    if (wide) ++pc;
+  }
+}
+
+}  // namespace
 
 std::string describe_program(const RandomProgram& p) {
   std::string out;
@@ -508,19 +601,19 @@ std::string describe_program(const RandomProgram& p) {
     out += line;
   }
   out += "the stack area [r10-64, r10) is zero; body (no-ops left out):\n";
-  std::vector<struct bpf_insn> kept;
-  std::vector<size_t> pcs;
-  for (size_t pc = 0; pc < p.body.size(); ++pc) {
-    if (is_nop(p.body[pc])) continue;
-    std::snprintf(line, sizeof line, "%4zu: ", pc);
+  describe_body(p.body, out);
+  for (size_t k = 0; k < p.subprograms.size(); ++k) {
+    const Subprogram& sp = p.subprograms[k];
+    std::snprintf(line, sizeof line,
+                  "subprogram %zu (\"call pc+%zu\" above): r0 = r1, r6..r9 = 0x%" PRIx64, k, k,
+                  sp.init[0]);
     out += line;
-    const bool wide = p.body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) && pc + 1 < p.body.size();
-    const std::string text = listing(std::span(&p.body[pc], wide ? 2 : 1));
-    // listing() numbers its own lines; keep the text after "N: ".
-    const size_t colon = text.find(": ");
-    out += colon == std::string::npos ? text : text.substr(colon + 2);
-    if (!out.empty() && out.back() != '\n') out += '\n';
-    if (wide) ++pc;
+    for (int r = 1; r < 4; ++r) {
+      std::snprintf(line, sizeof line, ", 0x%" PRIx64, sp.init[r]);
+      out += line;
+    }
+    out += ":\n";
+    describe_body(sp.body, out);
   }
   return out;
 }

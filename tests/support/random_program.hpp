@@ -28,6 +28,7 @@ struct GeneratorOptions {
   bool atomics = true;           // BPF_ATOMIC add/or/and/xor (+fetch), xchg, cmpxchg on the stack
   bool v4 = true;                // sdiv/smod, movsx, ldxs, bswap, gotol (kernel 6.6)
   bool acquire_release = false;  // load-acquire/store-release (kernel 6.15)
+  bool calls = false;            // bpf-to-bpf calls into one or two generated subprograms
   // Steer around two kernel bugs (found by this test on 6.18, x86-64 JIT) so the kernel stays a
   // trustworthy oracle; both are about atomics whose fetched value the verifier tracks wrongly
   // when it prunes states:
@@ -59,10 +60,21 @@ struct MachineState {
 // "r3: expected 0x.. got 0x..", one line per difference; empty when equal.
 std::string describe_difference(const MachineState& expected, const MachineState& got);
 
+// A subprogram: r1..r5 are the caller's, r0 = r1 and r6..r9 = init on entry, its own zeroed
+// 64-byte stack area; it returns r0 xor every register and stack word, so all it computed shows.
+struct Subprogram {
+  std::array<uint64_t, 4> init{};     // r6..r9
+  std::vector<struct bpf_insn> body;  // as RandomProgram::body, no calls
+};
+
 struct RandomProgram {
   uint64_t seed = 0;
   std::array<uint64_t, kStateRegs> init{};  // r0..r9 on entry to the body
   std::vector<struct bpf_insn> body;        // a jump may target body.size(): the epilogue
+  // Called by "call" (BPF_PSEUDO_CALL) instructions whose imm is the index here until wrap()
+  // resolves it; each call is followed by r1..r5 = constants (the calling convention clobbers
+  // them).
+  std::vector<Subprogram> subprograms;
 };
 
 // The same seed and options give the same program, on every machine.
