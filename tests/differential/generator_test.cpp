@@ -51,11 +51,24 @@ TEST(RandomProgram, BodyTouchesOnlyItsStackArea) {
         continue;
       }
       if (cls != BPF_LDX && cls != BPF_ST && cls != BPF_STX) continue;
-      const uint8_t base = cls == BPF_LDX ? i.src_reg : i.dst_reg;
       const bool load_acquire = cls == BPF_STX && i.imm == BPF_LOAD_ACQ;
-      EXPECT_EQ(load_acquire ? i.src_reg : base, 10) << "seed " << seed << " pc " << pc;
-      EXPECT_GE(i.off, -kBodyStackBytes) << "seed " << seed << " pc " << pc;
-      EXPECT_LT(i.off, 0) << "seed " << seed << " pc " << pc;
+      const uint8_t base = cls == BPF_LDX || load_acquire ? i.src_reg : i.dst_reg;
+      int off = i.off;
+      if (base != 10) {  // through a copy: "rB = r10; rB += d" right before, "rB = imm" after
+        ASSERT_GE(pc, 2u) << "seed " << seed;
+        const struct bpf_insn &copy = p.body[pc - 2], &move = p.body[pc - 1];
+        EXPECT_EQ(copy.code, BPF_ALU64 | BPF_MOV | BPF_X) << "seed " << seed << " pc " << pc;
+        EXPECT_EQ(copy.dst_reg, base);
+        EXPECT_EQ(copy.src_reg, 10);
+        EXPECT_EQ(move.code, BPF_ALU64 | BPF_ADD | BPF_K) << "seed " << seed << " pc " << pc;
+        EXPECT_EQ(move.dst_reg, base);
+        ASSERT_LT(pc + 1, p.body.size());
+        EXPECT_EQ(p.body[pc + 1].code, BPF_ALU64 | BPF_MOV | BPF_K);
+        EXPECT_EQ(p.body[pc + 1].dst_reg, base);
+        off += move.imm;
+      }
+      EXPECT_GE(off, -kBodyStackBytes) << "seed " << seed << " pc " << pc;
+      EXPECT_LT(off, 0) << "seed " << seed << " pc " << pc;
     }
   }
 }

@@ -277,6 +277,36 @@ class Generator {
     const int size = mem_size();
     const int16_t off = stack_off(size);
     const int si = size_index(size);
+    if (chance(20)) {
+      // The same access through a copy of r10 moved by a constant, as one unit that overwrites
+      // the copy at its end, so a stack address never reaches the compared state:
+      // "rB = r10; rB += d; <access at rB + off - d>; rB = imm".
+      const uint8_t base = reg();
+      uint8_t other = reg();
+      while (other == base) other = reg();
+      const int16_t d = static_cast<int16_t>(-8 * static_cast<int>(below(9)));
+      const int16_t o = static_cast<int16_t>(off - d);
+      Unit u;
+      u.insn[0] = isa::encode(Op::Mov64X, base, 10, 0, 0);
+      u.insn[1] = isa::encode(Op::Add64K, base, 0, 0, d);
+      switch (below(4)) {
+        case 0:
+          u.insn[2] = isa::encode(kSt[si], base, 0, o, imm32());
+          break;
+        case 1:
+          u.insn[2] = isa::encode(kStx[si], base, other, o, 0);
+          break;
+        case 2:
+          u.insn[2] = isa::encode(kLdx[si], other, base, o, 0);
+          break;
+        default:
+          u.insn[2] = isa::encode(opts_.v4 && size < 8 ? kLdxs[si] : kLdx[si], other, base, o, 0);
+      }
+      u.insn[3] = isa::encode(Op::Mov64K, base, 0, 0, imm32());
+      u.slots = 4;
+      units_.push_back(u);
+      return;
+    }
     switch (below(opts_.acquire_release ? 6 : 4)) {
       case 0:
         return push(isa::encode(kSt[si], 10, 0, off, imm32()));
@@ -522,6 +552,19 @@ size_t guards_before(const std::vector<struct bpf_insn>& body, size_t pc) {
   return n;
 }
 
+// "rB = r10" starts a four-instruction unit that uses rB as a stack pointer and then overwrites
+// it: shrinking keeps it whole, or a stack address would leak into the compared state.
+bool starts_stack_copy(const std::vector<struct bpf_insn>& body, size_t pc) {
+  return body[pc].code == (BPF_ALU64 | BPF_MOV | BPF_X) && body[pc].src_reg == 10 &&
+         pc + 3 < body.size();
+}
+
+bool inside_stack_copy(const std::vector<struct bpf_insn>& body, size_t pc) {
+  for (size_t k = 1; k <= 3 && k <= pc; ++k)
+    if (starts_stack_copy(body, pc - k)) return true;
+  return false;
+}
+
 bool is_guard(const std::vector<struct bpf_insn>& body, size_t pc) {
   for (size_t k = pc + 1; k <= pc + 2 && k < body.size(); ++k)
     if (is_fetching_atomic(body[k]) && k - guards_before(body, k) <= pc) return true;
@@ -542,8 +585,10 @@ RandomProgram shrink(RandomProgram p,
     for (size_t k = 0; k <= p.subprograms.size(); ++k) {
       for (size_t pc = 0; pc < body_of(p, k).size(); ++pc) {
         const std::vector<struct bpf_insn>& body = body_of(p, k);
-        if (is_nop(body[pc]) || is_guard(body, pc)) continue;
-        const size_t slots = body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) ? 2 : 1;
+        if (is_nop(body[pc]) || is_guard(body, pc) || inside_stack_copy(body, pc)) continue;
+        const size_t slots = body[pc].code == (BPF_LD | BPF_IMM | BPF_DW) ? 2
+                             : starts_stack_copy(body, pc)                ? 4
+                                                                          : 1;
         RandomProgram q = p;
         std::vector<struct bpf_insn>& qbody = body_of(q, k);
         for (size_t s = 0; s < slots; ++s) qbody[pc + s] = nop;
