@@ -87,11 +87,13 @@ Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8
   const uint64_t a = rc.fault.addr;
   const bool memory_fault =
       rc.fault.kind == FaultKind::OutOfBounds || rc.fault.kind == FaultKind::ReadOnly;
+  // Addresses differ between runs: name them by the nearest base (stack or memory) and offset.
+  auto near = [&](uint64_t base, uint64_t size) { return a + 8192 - base < size + 16384; };
   if (!memory_fault)
     r.fault_addr_rel = a;
-  else if (a - rc.stack_base < rc.stack_size + 64)
+  else if (near(rc.stack_base, rc.stack_size))
     r.fault_addr_rel = a - rc.stack_base + (1ull << 40);
-  else if (a - r1 < r.mem.size() + 64)
+  else if (near(r1, r.mem.size()))
     r.fault_addr_rel = a - r1 + (2ull << 40);
   else
     r.fault_addr_rel = a;
@@ -136,9 +138,11 @@ std::string differ(const Run& want, const Run& got) {
 }  // namespace
 
 std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
-                            const uint8_t* pkt, uint32_t pkt_len, uint64_t budget) {
+                            const uint8_t* pkt, uint32_t pkt_len, uint64_t budget,
+                            bool checked_only) {
   std::string out;
   for (const Variant& v : jit_variants(budget)) {
+    if (checked_only && !v.opts.checked) continue;
     Variant ref = v;
     ref.jit = false;
     const Run want = run(ref, prog, mem, pkt, pkt_len);

@@ -82,7 +82,7 @@ Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8
 // Empty when every JIT variant agrees with the interpreter in the same mode.
 std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem = {},
                             const uint8_t* pkt = nullptr, uint32_t pkt_len = 0,
-                            uint64_t budget = 1u << 30);
+                            uint64_t budget = 1u << 30, bool checked_only = false);
 
 #define EXPECT_SAME_AS_INTERP(...)                                                   \
   do {                                                                               \

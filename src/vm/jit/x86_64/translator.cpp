@@ -133,6 +133,8 @@ class Emitter {
     exit_unwind();
     labels_[kCheckThunk] = a.size();
     if (opts_.checked) check_thunk();
+    labels_[kEnterThunk] = a.size();
+    if (opts_.checked && f_.local_calls) enter_thunk();
 
     for (const auto& fx : pc_fixups_) {
       const int64_t disp =
@@ -157,7 +159,7 @@ class Emitter {
   size_t size() const { return size_; }
 
  private:
-  enum Label { kExitUnwind, kCheckThunk, kLabels };
+  enum Label { kExitUnwind, kCheckThunk, kEnterThunk, kLabels };
   struct PcFixup {
     size_t at;
     uint8_t width;
@@ -249,9 +251,12 @@ class Emitter {
     if (frame_) as.alu_ri(true, kSub, RSP, frame_);
     if (needs_frame_) as.lea(RBP, Mem{RSP, kHeader + kStackBytes});
     if (need_rc_ && needs_frame_) {
-      as.lea(R11, Mem{RSP, kHeader});
+      // The stack a run may touch: all of it, or in checked mode only the frames in use (the
+      // interpreter's rule), [stack_base, stack_base + stack_size) ending at the top either way.
+      const int32_t live = opts_.checked ? kFrameBytes : kStackBytes;
+      as.lea(R11, Mem{RSP, kHeader + kStackBytes - live});
       as.store(8, Mem{kRc, kOffStackBase}, R11);
-      as.store_imm(8, Mem{kRc, kOffStackSize}, kStackBytes);
+      as.store_imm(8, Mem{kRc, kOffStackSize}, live);
     } else if (opts_.checked) {
       as.store_imm(8, Mem{kRc, kOffStackBase}, 0);
       as.store_imm(8, Mem{kRc, kOffStackSize}, 0);
@@ -267,9 +272,9 @@ class Emitter {
     if (opts_.checked && needs_frame_) {
       // Unverified code may read stack it never wrote: zeros, as the interpreter gives it.
       as.mov_rr(true, R10, RCX);
-      as.lea(RDI, Mem{RSP, kHeader});
+      as.lea(RDI, Mem{RSP, kHeader + kStackBytes - kFrameBytes});
       as.op_rr(false, 0x31, RAX, RAX);
-      as.mov_imm32(RCX, kStackBytes / 8);
+      as.mov_imm32(RCX, kFrameBytes / 8);
       as.rep_stosq();
       as.mov_rr(true, RCX, R10);
     }
@@ -286,8 +291,10 @@ class Emitter {
     // from the stack base the prologue recorded.
     if (!need_rc_) return;
     if (needs_frame_) {
+      // stack_base + stack_size is the top of the stack in every mode.
       a().load(8, RSP, Mem{kRc, kOffStackBase});
-      a().alu_ri(true, kSub, RSP, kHeader);
+      a().alu_rm(true, kAdd, RSP, Mem{kRc, kOffStackSize});
+      a().alu_ri(true, kSub, RSP, kHeader + kStackBytes);
     }
     a().op_rr(false, 0x31, RAX, RAX);
     epilogue();
@@ -309,6 +316,24 @@ class Emitter {
     as.mov_rr(true, R11, RAX);
     as.alu_ri(true, kAdd, RSP, 8);
     for (int i = 5; i >= 0; --i) as.pop(kKeep[i]);
+    as.ret();
+  }
+
+  // Checked mode, a new frame (rbp already lowered): it becomes live and starts zeroed, as the
+  // interpreter's. Every BPF register survives.
+  void enter_thunk() {
+    Assembler& as = a();
+    as.ensure();
+    as.lea(R11, Mem{RBP, -kFrameBytes});
+    as.store(8, Mem{kRc, kOffStackBase}, R11);
+    as.alu_mi(true, kAdd, Mem{kRc, kOffStackSize}, kFrameBytes);
+    as.byte(0x66), as.byte(0x0F), as.byte(0xEF), as.byte(0xC0);  // pxor xmm0, xmm0
+    as.mov_imm32(R10, kFrameBytes / 16);
+    const size_t loop = as.size();
+    as.byte(0x41), as.byte(0x0F), as.byte(0x11), as.byte(0x03);  // movups [r11], xmm0
+    as.alu_ri(true, kAdd, R11, 16);
+    as.alu_ri(false, kSub, R10, 1);
+    as.jcc_to(kNE, loop, true);
     as.ret();
   }
 
@@ -371,10 +396,12 @@ class Emitter {
     as.lea(R11, Mem{base, off});
     Stub s{Stub::Check, 0, pc, rt::pack_access(pc, size, access), 0, RAX};
     if (needs_frame_) {
-      // The stack inline: (addr - stack_base) <= stack_bytes - size.
+      // The live stack inline: (addr - stack_base) <= stack_size - size.
       as.mov_rr(true, R10, R11);
       as.alu_rm(true, kSub, R10, Mem{kRc, kOffStackBase});
-      as.alu_ri(true, kCmp, R10, kStackBytes - size);
+      as.load(8, R9, Mem{kRc, kOffStackSize});
+      as.alu_ri(true, kSub, R9, size);
+      as.alu_rr(true, kCmp, R10, R9);
       s.at = as.jcc_fwd32(kA);
     } else {
       s.at = as.jmp_fwd32();
@@ -792,16 +819,23 @@ class Emitter {
   // fresh may_goto counter.
   void local_call(uint32_t pc, uint32_t callee) {
     Assembler& as = a();
-    // Depth: the callee's frame must start at or above the stack base.
-    as.lea(R11, Mem{RBP, -2 * kFrameBytes});
-    as.alu_rm(true, kCmp, R11, Mem{kRc, kOffStackBase});
-    jcc_stub(kB, Stub{Stub::Depth, 0, pc, callee, 0, RAX});
+    // Depth: the callee's frame must fit, (top - r10) + 512 < 8 * 512.
+    as.load(8, R11, Mem{kRc, kOffStackBase});
+    as.alu_rm(true, kAdd, R11, Mem{kRc, kOffStackSize});
+    as.alu_rr(true, kSub, R11, RBP);
+    as.alu_ri(true, kCmp, R11, kStackBytes - 2 * kFrameBytes);
+    jcc_stub(kA, Stub{Stub::Depth, 0, pc, callee, 0, RAX});
     for (int i = 0; i < n_call_saved_; ++i) as.push(call_saved_[i]);
     if (call_pad_) as.alu_ri(true, kSub, RSP, 8);
     if (f_.may_goto) as.push_imm32(BPFBOX_MAX_LOOPS);
     as.alu_ri(true, kSub, RBP, kFrameBytes);
+    if (opts_.checked) call_label(kEnterThunk);
     call_pc(callee);
     as.alu_ri(true, kAdd, RBP, kFrameBytes);
+    if (opts_.checked) {  // the callee's frame is gone
+      as.alu_mi(true, kAdd, Mem{kRc, kOffStackBase}, kFrameBytes);
+      as.alu_mi(true, kSub, Mem{kRc, kOffStackSize}, kFrameBytes);
+    }
     if (const int32_t drop = (f_.may_goto ? 8 : 0) + call_pad_) as.alu_ri(true, kAdd, RSP, drop);
     for (int i = n_call_saved_ - 1; i >= 0; --i) as.pop(call_saved_[i]);
   }
@@ -847,7 +881,7 @@ class Emitter {
     if (fr == kInMain) return epilogue();
     // Reachable in both: the main frame is the one whose r10 is the top of the stack.
     a().load(8, R11, Mem{kRc, kOffStackBase});
-    a().alu_ri(true, kAdd, R11, kStackBytes);
+    a().alu_rm(true, kAdd, R11, Mem{kRc, kOffStackSize});
     a().alu_rr(true, kCmp, RBP, R11);
     const size_t in_callee = a().jcc_fwd8(kNE);
     epilogue();
