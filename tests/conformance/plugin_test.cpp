@@ -26,9 +26,13 @@ std::string base16(const uint8_t* data, size_t size) {
   return s;
 }
 
-class ConformancePlugin : public ::testing::TestWithParam<fs::path> {};
+class ConformancePlugin : public ::testing::TestWithParam<fs::path> {
+ protected:
+  // `options` go after the memory, as the runner appends its --plugin_options.
+  void run_case(const std::vector<std::string>& options);
+};
 
-TEST_P(ConformancePlugin, Interp) {
+void ConformancePlugin::run_case(const std::vector<std::string>& options) {
   auto file = read_data_file(GetParam());
   ASSERT_TRUE(file) << file.status().message();
   auto prog = case_program(*file);
@@ -36,6 +40,7 @@ TEST_P(ConformancePlugin, Interp) {
 
   std::vector<std::string> argv = {testing::bpfbox_binary(), "conformance-plugin"};
   if (!file->mem.empty()) argv.push_back(base16(file->mem.data(), file->mem.size()));
+  argv.insert(argv.end(), options.begin(), options.end());
   const std::string input =
       base16(reinterpret_cast<const uint8_t*>(prog->data()), prog->size() * sizeof(isa::Insn)) +
       "\n";
@@ -50,6 +55,16 @@ TEST_P(ConformancePlugin, Interp) {
   ASSERT_NO_THROW(r0 = std::stoull(joined, nullptr, 16)) << r.out;
   EXPECT_EQ(r0, file->result) << "plugin printed " << r.out;
 }
+
+TEST_P(ConformancePlugin, Interp) {
+  run_case({});
+}
+
+#ifdef BPFBOX_HAVE_JIT
+TEST_P(ConformancePlugin, Jit) {
+  run_case({"--engine", "jit"});
+}
+#endif
 
 INSTANTIATE_TEST_SUITE_P(Bpf, ConformancePlugin,
                          ::testing::ValuesIn(list_data_files(BPFBOX_CONFORMANCE_DIR)),
