@@ -28,7 +28,7 @@ struct PoolHeader {
   uint32_t free_head;
   uint32_t limbo_head;
   uint32_t limbo_tail;
-  uint32_t reserved;
+  uint32_t n_free;     // on the free list
   uint64_t elems_off;  // arena offset of element 1
 };
 
@@ -49,14 +49,19 @@ class ElemPool {
     return static_cast<uint32_t>((static_cast<const uint8_t*>(e) - elems_) / h_->elem_size) + 1;
   }
 
-  // An element, or 0. may_wait: outside a run, wait for retired elements to become reusable when
-  // nothing else is left (inside a run that could wait for the run itself).
-  uint32_t alloc(bool may_wait);
+  // An element, or 0. The last reserve() elements are kept for the oldest active run: anyone else
+  // who finds only those left first waits for older runs to end (user space: any run; a run:
+  // those older than itself, which hold back reclamation) so retired elements come back. The
+  // oldest run never waits, so runs cannot wait for each other in a cycle, and it can always
+  // allocate unless it retired more than the reserve itself.
+  uint32_t alloc(int32_t run_cpu);
+  uint32_t reserve() const { return domain_->nr_slots() * 16; }
   void free_unused(uint32_t idx);  // never made visible to readers
   void retire(uint32_t idx);       // unlinked; readers may still hold it
 
  private:
   uint32_t pop_locked();
+  void reclaim_locked();
   PoolHeader* h_ = nullptr;
   uint8_t* elems_ = nullptr;
   RunDomain* domain_ = nullptr;

@@ -27,6 +27,10 @@ namespace {
 struct Bucket {
   std::atomic<uint32_t> head;  // element index, 0 for none
   SpinLock lock;
+  // Bumped by every replace between linking the new element and unlinking the old one: a reader
+  // that found nothing while it changed may have walked past both, and looks again.
+  std::atomic<uint32_t> replace_seq;
+  uint32_t reserved;
 };
 
 struct HashElem {
@@ -71,7 +75,15 @@ struct HashView {
   uint8_t* key_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + kKeyOff; }
   uint8_t* value_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + value_off; }
 
-  // Lock-free inside a run; under the bucket lock elsewhere.
+  // Lock-free, inside a run: a replace racing with the walk never makes a key look absent.
+  uint32_t find_lockless(const Bucket& b, uint32_t h, const void* key) const {
+    for (;;) {
+      uint32_t seq = b.replace_seq.load(std::memory_order_acquire);
+      if (uint32_t idx = find(b, h, key)) return idx;
+      if (b.replace_seq.load(std::memory_order_acquire) == seq) return 0;
+    }
+  }
+  // Under the bucket lock, or as part of find_lockless.
   uint32_t find(const Bucket& b, uint32_t h, const void* key) const {
     for (uint32_t idx = b.head.load(std::memory_order_acquire); idx;) {
       HashElem* e = elem(idx);
@@ -181,7 +193,7 @@ void init(const MapAttr& a, uint8_t* base) {
 void* prog_lookup(Map* m, const void* key, uint32_t cpu) {
   HashView& v = view(m);
   uint32_t h = v.hash(key);
-  uint32_t idx = v.find(v.bucket(h), h, key);
+  uint32_t idx = v.find_lockless(v.bucket(h), h, key);
   if (!idx) return nullptr;
   return v.value_of(v.elem(idx)) + uint64_t(cpu) * (v.percpu ? v.stride : 0);
 }
@@ -237,7 +249,7 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
 
   // Allocate before taking the bucket lock: waiting for a grace period under it could deadlock
   // with a run that spins on the same lock.
-  uint32_t fresh = v.pool.alloc(/*may_wait=*/!in_run);
+  uint32_t fresh = v.pool.alloc(in_run ? static_cast<int32_t>(cpu) : -1);
   if (fresh) {
     HashElem* e = v.elem(fresh);
     e->hash = h;
@@ -262,7 +274,7 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
       err = -E2BIG;
     } else if (!fresh) {
       if (!old) v.layout->count.fetch_sub(1, std::memory_order_relaxed);
-      err = -E2BIG;  // only retired elements left and a run may still hold them
+      err = -E2BIG;  // only elements this run retired itself are left
     }
     if (err) {
       if (fresh) v.pool.free_unused(fresh);
@@ -271,7 +283,11 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     HashElem* e = v.elem(fresh);
     e->next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
     b.head.store(fresh, std::memory_order_release);
-    if (old) v.unlink(b, old);
+    if (old) {
+      b.replace_seq.store(b.replace_seq.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_release);
+      v.unlink(b, old);
+    }
   }
   if (old) v.pool.retire(old);
   return 0;

@@ -29,6 +29,10 @@ class RunDomain {
 
   // Called after unlinking an element: the tag to store with it.
   uint64_t retire() { return shared_->epoch.fetch_add(1, std::memory_order_seq_cst); }
+  // The epoch the run in `slot` announced.
+  uint64_t slot_epoch(uint32_t slot) const {
+    return shared_->slots[slot].word.load(std::memory_order_relaxed);
+  }
   // Elements retired with a tag below this may be reused now.
   uint64_t reusable_below() const;
   // Waits until elements retired with `tag` may be reused. Never call it from inside a run.

@@ -1,0 +1,212 @@
+// Many runs and user-space writers at once; every count is checked at the end. Run under TSan in
+// CI (BPFBOX_SANITIZE=thread): runs must never share a CPU slot, and an element must never be
+// reused while a run can still see it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "map_test_util.hpp"
+
+namespace bpfbox::maps::testing {
+namespace {
+
+constexpr uint32_t kThreads = 4;  // more threads than the machine's CPUs: slots are contended
+constexpr uint32_t kOpsPerThread = 300'000;
+
+// Runs increment counters through the pointers lookups return (BPF_ATOMIC adds), while a
+// user-space thread inserts and deletes other keys in the same buckets.
+TEST(MapStress, HashCountersWithConcurrentChurn) {
+  constexpr uint32_t kCounters = 64, kChurn = 4096;
+  auto m = make_map(BPF_MAP_TYPE_HASH, 4, 8, kCounters + kChurn);
+  ASSERT_TRUE(m);
+  for (uint32_t k = 0; k < kCounters; ++k) {
+    uint64_t zero = 0;
+    ASSERT_TRUE(m->update(&k, &zero));
+  }
+  std::atomic<bool> stop{false};
+  std::vector<uint8_t> present(kChurn, 0);
+  std::thread churn([&] {
+    uint32_t x = 12345;
+    uint64_t ops = 0;
+    while (!stop.load(std::memory_order_relaxed) || ops < kOpsPerThread) {
+      x = x * 1103515245 + 12345;
+      uint32_t i = (x >> 8) % kChurn, k = kCounters + i;
+      uint64_t v = k;
+      if (present[i]) {
+        ASSERT_TRUE(m->delete_elem(&k));
+      } else {
+        ASSERT_TRUE(m->update(&k, &v, BPF_NOEXIST));
+      }
+      present[i] ^= 1;
+      ++ops;
+    }
+  });
+  std::vector<std::thread> runs;
+  for (uint32_t t = 0; t < kThreads; ++t) {
+    runs.emplace_back([&, t] {
+      uint32_t x = t * 7919 + 1;
+      for (uint32_t i = 0; i < kOpsPerThread; ++i) {
+        RunSlot run;
+        x = x * 1103515245 + 12345;
+        uint32_t k = (x >> 8) % kCounters;
+        auto* p = static_cast<uint64_t*>(m->prog_lookup(&k, run.cpu()));
+        ASSERT_NE(p, nullptr);
+        __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+        // A churn key, if present, holds its own key as value.
+        uint32_t c = kCounters + (x >> 4) % kChurn;
+        if (auto* q = static_cast<uint64_t*>(m->prog_lookup(&c, run.cpu()))) {
+          ASSERT_EQ(*q, c);
+        }
+      }
+    });
+  }
+  for (auto& t : runs) t.join();
+  stop = true;
+  churn.join();
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < kCounters; ++k) {
+    uint64_t v;
+    ASSERT_TRUE(m->lookup(&k, &v));
+    total += v;
+  }
+  EXPECT_EQ(total, uint64_t(kThreads) * kOpsPerThread);
+  for (uint32_t i = 0; i < kChurn; ++i) {
+    uint32_t k = kCounters + i;
+    uint64_t v;
+    EXPECT_EQ(rc(m->lookup(&k, &v)), present[i] ? 0 : -ENOENT) << k;
+  }
+}
+
+// Per-CPU counters incremented without atomics, as programs do: correct only if no two
+// concurrent runs ever share a slot.
+TEST(MapStress, PercpuCountersNeedNoAtomics) {
+  auto arr = make_map(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4);
+  auto hash = make_map(BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 4);
+  ASSERT_TRUE(arr && hash);
+  uint32_t n = nr_possible_cpus();
+  std::vector<uint64_t> zeros(n, 0);
+  for (uint32_t k = 0; k < 4; ++k) ASSERT_TRUE(hash->update(&k, zeros.data()));
+  std::vector<std::thread> runs;
+  for (uint32_t t = 0; t < kThreads; ++t) {
+    runs.emplace_back([&, t] {
+      for (uint32_t i = 0; i < kOpsPerThread; ++i) {
+        RunSlot run;
+        uint32_t k = (i + t) % 4;
+        ++*static_cast<uint64_t*>(arr->prog_lookup(&k, run.cpu()));
+        ++*static_cast<uint64_t*>(hash->prog_lookup(&k, run.cpu()));
+      }
+    });
+  }
+  for (auto& t : runs) t.join();
+  for (auto* m : {arr.get(), hash.get()}) {
+    uint64_t total = 0;
+    std::vector<uint64_t> v(n);
+    for (uint32_t k = 0; k < 4; ++k) {
+      ASSERT_TRUE(m->lookup(&k, v.data()));
+      for (uint64_t x : v) total += x;
+    }
+    EXPECT_EQ(total, uint64_t(kThreads) * kOpsPerThread) << m->type();
+  }
+}
+
+// Runs insert, replace and delete keys themselves while others read: a value a run holds keeps
+// its contents until the run ends, whatever happens to its key meanwhile.
+TEST(MapStress, HeldValuesSurviveReplaceAndDelete) {
+  constexpr uint32_t kKeys = 256, kWords = 8;
+  auto m = make_map(BPF_MAP_TYPE_HASH, 4, kWords * 8, kKeys, BPF_F_NO_PREALLOC);
+  ASSERT_TRUE(m);
+  std::atomic<uint64_t> inserted{0}, deleted{0};
+  std::vector<std::thread> runs;
+  for (uint32_t t = 0; t < kThreads; ++t) {
+    runs.emplace_back([&, t] {
+      uint32_t x = t * 31 + 7;
+      uint64_t ins = 0, del = 0;
+      for (uint32_t i = 0; i < kOpsPerThread / 2; ++i) {
+        RunSlot run;
+        x = x * 1103515245 + 12345;
+        uint32_t k = (x >> 8) % kKeys;
+        uint64_t val[kWords];
+        for (auto& w : val) w = uint64_t(k) << 32 | (x & 0xffff);
+        auto* held = static_cast<uint64_t*>(m->prog_lookup(&k, run.cpu()));
+        uint64_t snapshot = held ? held[0] : 0;
+        switch ((x >> 20) % 3) {
+          case 0: {
+            long r = m->prog_update(&k, val, BPF_NOEXIST, run.cpu());
+            ASSERT_TRUE(r == 0 || r == -EEXIST) << r;
+            ins += r == 0;
+            break;
+          }
+          case 1:
+            ASSERT_EQ(m->prog_update(&k, val, BPF_ANY, run.cpu()), 0);
+            break;
+          default: {
+            long r = m->prog_delete(&k, run.cpu());
+            ASSERT_TRUE(r == 0 || r == -ENOENT) << r;
+            del += r == 0;
+          }
+        }
+        if (held) {  // still the value we saw, every word of it
+          for (uint32_t w = 0; w < kWords; ++w) ASSERT_EQ(held[w] >> 32, k);
+          ASSERT_EQ(held[0], snapshot);
+        }
+      }
+      inserted += ins;
+      deleted += del;
+    });
+  }
+  for (auto& t : runs) t.join();
+  uint64_t live = 0;
+  uint32_t cur, next;
+  Status st = m->get_next_key(nullptr, &next);
+  while (st) {
+    uint64_t v[kWords];
+    ASSERT_TRUE(m->lookup(&next, v));
+    for (uint64_t w : v) ASSERT_EQ(w >> 32, next);
+    ++live;
+    cur = next;
+    st = m->get_next_key(&cur, &next);
+  }
+  EXPECT_LE(live, kKeys);
+  EXPECT_GT(inserted.load(), 0u);
+  EXPECT_GT(deleted.load(), 0u);
+}
+
+// User space replaces values while runs read them: a reader sees an old or a new value, whole.
+TEST(MapStress, UserReplaceIsAtomicForRuns) {
+  constexpr uint32_t kWords = 16;
+  auto m = make_map(BPF_MAP_TYPE_HASH, 4, kWords * 8, 8);
+  ASSERT_TRUE(m);
+  uint64_t init[kWords] = {};
+  for (uint32_t k = 0; k < 8; ++k) ASSERT_TRUE(m->update(&k, init));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    uint64_t gen = 1;
+    while (!stop.load(std::memory_order_relaxed)) {
+      uint64_t v[kWords];
+      for (auto& w : v) w = gen;
+      uint32_t k = gen % 8;
+      ASSERT_TRUE(m->update(&k, v, BPF_EXIST));
+      ++gen;
+    }
+  });
+  std::vector<std::thread> runs;
+  for (uint32_t t = 0; t < 2; ++t) {
+    runs.emplace_back([&] {
+      for (uint32_t i = 0; i < kOpsPerThread; ++i) {
+        RunSlot run;
+        uint32_t k = i % 8;
+        auto* p = static_cast<const uint64_t*>(m->prog_lookup(&k, run.cpu()));
+        ASSERT_NE(p, nullptr);
+        for (uint32_t w = 1; w < kWords; ++w) ASSERT_EQ(p[w], p[0]);
+      }
+    });
+  }
+  for (auto& t : runs) t.join();
+  stop = true;
+  writer.join();
+}
+
+}  // namespace
+}  // namespace bpfbox::maps::testing
