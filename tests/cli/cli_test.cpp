@@ -263,5 +263,26 @@ TEST_F(Cli, ConformancePluginSpeaksTheRunnersProtocol) {
   EXPECT_NE(r.err.find("fault"), std::string::npos) << r.err;
 }
 
+// The bundled example gives the results its comment documents, on both engines, checked or not.
+TEST(Examples, ChecksumOfTheBundledIpv4Headers) {
+  const std::string dir = std::string(BPFBOX_SOURCE_DIR) + "/examples/";
+  for (const char* engine : {"interp", "jit"}) {
+    for (const auto& [data, expected] :
+         {std::pair{"ipv4_header.bin", "0xb861"}, std::pair{"ipv4_header_ok.bin", "0x0"}}) {
+      for (const bool checked : {false, true}) {
+        std::vector<std::string> args = {
+            bpfbox_binary(), "run", dir + "checksum.bpf.s", "--mem-file", dir + "data/" + data,
+            "--engine",      engine};
+        if (checked) args.push_back("--checked");
+        const ProcessResult r = run_process(args);
+        if (r.err == "bpfbox: engine jit is not available yet\n") continue;
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(r.out, std::string(expected) + "\n") << engine << " " << data;
+        EXPECT_EQ(r.err, "csum " + std::string(expected) + " over 20 bytes\n");
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace bpfbox::testing
