@@ -1,6 +1,6 @@
 // bpfbox's interpreter against the running kernel (verifier + JIT) on random programs: the whole
-// register file r0..r9 and the body's stack area must match after every program, in the
-// interpreter's fast and checked modes alike.
+// register file r0..r9 and the body's stack area must match after every program, in each of the
+// interpreter's modes (fast, checked, budgeted).
 //
 // Reproduce a failure: BPFBOX_DIFF_SEED=<seed> differential_test --gtest_filter=<test>
 // Soak: BPFBOX_DIFF_SCALE=50 runs fifty times as many seeds.
