@@ -165,9 +165,9 @@ TEST(Checked, EveryRegionKindAllowsItsWholeRange) {
     p << I(Op::LdxB, 3, 2, 0) << I(Op::Add64X, 0, 3) << I(Op::LdxB, 3, 2, last)
       << I(Op::Add64X, 0, 3) << I(Op::StB, 2, 0, last, 9) << I(Op::StB, 2, 0, 0, 9);
   }
-  // The whole 8-frame stack: from r10-4096 to r10-1.
-  p << I(Op::StDW, 10, 0, -8, 5) << I(Op::StDW, 10, 0, -4096, 6) << I(Op::LdxDW, 3, 10, -8)
-    << I(Op::Add64X, 0, 3) << I(Op::LdxDW, 3, 10, -4096) << I(Op::Add64X, 0, 3) << exit_insn();
+  // The frame's whole stack: from r10-512 to r10-1.
+  p << I(Op::StDW, 10, 0, -8, 5) << I(Op::StDW, 10, 0, -512, 6) << I(Op::LdxDW, 3, 10, -8)
+    << I(Op::Add64X, 0, 3) << I(Op::LdxDW, 3, 10, -512) << I(Op::Add64X, 0, 3) << exit_insn();
   auto exe = compile_ok(p.insns, {}, ExecOptions{true, 0});
   EXPECT_EQ(exe->run(rc, 0), 1u + 1 + 2 + 2 + 3 + 3 + 4 + 4 + 5 + 6);
   EXPECT_EQ(rc.fault.kind, FaultKind::None) << describe(rc.fault, &rc);
@@ -184,12 +184,13 @@ TEST(Checked, StackBoundsAndNullPointers) {
   Checked c = run_checked(above.insns, mem);
   EXPECT_EQ(c.rc.fault.kind, FaultKind::OutOfBounds);
   EXPECT_EQ(c.rc.fault.addr, c.rc.stack_base + c.rc.stack_size);
-  // Below the bottom.
+  // Below the bottom of the frame: the stack of frames not entered is not the run's.
   Prog below;
-  below << I(Op::StDW, 10, 0, -4097, 1) << mov(0, 0) << exit_insn();
+  below << I(Op::StDW, 10, 0, -520, 1) << mov(0, 0) << exit_insn();
   c = run_checked(below.insns, mem);
   EXPECT_EQ(c.rc.fault.kind, FaultKind::OutOfBounds);
-  EXPECT_EQ(c.rc.fault.addr, c.rc.stack_base - 1);
+  EXPECT_EQ(c.rc.fault.addr, c.rc.stack_base - 8);
+  EXPECT_EQ(c.rc.stack_size, 512u);
   // A straddling access names where it starts.
   Prog straddle;
   straddle << I(Op::LdxDW, 0, 10, -4) << exit_insn();
@@ -204,6 +205,35 @@ TEST(Checked, StackBoundsAndNullPointers) {
   EXPECT_EQ(c.rc.fault.kind, FaultKind::OutOfBounds);
   EXPECT_EQ(c.rc.fault.addr, 0u);
   EXPECT_EQ(c.rc.fault.pc, 1u);
+}
+
+TEST(Checked, CalleeMayUseItsCallersFramesButNotTheOtherWayRound) {
+  std::vector<uint8_t> mem(8, 0);
+  // main: r1 = r10 - 8; call f; r0 = *(r10 - 8); exit.  f: *(r1) = 77 (the caller's frame); exit.
+  Prog ok;
+  ok << movr(1, 10) << I(Op::Add64K, 1, 0, 0, -8) << I(Op::CallLocal, 0, 1, 0, 2)
+     << I(Op::LdxDW, 0, 10, -8) << exit_insn() << I(Op::StDW, 1, 0, 0, 77) << exit_insn();
+  Checked c = run_checked(ok.insns, mem);
+  EXPECT_EQ(c.rc.fault.kind, FaultKind::None) << describe(c.rc.fault, &c.rc);
+  EXPECT_EQ(c.r0, 77u);
+  // f returns a pointer into its own frame; once f has returned the caller may not use it.
+  Prog stale;
+  stale << I(Op::CallLocal, 0, 1, 0, 2) << I(Op::LdxDW, 0, 0, 0) << exit_insn()  // 0..2
+        << I(Op::StDW, 10, 0, -8, 5) << movr(0, 10) << I(Op::Add64K, 0, 0, 0, -8)
+        << I(Op::LdxDW, 2, 0, 0) << exit_insn();  // 3..7: f reads its own slot fine
+  c = run_checked(stale.insns, mem);
+  EXPECT_EQ(c.rc.fault.kind, FaultKind::OutOfBounds);
+  EXPECT_EQ(c.rc.fault.pc, 1u);
+  // A callee's frame starts zeroed even when an earlier callee at the same depth wrote it.
+  // main calls g (writes 99 at its r10-8) then h (reads its r10-8, at the same address).
+  Prog reuse;
+  reuse << I(Op::CallLocal, 0, 1, 0, 2) << I(Op::CallLocal, 0, 1, 0, 3) << exit_insn()  // 0..2
+        << I(Op::StDW, 10, 0, -8, 99) << exit_insn()                                    // 3..4: g
+        << I(Op::LdxDW, 0, 10, -8) << exit_insn();                                      // 5..6: h
+  auto exe = compile_ok(reuse.insns, {}, ExecOptions{true, 0});
+  RunContext rc;
+  EXPECT_EQ(exe->run(rc, 0), 0u);
+  EXPECT_EQ(rc.fault.kind, FaultKind::None) << describe(rc.fault, &rc);
 }
 
 TEST(Checked, FaultIsClearedByTheNextRun) {

@@ -89,9 +89,10 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
 
   alignas(16) uint8_t stack[kStackBytes];
   Frame frames[kFrames];
-  uint64_t reg[16] = {};
-  const uint64_t stack_lo = reinterpret_cast<uint64_t>(stack);
-  const uint64_t stack_top = stack_lo + kStackBytes;
+  uint64_t reg[isa::kMaxReg + 1];  // r0..r10: the decoder lets no other register through
+  const uint64_t stack_top = reinterpret_cast<uint64_t>(stack) + kStackBytes;
+  // Checked mode: the stack a run may touch is the frames in use, [live_lo, stack_top).
+  uint64_t live_lo = stack_top - kFrameSize;
   uint32_t depth = 0;
   uint64_t loops = BPFBOX_MAX_LOOPS;  // may_goto's counter for the current frame
   uint64_t left = self->budget();     // instructions the budget still allows
@@ -99,13 +100,21 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
   const Slot* callee = nullptr;
 
   rc->fault = Fault{};
-  rc->stack_base = stack_lo;
-  rc->stack_size = kStackBytes;
   if constexpr (Budget) rc->insns_executed = 0;
-  // Unverified code could read stack it never wrote: give it zeros, not the host's leftovers.
-  if constexpr (Checked) std::memset(stack, 0, sizeof stack);
+  if constexpr (Checked) {
+    // Unverified code could read stack it never wrote: each frame starts zeroed, not with the
+    // host's leftovers.
+    std::memset(reinterpret_cast<void*>(live_lo), 0, kFrameSize);
+    rc->stack_base = live_lo;
+    rc->stack_size = kFrameSize;
+  } else {
+    rc->stack_base = reinterpret_cast<uint64_t>(stack);
+    rc->stack_size = kStackBytes;
+  }
+  reg[0] = 0;
   reg[1] = r1;
   reg[2] = r2;
+  reg[3] = reg[4] = reg[5] = reg[6] = reg[7] = reg[8] = reg[9] = 0;
   reg[10] = stack_top;
 
   static const void* const labels[] = {
@@ -135,14 +144,14 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
     DISPATCH();                                                                      \
   } while (0)
 // Checked mode: the stack inline, every other region through the run context.
-#define CHECK(addr, size, access)                                                     \
-  do {                                                                                \
-    if constexpr (Checked) {                                                          \
-      if ((addr)-stack_lo > kStackBytes - (size) && !rc->check(addr, size, access)) { \
-        memory_fault(rc, PC(), addr, size, access);                                   \
-        goto faulted;                                                                 \
-      }                                                                               \
-    }                                                                                 \
+#define CHECK(addr, size, access)                                                            \
+  do {                                                                                       \
+    if constexpr (Checked) {                                                                 \
+      if ((addr)-live_lo > stack_top - live_lo - (size) && !rc->check(addr, size, access)) { \
+        memory_fault(rc, PC(), addr, size, access);                                          \
+        goto faulted;                                                                        \
+      }                                                                                      \
+    }                                                                                        \
   } while (0)
 
   DISPATCH();
@@ -445,6 +454,12 @@ enter : {
   f.loops = loops;
   loops = BPFBOX_MAX_LOOPS;
   reg[10] = stack_top - depth * kFrameSize;
+  if constexpr (Checked) {
+    live_lo -= kFrameSize;
+    std::memset(reinterpret_cast<void*>(live_lo), 0, kFrameSize);
+    rc->stack_base = live_lo;
+    rc->stack_size = stack_top - live_lo;
+  }
   ip = callee;
   DISPATCH();
 }
@@ -458,6 +473,11 @@ op_Exit : {
   reg[9] = f.saved[3];
   loops = f.loops;
   reg[10] = stack_top - depth * kFrameSize;
+  if constexpr (Checked) {
+    live_lo += kFrameSize;  // the callee's frame is gone
+    rc->stack_base = live_lo;
+    rc->stack_size = stack_top - live_lo;
+  }
   ip = f.ret;
   DISPATCH();
 }

@@ -1,10 +1,10 @@
 // Executable memory for generated code, never writable and executable at once: the code is copied
-// into fresh read-write pages, relocated, then the pages are switched to read+exec for good.
+// into read-write pages, relocated, then the pages are switched to read+exec until the program is
+// released (pages are recycled through a pool; see code_memory.cpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 
 #include "bpfbox/status.hpp"
 
@@ -21,7 +21,7 @@ class CodeMemory {
   CodeMemory(const CodeMemory&) = delete;
   CodeMemory& operator=(const CodeMemory&) = delete;
 
-  // Maps read-write pages for `size` bytes of code (phase 1: write).
+  // Read-write pages (filled with int3) for `size` bytes of code (phase 1: write).
   Status reserve(size_t size);
   uint8_t* writable() { return sealed_ ? nullptr : base_; }
   // Makes the pages read+exec (phase 2); after this the memory is never writable again.

@@ -115,6 +115,7 @@ class Emitter {
     label_fixups_.clear();
     stubs_.clear();
     relocs_.clear();
+    shrinkable_ = 0;
 
     prologue();
     const size_t n = prog_.size();
@@ -144,6 +145,7 @@ class Emitter {
         a.data()[fx.at] = static_cast<uint8_t>(disp);
       } else {
         a.patch_i32(fx.at, static_cast<int32_t>(disp));
+        if (fx.relaxable && fits_i8(disp)) ++shrinkable_;  // another pass would make it short
       }
     }
     for (const auto& fx : label_fixups_)
@@ -157,6 +159,8 @@ class Emitter {
     return true;
   }
   size_t size() const { return size_; }
+  // Long jumps of the last pass that the next pass would shorten: none means the layout settled.
+  size_t shrinkable() const { return shrinkable_; }
 
  private:
   enum Label { kExitUnwind, kCheckThunk, kEnterThunk, kLabels };
@@ -164,6 +168,7 @@ class Emitter {
     size_t at;
     uint8_t width;
     uint32_t target;
+    bool relaxable = true;
   };
   struct LabelFixup {
     size_t at;
@@ -186,6 +191,11 @@ class Emitter {
 
   // --- jumps ----------------------------------------------------------------------------------
   bool short_to(uint32_t pc_after, uint32_t target) const {
+    if (!t_.short_jumps) return false;
+    // Backward: the target is already placed in this pass, the distance is exact.
+    if (target < pc_after)
+      return fits_i8(static_cast<int64_t>(addrs_[target]) - static_cast<int64_t>(a_->size() + 2));
+    // Forward: the previous pass's layout bounds it (code only shrinks from pass to pass).
     if (!relax_) return false;
     return fits_i8(static_cast<int64_t>(prev_[target]) - static_cast<int64_t>(prev_[pc_after]));
   }
@@ -208,7 +218,7 @@ class Emitter {
   }
   void call_pc(uint32_t target) {
     a().byte(0xE8), a().u32(0);
-    pc_fixups_.push_back({a().size() - 4, 4, target});
+    pc_fixups_.push_back({a().size() - 4, 4, target, false});
   }
   void jcc_label(Cond c, Label l) { label_fixups_.push_back({a().jcc_fwd32(c), l}); }
   void jmp_label(Label l) { label_fixups_.push_back({a().jmp_fwd32(), l}); }
@@ -449,7 +459,7 @@ class Emitter {
         // As the interpreter: jump once the frame's counter is spent, else count down.
         a().alu_mi(true, kCmp, Mem{RSP, 8}, 0);
         a().byte(0x0F), a().byte(0x80 | kE), a().u32(0);
-        pc_fixups_.push_back({a().size() - 4, 4, static_cast<uint32_t>(pc + 1 + d.off)});
+        pc_fixups_.push_back({a().size() - 4, 4, static_cast<uint32_t>(pc + 1 + d.off), false});
         a().alu_mi(true, kSub, Mem{RSP, 8}, 1);
         break;
       }
@@ -1005,6 +1015,7 @@ class Emitter {
   std::vector<Reloc> relocs_;
   size_t labels_[kLabels] = {};
   size_t size_ = 0;
+  size_t shrinkable_ = 0;
 };
 
 }  // namespace
@@ -1017,7 +1028,6 @@ Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
     return Status(EIO, "jit: no randomness for constant blinding");
   Emitter e(prog, facts, helpers, opts, tuning, tables, seed);
   out.code.reserve(prog.size() * 16 + 512);
-  size_t last = SIZE_MAX;
   out.passes = 0;
   for (int p = 0; p < tuning.max_passes; ++p) {
     out.relocs.clear();
@@ -1030,8 +1040,7 @@ Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
       if (!e.pass(out.code, false, out.relocs)) return Status(EFAULT, "jit: layout failed");
       break;
     }
-    if (!tuning.short_jumps || e.size() == last) break;
-    last = e.size();
+    if (!tuning.short_jumps || e.shrinkable() == 0) break;
   }
   out.code.resize(e.size());
   return Status::ok();
