@@ -95,7 +95,8 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   }
   const x86_64::ImageTables tables{exe->slots.data(), exe->helpers.data(), exe->helpers.size()};
 
-  x86_64::Image image;
+  // The image is scratch: one per thread, reused so compiling allocates (and trims) nothing big.
+  thread_local x86_64::Image image;
   if (Status st = x86_64::translate(d, facts.value(), helpers, opts, tuning, tables, image); !st)
     return st;
 

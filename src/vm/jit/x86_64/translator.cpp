@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
@@ -83,6 +84,9 @@ class Emitter {
       : prog_(prog), f_(f), helpers_(helpers), opts_(opts), t_(t), tables_(tables), seed_(seed) {
     const size_t n = prog.size();
     addrs_.assign(n + 1, 0);
+    pc_fixups_.reserve(n);
+    stubs_.reserve(opts.checked || opts.insn_budget ? n : 16);
+    label_fixups_.reserve(64);
     needs_frame_ = f.uses_stack || f.local_calls || f.may_goto;
     need_rc_ =
         opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.ld_pkt || f.local_calls;
@@ -1027,7 +1031,7 @@ Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
   if (opts.blind_constants && seed == 0 && getrandom(&seed, sizeof seed, 0) != sizeof seed)
     return Status(EIO, "jit: no randomness for constant blinding");
   Emitter e(prog, facts, helpers, opts, tuning, tables, seed);
-  out.code.reserve(prog.size() * 16 + 512);
+  out.code.resize(std::max(out.code.capacity(), prog.size() * 16 + 1024));
   out.passes = 0;
   for (int p = 0; p < tuning.max_passes; ++p) {
     out.relocs.clear();
