@@ -142,5 +142,7 @@ constexpr uint32_t kPcpuMinUnitSize = 32 << 10;
 // Registered families (one definition per file).
 extern const MapOps kArrayOps, kPercpuArrayOps;
 extern const MapOps kHashOps, kPercpuHashOps;
+extern const MapOps kQueueOps, kStackOps;
+extern const MapOps kBloomFilterOps;
 
 }  // namespace bpfbox::maps

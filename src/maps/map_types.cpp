@@ -54,11 +54,8 @@ constexpr Pending kPending[] = {
     {BPF_MAP_TYPE_ARRAY_OF_MAPS, "BPF_MAP_TYPE_ARRAY_OF_MAPS"},
     {BPF_MAP_TYPE_HASH_OF_MAPS, "BPF_MAP_TYPE_HASH_OF_MAPS"},
     {BPF_MAP_TYPE_DEVMAP, "BPF_MAP_TYPE_DEVMAP"},
-    {BPF_MAP_TYPE_QUEUE, "BPF_MAP_TYPE_QUEUE"},
-    {BPF_MAP_TYPE_STACK, "BPF_MAP_TYPE_STACK"},
     {BPF_MAP_TYPE_DEVMAP_HASH, "BPF_MAP_TYPE_DEVMAP_HASH"},
     {BPF_MAP_TYPE_RINGBUF, "BPF_MAP_TYPE_RINGBUF"},
-    {BPF_MAP_TYPE_BLOOM_FILTER, "BPF_MAP_TYPE_BLOOM_FILTER"},
 };
 
 constexpr uint32_t kMaxMapType = 34;  // __MAX_BPF_MAP_TYPE as of Linux 6.9
@@ -97,6 +94,9 @@ struct Table {
     ops[BPF_MAP_TYPE_PERCPU_ARRAY] = &kPercpuArrayOps;
     ops[BPF_MAP_TYPE_HASH] = &kHashOps;
     ops[BPF_MAP_TYPE_PERCPU_HASH] = &kPercpuHashOps;
+    ops[BPF_MAP_TYPE_QUEUE] = &kQueueOps;
+    ops[BPF_MAP_TYPE_STACK] = &kStackOps;
+    ops[BPF_MAP_TYPE_BLOOM_FILTER] = &kBloomFilterOps;
   }
 };
 

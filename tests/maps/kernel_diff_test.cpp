@@ -190,5 +190,64 @@ TEST(KernelDiff, FreezeAndAccess) {
   }
 }
 
+// QUEUE, STACK and BLOOM_FILTER: random pushes, peeks and pops with random flags.
+struct PushSpec {
+  const char* name;
+  uint32_t type, value_size, max_entries, flags;
+  uint64_t extra;
+};
+const PushSpec kPushSpecs[] = {
+    {"queue", BPF_MAP_TYPE_QUEUE, 8, 5, 0, 0},
+    {"stack", BPF_MAP_TYPE_STACK, 12, 4, 0, 0},
+    {"bloom", BPF_MAP_TYPE_BLOOM_FILTER, 8, 64, BPF_F_ZERO_SEED, 3},
+    {"bloom_odd", BPF_MAP_TYPE_BLOOM_FILTER, 5, 16, BPF_F_ZERO_SEED, 0},
+};
+
+class KernelDiffPush : public ::testing::TestWithParam<PushSpec> {};
+
+TEST_P(KernelDiffPush, RandomSequence) {
+  REQUIRE_KERNEL_BPF();
+  const PushSpec& s = GetParam();
+  union bpf_attr attr = map_attr(s.type, 0, s.value_size, s.max_entries, s.flags, s.extra);
+  KernelMap km(attr);
+  ASSERT_GE(km.fd(), 0);
+  auto created = Map::create(attr);
+  ASSERT_TRUE(created) << created.status().message();
+  Map& bm = **created;
+  std::mt19937 rng(77 + s.type);
+  std::vector<uint8_t> val(s.value_size), kv(s.value_size), bv(s.value_size);
+  for (int step = 0; step < 20000; ++step) {
+    std::string where = std::string(s.name) + " step " + std::to_string(step);
+    for (auto& b : val) b = static_cast<uint8_t>(rng() % 200);  // bloom: a small value space
+    uint32_t op = rng() % 100;
+    uint64_t flags = rng() % 6 == 0 ? rng() % 5 : 0;
+    if (op < 45) {
+      ASSERT_EQ(rc(bm.update(nullptr, val.data(), flags)), km.update(nullptr, val.data(), flags))
+          << where << " push flags " << flags;
+    } else if (op < 70) {
+      kv = val;
+      bv = val;
+      ASSERT_EQ(rc(bm.lookup(nullptr, bv.data(), flags)), km.lookup(nullptr, kv.data(), flags))
+          << where << " peek";
+      ASSERT_EQ(bv, kv) << where;
+    } else if (op < 95) {
+      kv = val;
+      bv = val;
+      ASSERT_EQ(rc(bm.lookup_and_delete(nullptr, bv.data(), flags)),
+                km.lookup_and_delete(nullptr, kv.data(), flags))
+          << where << " pop";
+      ASSERT_EQ(bv, kv) << where;
+    } else if (op < 97) {
+      ASSERT_EQ(rc(bm.delete_elem(nullptr)), km.remove(nullptr)) << where << " delete";
+    } else {
+      ASSERT_EQ(rc(bm.get_next_key(nullptr, bv.data())), km.get_next_key(nullptr, kv.data()))
+          << where << " get_next_key";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, KernelDiffPush, ::testing::ValuesIn(kPushSpecs),
+                         [](const auto& p) { return std::string(p.param.name); });
+
 }  // namespace
 }  // namespace bpfbox::maps::testing
