@@ -11,7 +11,7 @@ namespace bpfbox::isa::asm_detail {
 namespace {
 
 bool ident_start(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '.';  // .LBB0_1
 }
 bool ident_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';

@@ -117,6 +117,18 @@ TEST(AssemblerKernel, LabelsAndTheVerifierLogPrefix) {
   EXPECT_TRUE(same((*r)[3], encode(Op::CallLocal, 0, 0, 0, 1)));
 }
 
+TEST(AssemblerKernel, ReadsAVerifierLogWithStateComments) {
+  auto r = assemble(
+      "0: (b7) r0 = 0                        ; R0_w=0\n"
+      "1: (18) r1 = 0x1122334455667788      ; R1_w=0x1122334455667788\n"
+      "3: (7d) if r1 s>= r0 goto pc+0       ; R0=0 R1=0x1122334455667788\n"
+      ".LBB0_1:\n"
+      "4: (95) exit\n");
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ(r->size(), 5u);
+  EXPECT_TRUE(same((*r)[3], encode(Op::Jsge64X, 1, 0, 0, 0)));
+}
+
 TEST(AssemblerConformance, Forms) {
   expect_insn("mov %r0, 1", encode(Op::Mov64K, 0, 0, 0, 1));
   expect_insn("mov32 %r0, %r1", encode(Op::Mov32X, 0, 1, 0, 0));
