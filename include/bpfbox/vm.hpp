@@ -95,11 +95,18 @@ struct RunContext {
   uint64_t stack_base = 0;  // the lowest address of the run's stack, for describe()
   uint64_t stack_size = 0;
   uint32_t tail_call_cnt = 0;
+  // Set by the engine while it runs (null otherwise): lets a helper call the BPF function a
+  // BPF_PSEUDO_FUNC value names (bpf_loop, bpf_for_each_map_elem callbacks) with r1..r5, as one
+  // frame deeper than the helper's caller. Returns the function's r0; on a fault returns 0 with
+  // `fault` set, and the helper should return at once (the run then stops).
+  uint64_t (*call_function)(RunContext* rc, uint64_t fn, uint64_t r1, uint64_t r2, uint64_t r3,
+                            uint64_t r4, uint64_t r5) = nullptr;
+  void* engine_state = nullptr;  // the engine's, for call_function
 };
 
 struct ExecOptions {
-  bool checked = false;      // bounds-check memory, jumps and calls; stop with a Fault
-  uint64_t insn_budget = 0;  // stop after this many instructions (0: no limit)
+  bool checked = false;          // bounds-check memory, jumps and calls; stop with a Fault
+  uint64_t insn_budget = 0;      // stop after this many instructions (0: no limit)
   bool blind_constants = false;  // JIT: keep the program's immediates out of the machine code
 };
 

@@ -234,3 +234,90 @@ TEST(Compile, InterpreterNamesItself) {
 
 }  // namespace
 }  // namespace bpfbox::vm::test
+
+namespace bpfbox::vm::test {
+namespace {
+
+// A bpf_loop-like helper: calls fn(i, ctx) for i < nr until it returns 1; returns the count.
+uint64_t loop_helper(uint64_t nr, uint64_t fn, uint64_t ctx, uint64_t, uint64_t, RunContext* rc) {
+  if (!rc->call_function) return static_cast<uint64_t>(-EOPNOTSUPP);
+  uint64_t i = 0;
+  while (i < nr) {
+    const uint64_t r = rc->call_function(rc, fn, i++, ctx, 0, 0, 0);
+    if (rc->fault.kind != FaultKind::None) return 0;
+    if (r == 1) break;
+  }
+  return i;
+}
+
+constexpr int32_t kLoop = 181;
+
+// main: *(r10-8) = 0; r0 = loop(nr, &cb, r10-8); return *(r10-8) * 100 + r0
+// cb(i, ctx): *(r10-8) = 999 (its own frame); *ctx += i; return i == stop_at
+Prog loop_program(int32_t nr, int32_t stop_at) {
+  Prog p;
+  p << I(Op::StDW, 10, 0, -8, 0) << mov(1, nr);  // 0..1
+  p.lddw(2, 12, BPF_PSEUDO_FUNC);                // 2..3: cb at 2 + 12 + 1 = 15
+  p << movr(3, 10) << I(Op::Add64K, 3, 0, 0, -8) << I(Op::Call, 0, 0, 0, kLoop)   // 4..6
+    << movr(6, 0) << I(Op::LdxDW, 0, 10, -8) << I(Op::Mul64K, 0, 0, 0, 100)       // 7..9
+    << I(Op::Add64X, 0, 6) << exit_insn()                                         // 10..11
+    << mov(0, 0) << mov(0, 0) << exit_insn()                                      // 12..14: filler
+    << I(Op::StDW, 10, 0, -8, 999)                                                // 15: cb
+    << I(Op::LdxDW, 3, 2, 0) << I(Op::Add64X, 3, 1) << I(Op::StxDW, 2, 3, 0)      // 16..18
+    << mov(0, 0) << I(Op::Jne64K, 1, 0, 1, stop_at) << mov(0, 1) << exit_insn();  // 19..22
+  return p;
+}
+
+TEST(Callback, HelperCallsBackIntoTheProgramOnItsOwnFrame) {
+  HelperTable helpers;
+  helpers.set(kLoop, "bpf_loop", loop_helper);
+  // 0 + 1 + 2 + 3 + 4, five calls; the callback's r10-8 is not main's.
+  EXPECT_EQ(run_all(loop_program(5, -1).insns, {}, helpers).r0, 1005u);
+  // Stops when the callback returns 1 (after i == 2): 0 + 1 + 2, three calls.
+  EXPECT_EQ(run_all(loop_program(5, 2).insns, {}, helpers).r0, 303u);
+}
+
+TEST(Callback, BudgetCountsTheCallbacksInstructions) {
+  HelperTable helpers;
+  helpers.set(kLoop, "bpf_loop", loop_helper);
+  // main runs 11 instructions (lddw once), each callback 7 (i != stop_at: 15..20, 22).
+  auto exe = compile_ok(loop_program(4, -1).insns, helpers, ExecOptions{false, 1000});
+  RunContext rc;
+  EXPECT_EQ(exe->run(rc, 0), 604u);
+  EXPECT_EQ(rc.insns_executed, 11u + 4 * 7);
+  EXPECT_EQ(rc.call_function, nullptr);  // only set while running
+  // A budget that runs out inside a callback ends the whole run there.
+  auto tight = compile_ok(loop_program(4, -1).insns, helpers, ExecOptions{true, 20});
+  EXPECT_EQ(tight->run(rc, 0), 0u);
+  EXPECT_EQ(rc.fault.kind, FaultKind::Budget);
+  EXPECT_GE(rc.fault.pc, 15u);
+  EXPECT_EQ(rc.insns_executed, 20u);
+}
+
+TEST(Callback, FaultInACallbackStopsTheRun) {
+  HelperTable helpers;
+  helpers.set(kLoop, "bpf_loop", loop_helper);
+  Prog p = loop_program(3, -1);
+  p.insns[16] = I(Op::LdxDW, 3, 2, 8);  // reads past the ctx slot, above main's frame
+  auto exe = compile_ok(p.insns, helpers, ExecOptions{true, 0});
+  RunContext rc;
+  EXPECT_EQ(exe->run(rc, 0), 0u);
+  EXPECT_EQ(rc.fault.kind, FaultKind::OutOfBounds);
+  EXPECT_EQ(rc.fault.pc, 16u);
+}
+
+TEST(Callback, AValueThatIsNoFunctionIsABadCall) {
+  HelperTable helpers;
+  helpers.set(kLoop, "bpf_loop", loop_helper);
+  Prog p;
+  p << mov(1, 1) << mov(2, 12345) << mov(3, 0) << I(Op::Call, 0, 0, 0, kLoop) << exit_insn();
+  auto exe = compile_ok(p.insns, helpers);
+  RunContext rc;
+  EXPECT_EQ(exe->run(rc, 0), 0u);
+  EXPECT_EQ(rc.fault.kind, FaultKind::BadCall);
+  EXPECT_EQ(rc.fault.pc, 3u);
+  EXPECT_EQ(rc.fault.addr, 12345u);
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::test

@@ -82,40 +82,50 @@ inline uint64_t load_be(const uint8_t* p, uint8_t size) {
 
 }  // namespace
 
+// What a helper's call back into the running program (RunContext::call_function) needs.
+struct Live {
+  const Program* self;
+  uint64_t stack_top;
+  uint32_t depth;  // the frame that called the helper
+  uint32_t pc;     // the helper call
+};
+
+// Runs from `start` with r1..r5 = args in frame `base_depth` of the stack below `stack_top`, until
+// that frame exits. The whole program runs as frame 0; helper callbacks run one frame deeper than
+// their caller, on the same stack and budget.
 template <bool Checked, bool Budget>
-uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t r2) {
-  const Program* const self = static_cast<const Program*>(self_base);
+uint64_t exec(const Program* self, RunContext* rc, const Slot* start, const uint64_t args[5],
+              uint64_t stack_top, uint32_t base_depth) {
   const Slot* const code = self->code();
 
-  alignas(16) uint8_t stack[kStackBytes];
   Frame frames[kFrames];
   uint64_t reg[isa::kMaxReg + 1];  // r0..r10: the decoder lets no other register through
-  const uint64_t stack_top = reinterpret_cast<uint64_t>(stack) + kStackBytes;
+  uint32_t depth = base_depth;
   // Checked mode: the stack a run may touch is the frames in use, [live_lo, stack_top).
-  uint64_t live_lo = stack_top - kFrameSize;
-  uint32_t depth = 0;
+  uint64_t live_lo = stack_top - (depth + 1) * kFrameSize;
   uint64_t loops = BPFBOX_MAX_LOOPS;  // may_goto's counter for the current frame
-  uint64_t left = self->budget();     // instructions the budget still allows
-  const Slot* ip = code;
+  uint64_t left = 0;                  // instructions the budget still allows
+  const Slot* ip = start;
   const Slot* callee = nullptr;
+  Live live{self, stack_top, depth, 0};
+  rc->engine_state = &live;
 
-  rc->fault = Fault{};
-  if constexpr (Budget) rc->insns_executed = 0;
+  if constexpr (Budget) left = self->budget() - rc->insns_executed;
   if constexpr (Checked) {
     // Unverified code could read stack it never wrote: each frame starts zeroed, not with the
     // host's leftovers.
     std::memset(reinterpret_cast<void*>(live_lo), 0, kFrameSize);
     rc->stack_base = live_lo;
-    rc->stack_size = kFrameSize;
-  } else {
-    rc->stack_base = reinterpret_cast<uint64_t>(stack);
-    rc->stack_size = kStackBytes;
+    rc->stack_size = stack_top - live_lo;
   }
   reg[0] = 0;
-  reg[1] = r1;
-  reg[2] = r2;
-  reg[3] = reg[4] = reg[5] = reg[6] = reg[7] = reg[8] = reg[9] = 0;
-  reg[10] = stack_top;
+  reg[1] = args[0];
+  reg[2] = args[1];
+  reg[3] = args[2];
+  reg[4] = args[3];
+  reg[5] = args[4];
+  reg[6] = reg[7] = reg[8] = reg[9] = 0;
+  reg[10] = stack_top - depth * kFrameSize;
 
   static const void* const labels[] = {
 #define BPFBOX_OP(name, ...) &&op_##name,
@@ -407,11 +417,24 @@ op_Lddw:
   LD_PKT(LdIndW, 4, static_cast<int32_t>(static_cast<uint32_t>(reg[ip->src] + ip->imm)))
 #undef LD_PKT
 
-  // Calls. A helper may end the run by setting rc->fault.
+  // Calls. A helper may call back into the program (which uses the stack below this frame and
+  // counts against the budget) and may end the run by setting rc->fault.
+#define BEFORE_HELPER()                                               \
+  do {                                                                \
+    live.depth = depth;                                               \
+    live.pc = PC();                                                   \
+    if constexpr (Budget) rc->insns_executed = self->budget() - left; \
+  } while (0)
+#define AFTER_HELPER()                                                \
+  do {                                                                \
+    if constexpr (Budget) left = self->budget() - rc->insns_executed; \
+    if (rc->fault.kind != FaultKind::None) [[unlikely]]               \
+      goto faulted;                                                   \
+  } while (0)
 op_Call:
+  BEFORE_HELPER();
   reg[0] = ip->fn(reg[1], reg[2], reg[3], reg[4], reg[5], rc);
-  if (rc->fault.kind != FaultKind::None) [[unlikely]]
-    goto faulted;
+  AFTER_HELPER();
   NEXT();
 
 op_CallLocal:
@@ -426,9 +449,9 @@ op_Callx : {
     goto enter;
   }
   if (const HelperFn fn = self->helper(v)) {
+    BEFORE_HELPER();
     reg[0] = fn(reg[1], reg[2], reg[3], reg[4], reg[5], rc);
-    if (rc->fault.kind != FaultKind::None) [[unlikely]]
-      goto faulted;
+    AFTER_HELPER();
     NEXT();
   }
   fault(rc, FaultKind::BadCall, EINVAL, PC(), v);
@@ -465,7 +488,7 @@ enter : {
 }
 
 op_Exit : {
-  if (depth == 0) goto done;
+  if (depth == base_depth) goto done;
   const Frame& f = frames[--depth];
   reg[6] = f.saved[0];
   reg[7] = f.saved[1];
@@ -495,11 +518,58 @@ done:
   if constexpr (Budget) rc->insns_executed = self->budget() - left;
   return reg[0];
 
+#undef BEFORE_HELPER
+#undef AFTER_HELPER
 #undef CHECK
 #undef JUMP
 #undef NEXT
 #undef DISPATCH
 #undef PC
+}
+
+// RunContext::call_function for this mode: runs the function one frame deeper than the helper's
+// caller, then gives the caller its stack view back.
+template <bool Checked, bool Budget>
+uint64_t call_function(RunContext* rc, uint64_t fn, uint64_t r1, uint64_t r2, uint64_t r3,
+                       uint64_t r4, uint64_t r5) {
+  Live* const live = static_cast<Live*>(rc->engine_state);
+  const int64_t target = live->self->function_at(fn);
+  if (target < 0) {
+    fault(rc, FaultKind::BadCall, EINVAL, live->pc, fn);
+    return 0;
+  }
+  if (live->depth + 1 >= kFrames) {
+    fault(rc, FaultKind::CallDepth, E2BIG, live->pc, static_cast<uint64_t>(target));
+    return 0;
+  }
+  const uint64_t base = rc->stack_base, size = rc->stack_size;
+  const uint64_t args[5] = {r1, r2, r3, r4, r5};
+  const uint64_t r0 = exec<Checked, Budget>(live->self, rc, live->self->code() + target, args,
+                                            live->stack_top, live->depth + 1);
+  rc->engine_state = live;
+  rc->stack_base = base;
+  rc->stack_size = size;
+  return r0;
+}
+
+template <bool Checked, bool Budget>
+uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t r2) {
+  const Program* const self = static_cast<const Program*>(self_base);
+  alignas(16) uint8_t stack[kStackBytes];
+  const uint64_t stack_top = reinterpret_cast<uint64_t>(stack) + kStackBytes;
+  rc->fault = Fault{};
+  if constexpr (Budget) rc->insns_executed = 0;
+  if constexpr (!Checked) {
+    rc->stack_base = reinterpret_cast<uint64_t>(stack);
+    rc->stack_size = kStackBytes;
+  }
+  rc->call_function = &call_function<Checked, Budget>;
+  const uint64_t args[5] = {r1, r2, 0, 0, 0};
+  const uint64_t r0 = exec<Checked, Budget>(self, rc, self->code(), args, stack_top, 0);
+  // The hook and its state die with this frame.
+  rc->call_function = nullptr;
+  rc->engine_state = nullptr;
+  return r0;
 }
 
 template uint64_t run<false, false>(const Executable*, RunContext*, uint64_t, uint64_t);
