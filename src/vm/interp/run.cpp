@@ -563,12 +563,14 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
     rc->stack_base = reinterpret_cast<uint64_t>(stack);
     rc->stack_size = kStackBytes;
   }
+  // A helper may run another program on the same context: give the outer run its hook back.
+  const auto outer_hook = rc->call_function;
+  void* const outer_state = rc->engine_state;
   rc->call_function = &call_function<Checked, Budget>;
   const uint64_t args[5] = {r1, r2, 0, 0, 0};
   const uint64_t r0 = exec<Checked, Budget>(self, rc, self->code(), args, stack_top, 0);
-  // The hook and its state die with this frame.
-  rc->call_function = nullptr;
-  rc->engine_state = nullptr;
+  rc->call_function = outer_hook;
+  rc->engine_state = outer_state;
   return r0;
 }
 
