@@ -11,6 +11,7 @@
 // after every run that might hold it has ended. New elements go to the head of their bucket and
 // keys hash with the kernel's jhash, so with BPF_F_ZERO_SEED get_next_key walks keys in exactly the
 // kernel's order.
+#include <sched.h>
 #include <sys/random.h>
 
 #include <bit>
@@ -18,6 +19,7 @@
 
 #include "maps/elem_pool.hpp"
 #include "maps/jhash.hpp"
+#include "maps/lru_list.hpp"
 #include "maps/map_ops.hpp"
 
 namespace bpfbox::maps {
@@ -38,16 +40,21 @@ struct HashElem {
   std::atomic<uint32_t> next;
   uint32_t hash;
 };
-constexpr uint32_t kKeyOff = sizeof(HashElem);
-static_assert(kKeyOff % 8 == 0);
+static_assert(sizeof(HashElem) % 8 == 0);
+// LRU maps keep an LruNode between the element header and the key.
+constexpr uint32_t key_off_for(bool lru) {
+  return sizeof(HashElem) + (lru ? sizeof(LruNode) : 0);
+}
 
 struct HashLayout {
   uint32_t n_buckets;
   uint32_t seed;
   uint32_t elem_size;
+  uint32_t key_off;
   uint32_t value_off;
   std::atomic<uint32_t> count;  // live elements
-  uint32_t reserved;
+  uint32_t n_lru_lists;         // 0 for HASH and PERCPU_HASH
+  uint64_t lru_off;
   uint64_t buckets_off;
   PoolHeader pool;
 };
@@ -62,17 +69,20 @@ struct HashView {
   uint32_t seed;
   uint32_t key_size;
   uint32_t value_size;
+  uint32_t key_off;
   uint32_t value_off;
   uint32_t stride;  // round_up(value_size, 8): one CPU's slot
   uint32_t nr_cpus;
   uint32_t max_entries;
   int32_t lock_off;
   bool percpu;
+  bool lru;
+  LruLists lru_lists;
 
   uint32_t hash(const void* key) const { return jhash(key, key_size, seed); }
   Bucket& bucket(uint32_t h) const { return buckets[h & mask]; }
   HashElem* elem(uint32_t idx) const { return reinterpret_cast<HashElem*>(pool.elem(idx)); }
-  uint8_t* key_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + kKeyOff; }
+  uint8_t* key_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + key_off; }
   uint8_t* value_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + value_off; }
 
   // Lock-free, inside a run: a replace racing with the walk never makes a key look absent.
@@ -156,15 +166,22 @@ uint32_t n_buckets(const MapAttr& a) {
   return uint32_t(std::bit_ceil(a.max_entries));
 }
 uint32_t elem_size(const MapAttr& a) {
-  return kKeyOff + round8(a.key_size) + round8(a.value_size) * a.nr_cpus;
+  return key_off_for(is_lru(a.map_type)) + round8(a.key_size) + round8(a.value_size) * a.nr_cpus;
 }
 // Room beyond max_entries for elements retired while runs still hold them.
 uint32_t pool_capacity(const MapAttr& a) {
   uint64_t slack = std::max<uint64_t>(uint64_t(a.nr_cpus) * 256, a.max_entries);
   return uint32_t(std::min<uint64_t>(uint64_t(a.max_entries) + slack, UINT32_MAX - 1));
 }
-uint64_t buckets_off(const MapAttr&) {
+uint32_t n_lru_lists(const MapAttr& a) {
+  if (!is_lru(a.map_type)) return 0;
+  return (a.map_flags & BPF_F_NO_COMMON_LRU) ? a.nr_cpus_possible : 1;
+}
+uint64_t lru_off(const MapAttr&) {
   return round_up(kLayoutOff + sizeof(HashLayout), 64);
+}
+uint64_t buckets_off(const MapAttr& a) {
+  return round_up(lru_off(a) + uint64_t(n_lru_lists(a)) * sizeof(LruListHeader), 64);
 }
 uint64_t elems_off(const MapAttr& a) {
   return round_up(buckets_off(a) + uint64_t(n_buckets(a)) * sizeof(Bucket), 64);
@@ -184,7 +201,12 @@ void init(const MapAttr& a, uint8_t* base) {
   }
   l->seed = seed;
   l->elem_size = elem_size(a);
-  l->value_off = kKeyOff + round8(a.key_size);
+  l->key_off = key_off_for(is_lru(a.map_type));
+  l->value_off = l->key_off + round8(a.key_size);
+  l->n_lru_lists = n_lru_lists(a);
+  l->lru_off = lru_off(a);
+  LruLists::init(reinterpret_cast<LruListHeader*>(base + l->lru_off), l->n_lru_lists,
+                 a.max_entries);
   l->buckets_off = buckets_off(a);
   ElemPool::init(&l->pool, pool_capacity(a), l->elem_size, elems_off(a));
 }
@@ -196,6 +218,35 @@ void* prog_lookup(Map* m, const void* key, uint32_t cpu) {
   uint32_t idx = v.find_lockless(v.bucket(h), h, key);
   if (!idx) return nullptr;
   return v.value_of(v.elem(idx)) + uint64_t(cpu) * (v.percpu ? v.stride : 0);
+}
+
+void* prog_lookup_lru(Map* m, const void* key, uint32_t cpu) {
+  HashView& v = view(m);
+  uint32_t h = v.hash(key);
+  uint32_t idx = v.find_lockless(v.bucket(h), h, key);
+  if (!idx) return nullptr;
+  LruLists::touch(v.lru_lists.node(idx));
+  return v.value_of(v.elem(idx)) + uint64_t(cpu) * (v.percpu ? v.stride : 0);
+}
+
+// Unlinks an element the LRU evicted to make room, unless a delete or replace got there first.
+void evict(HashView& v, uint32_t victim) {
+  Bucket& b = v.bucket(v.elem(victim)->hash);
+  {
+    SpinGuard g(b.lock);
+    uint32_t cur = b.head.load(std::memory_order_relaxed);
+    while (cur && cur != victim) cur = v.elem(cur)->next.load(std::memory_order_relaxed);
+    if (!cur) return;  // whoever unlinked it retired it
+    v.unlink(b, victim);
+    v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+  }
+  v.pool.retire(victim);
+}
+
+uint32_t current_cpu(bool in_run, uint32_t cpu) {
+  if (in_run) return cpu;
+  int c = sched_getcpu();
+  return c < 0 ? 0 : static_cast<uint32_t>(c);
 }
 
 // Writes a new element's value: all CPUs from a user buffer, or one CPU's (the others zeroed).
@@ -242,9 +293,18 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     if (uint32_t old = v.find(b, h, key)) {
       if (flags & BPF_NOEXIST) return -EEXIST;
       overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
+      if (v.lru) LruLists::touch(v.lru_lists.node(old));
       return 0;
     }
     if (flags & BPF_EXIST) return -ENOENT;
+  }
+
+  // An LRU map makes room first (evicting if it must), as the kernel pops a free LRU node before
+  // it looks the key up; no bucket lock is held, so evicting cannot deadlock.
+  uint32_t lru_list = 0;
+  if (v.lru) {
+    lru_list = v.lru_lists.list_for(current_cpu(in_run, cpu));
+    if (uint32_t victim = v.lru_lists.reserve(lru_list)) evict(v, victim);
   }
 
   // Allocate before taking the bucket lock: waiting for a grace period under it could deadlock
@@ -269,7 +329,8 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     } else if (old && in_place) {  // inserted meanwhile by someone else
       overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
       err = 1;
-    } else if (!old && v.layout->count.fetch_add(1, std::memory_order_relaxed) >= v.max_entries) {
+    } else if (!old && v.layout->count.fetch_add(1, std::memory_order_relaxed) >= v.max_entries &&
+               !v.lru) {  // an LRU map has made room already
       v.layout->count.fetch_sub(1, std::memory_order_relaxed);
       err = -E2BIG;
     } else if (!fresh) {
@@ -278,6 +339,7 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     }
     if (err) {
       if (fresh) v.pool.free_unused(fresh);
+      if (v.lru) v.lru_lists.unreserve(lru_list);
       return err > 0 ? 0 : err;
     }
     HashElem* e = v.elem(fresh);
@@ -287,6 +349,10 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
       b.replace_seq.store(b.replace_seq.load(std::memory_order_relaxed) + 1,
                           std::memory_order_release);
       v.unlink(b, old);
+    }
+    if (v.lru) {
+      v.lru_lists.push(lru_list, fresh);
+      if (old) v.lru_lists.remove(old);
     }
   }
   if (old) v.pool.retire(old);
@@ -311,6 +377,7 @@ long delete_elem(HashView& v, const void* key, void* value_out, uint64_t flags) 
     }
     v.unlink(b, idx);
     v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+    if (v.lru) v.lru_lists.remove(idx);
   }
   v.pool.retire(idx);
   return 0;
@@ -399,15 +466,19 @@ void bind(Map& m) {
   v->seed = l->seed;
   v->key_size = m.key_size();
   v->value_size = m.value_size();
+  v->key_off = l->key_off;
   v->value_off = l->value_off;
   v->stride = round8(m.value_size());
   v->nr_cpus = m.nr_cpus();
   v->max_entries = m.max_entries();
   v->lock_off = m.spin_lock_off();
   v->percpu = m.percpu();
+  v->lru = l->n_lru_lists != 0;
+  v->lru_lists = LruLists(reinterpret_cast<LruListHeader*>(m.arena_base() + l->lru_off),
+                          l->n_lru_lists, &v->pool, sizeof(HashElem));
   m.impl = v;
   ProgOps p;
-  p.lookup = prog_lookup;
+  p.lookup = v->lru ? prog_lookup_lru : prog_lookup;
   p.update = prog_update;
   p.delete_elem = prog_delete;
   MapBuilder::set_prog(m, p);
@@ -437,5 +508,7 @@ constexpr MapOps make_ops(const char* name) {
 
 const MapOps kHashOps = make_ops("BPF_MAP_TYPE_HASH");
 const MapOps kPercpuHashOps = make_ops("BPF_MAP_TYPE_PERCPU_HASH");
+const MapOps kLruHashOps = make_ops("BPF_MAP_TYPE_LRU_HASH");
+const MapOps kLruPercpuHashOps = make_ops("BPF_MAP_TYPE_LRU_PERCPU_HASH");
 
 }  // namespace bpfbox::maps

@@ -98,6 +98,7 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
   bool percpu = a.map_type == BPF_MAP_TYPE_PERCPU_HASH || a.map_type == BPF_MAP_TYPE_PERCPU_ARRAY ||
                 a.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   a.nr_cpus = percpu ? nr_possible_cpus() : 1;
+  a.nr_cpus_possible = nr_possible_cpus();
   if (a.spin_lock_off >= 0 &&
       (a.value_size < 4 || uint32_t(a.spin_lock_off) > a.value_size - 4 || a.spin_lock_off % 4))
     return invalid("bpf_spin_lock at offset " + std::to_string(a.spin_lock_off) +

@@ -24,7 +24,8 @@ struct MapAttr {
   uint32_t inner_map_fd = 0;
   uint32_t numa_node = 0;
   uint64_t map_extra = 0;
-  uint32_t nr_cpus = 1;
+  uint32_t nr_cpus = 1;  // value slots: nr_possible_cpus() for per-CPU maps, else 1
+  uint32_t nr_cpus_possible = 1;
   int32_t spin_lock_off = -1;
 };
 
@@ -141,7 +142,7 @@ constexpr uint32_t kPcpuMinUnitSize = 32 << 10;
 
 // Registered families (one definition per file).
 extern const MapOps kArrayOps, kPercpuArrayOps;
-extern const MapOps kHashOps, kPercpuHashOps;
+extern const MapOps kHashOps, kPercpuHashOps, kLruHashOps, kLruPercpuHashOps;
 extern const MapOps kQueueOps, kStackOps;
 extern const MapOps kBloomFilterOps;
 

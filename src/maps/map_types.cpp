@@ -48,8 +48,6 @@ struct Pending {
 constexpr Pending kPending[] = {
     {BPF_MAP_TYPE_PROG_ARRAY, "BPF_MAP_TYPE_PROG_ARRAY"},
     {BPF_MAP_TYPE_PERF_EVENT_ARRAY, "BPF_MAP_TYPE_PERF_EVENT_ARRAY"},
-    {BPF_MAP_TYPE_LRU_HASH, "BPF_MAP_TYPE_LRU_HASH"},
-    {BPF_MAP_TYPE_LRU_PERCPU_HASH, "BPF_MAP_TYPE_LRU_PERCPU_HASH"},
     {BPF_MAP_TYPE_LPM_TRIE, "BPF_MAP_TYPE_LPM_TRIE"},
     {BPF_MAP_TYPE_ARRAY_OF_MAPS, "BPF_MAP_TYPE_ARRAY_OF_MAPS"},
     {BPF_MAP_TYPE_HASH_OF_MAPS, "BPF_MAP_TYPE_HASH_OF_MAPS"},
@@ -94,6 +92,8 @@ struct Table {
     ops[BPF_MAP_TYPE_PERCPU_ARRAY] = &kPercpuArrayOps;
     ops[BPF_MAP_TYPE_HASH] = &kHashOps;
     ops[BPF_MAP_TYPE_PERCPU_HASH] = &kPercpuHashOps;
+    ops[BPF_MAP_TYPE_LRU_HASH] = &kLruHashOps;
+    ops[BPF_MAP_TYPE_LRU_PERCPU_HASH] = &kLruPercpuHashOps;
     ops[BPF_MAP_TYPE_QUEUE] = &kQueueOps;
     ops[BPF_MAP_TYPE_STACK] = &kStackOps;
     ops[BPF_MAP_TYPE_BLOOM_FILTER] = &kBloomFilterOps;

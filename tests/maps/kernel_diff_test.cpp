@@ -2,6 +2,8 @@
 // random operation sequences on a kernel map (through bpf()) and a bpfbox map, comparing every
 // result, errno, value, the final contents and, where the kernel defines it (arrays, hash maps with
 // BPF_F_ZERO_SEED), the get_next_key order. Skipped where bpf() is refused.
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,6 +54,22 @@ const DiffSpec kSpecs[] = {
      true},
     {"percpu_hash", BPF_MAP_TYPE_PERCPU_HASH, 4, 12, 32, BPF_F_ZERO_SEED, 48, true},
     {"percpu_hash_seeded", BPF_MAP_TYPE_PERCPU_HASH, 8, 8, 16, BPF_F_NO_PREALLOC, 24, false},
+    // LRU maps below capacity (eviction choices are the kernel's approximation, not compared).
+    {"lru_hash", BPF_MAP_TYPE_LRU_HASH, 4, 8, 256, BPF_F_ZERO_SEED, 128, true},
+    {"lru_percpu_hash", BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 256, BPF_F_ZERO_SEED, 128, true},
+};
+
+// Keeps the kernel's per-CPU LRU free lists in one place while a test runs.
+struct PinToOneCpu {
+  cpu_set_t saved;
+  PinToOneCpu() {
+    sched_getaffinity(0, sizeof saved, &saved);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    sched_setaffinity(0, sizeof one, &one);
+  }
+  ~PinToOneCpu() { sched_setaffinity(0, sizeof saved, &saved); }
 };
 
 class KernelDiffOps : public ::testing::TestWithParam<DiffSpec> {};
@@ -81,6 +99,7 @@ std::vector<std::vector<uint8_t>> walk(uint32_t key_size, Next next) {
 TEST_P(KernelDiffOps, RandomSequence) {
   REQUIRE_KERNEL_BPF();
   const DiffSpec& s = GetParam();
+  PinToOneCpu pin;
   union bpf_attr attr = map_attr(s.type, s.key_size, s.value_size, s.max_entries, s.flags);
   KernelMap km(attr);
   ASSERT_GE(km.fd(), 0) << "kernel refused " << s.name;

@@ -208,5 +208,46 @@ TEST(MapStress, UserReplaceIsAtomicForRuns) {
   writer.join();
 }
 
+// An LRU map under constant eviction: runs insert and read keys from a space four times its
+// size; values always match their keys and the map never holds more than max_entries.
+TEST(MapStress, LruEvictsUnderConcurrentInserts) {
+  constexpr uint32_t kMax = 512, kSpace = 4 * kMax;
+  for (uint32_t flags : {0u, uint32_t(BPF_F_NO_COMMON_LRU)}) {
+    auto m = make_map(BPF_MAP_TYPE_LRU_HASH, 4, 8, kMax, flags);
+    ASSERT_TRUE(m);
+    std::vector<std::thread> runs;
+    for (uint32_t t = 0; t < kThreads; ++t) {
+      runs.emplace_back([&, t] {
+        uint32_t x = t * 101 + 3;
+        for (uint32_t i = 0; i < kOpsPerThread / 2; ++i) {
+          RunSlot run;
+          x = x * 1103515245 + 12345;
+          uint32_t k = (x >> 8) % kSpace;
+          if (auto* p = static_cast<uint64_t*>(m->prog_lookup(&k, run.cpu()))) {
+            ASSERT_EQ(*p, k);
+          } else {
+            uint64_t v = k;
+            long r = m->prog_update(&k, &v, BPF_NOEXIST, run.cpu());
+            ASSERT_TRUE(r == 0 || r == -EEXIST) << r;
+          }
+        }
+      });
+    }
+    for (auto& t : runs) t.join();
+    uint32_t cur, next, live = 0;
+    Status st = m->get_next_key(nullptr, &next);
+    while (st) {
+      uint64_t v;
+      ASSERT_TRUE(m->lookup(&next, &v));
+      ASSERT_EQ(v, next);
+      ++live;
+      cur = next;
+      st = m->get_next_key(&cur, &next);
+    }
+    EXPECT_LE(live, kMax);
+    EXPECT_GE(live, kMax / 2);
+  }
+}
+
 }  // namespace
 }  // namespace bpfbox::maps::testing
