@@ -79,4 +79,8 @@ std::string bpfbox_binary() {
   return std::string(BPFBOX_BINARY_DIR) + "/bpfbox";
 }
 
+std::string conformance_plugin_binary() {
+  return std::string(BPFBOX_BINARY_DIR) + "/bpfbox-conformance-plugin";
+}
+
 }  // namespace bpfbox::testing

@@ -17,5 +17,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
 
 // The built CLI: BPFBOX_BINARY_DIR/bpfbox.
 std::string bpfbox_binary();
+// The same binary as the conformance runner's plugin: BPFBOX_BINARY_DIR/bpfbox-conformance-plugin.
+std::string conformance_plugin_binary();
 
 }  // namespace bpfbox::testing

@@ -1,6 +1,7 @@
-// The built `bpfbox conformance-plugin`, driven over every case exactly as the public runner drives
-// a plugin: the program as hex bytes on stdin, the memory (when there is some) as one argument of
-// hex bytes, r0 read back in hex from stdout.
+// The built plugin (bpfbox-conformance-plugin, the CLI under the name that makes it the plugin),
+// driven over every case exactly as the public runner drives one: `PLUGIN [MEM] [options...]`, the
+// program as hex bytes on stdin, the memory (when there is some) as one argument of hex bytes, r0
+// read back in hex from stdout.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -38,7 +39,7 @@ void ConformancePlugin::run_case(const std::vector<std::string>& options) {
   auto prog = case_program(*file);
   ASSERT_TRUE(prog) << prog.status().message();
 
-  std::vector<std::string> argv = {testing::bpfbox_binary(), "conformance-plugin"};
+  std::vector<std::string> argv = {testing::conformance_plugin_binary()};
   if (!file->mem.empty()) argv.push_back(base16(file->mem.data(), file->mem.size()));
   argv.insert(argv.end(), options.begin(), options.end());
   const std::string input =

@@ -1,5 +1,7 @@
 // bpfbox: a thin command line over the library. Each command group lives in its own file.
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -19,8 +21,16 @@ int main(int argc, char** argv) {
   bpfbox::cli::add_run_command(app);
   bpfbox::cli::add_conformance_plugin_command(app);
 
+  // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
+  // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.
+  std::vector<char*> args(argv, argv + argc);
+  const std::string_view self(argv[0]);
+  const std::string_view base = self.substr(self.find_last_of('/') + 1);
+  char plugin_command[] = "conformance-plugin";
+  if (base == "bpfbox-conformance-plugin") args.insert(args.begin() + 1, plugin_command);
+
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::fputs("bpfbox: ", stderr);
