@@ -42,12 +42,18 @@ TEST(LruHashMap, FullMapEvictsInsteadOfE2big) {
 TEST(LruHashMap, ReferencedKeysGetASecondChance) {
   auto m = make_map(BPF_MAP_TYPE_LRU_HASH, 4, 8, 32);
   ASSERT_TRUE(m);
-  for (uint32_t k = 0; k < 32; ++k) ASSERT_TRUE(m->update(&k, &k));
+  for (uint32_t k = 0; k < 32; ++k) {
+    uint64_t v = k;
+    ASSERT_TRUE(m->update(&k, &v));
+  }
   {
     RunSlot run;  // programs' lookups mark keys 0..7 as used
     for (uint32_t k = 0; k < 8; ++k) ASSERT_NE(m->prog_lookup(&k, run.cpu()), nullptr);
   }
-  for (uint32_t k = 100; k < 116; ++k) ASSERT_TRUE(m->update(&k, &k));  // evicts 16
+  for (uint32_t k = 100; k < 116; ++k) {  // evicts 16
+    uint64_t v = k;
+    ASSERT_TRUE(m->update(&k, &v));
+  }
   uint64_t v;
   for (uint32_t k = 0; k < 8; ++k) EXPECT_TRUE(m->lookup(&k, &v)) << "referenced key " << k;
   for (uint32_t k = 8; k < 24; ++k) EXPECT_EQ(rc(m->lookup(&k, &v)), -ENOENT) << k;
