@@ -94,3 +94,37 @@ TEST(JitJump, MayGotoStopsTheLoop) {
 
 }  // namespace
 }  // namespace bpfbox::vm::jit::test
+
+namespace bpfbox::vm::jit::test {
+namespace {
+
+// "r -= 1; if r != 0" reuses the subtraction's flags, but not where another path jumps in.
+TEST(JitJump, FlagsAreReusedOnlyOnTheFallThroughPath) {
+  for (Op alu : {Op::Sub64K, Op::Sub32K, Op::And64K, Op::Xor32K, Op::Add64K}) {
+    for (Op jmp : {Op::Jne64K, Op::Jeq64K, Op::Jne32K, Op::Jeq32K}) {
+      for (int32_t start : {5, 1, 0, -1}) {
+        Prog p;
+        p << I(Op::Mov64K, 1, 0, 0, start) << I(Op::Mov64K, 2, 0, 0, 0);
+        p.lddw(3, 0x100000000ull);
+        p << I(Op::Add64X, 1, 3);
+        p << I(Op::Jeq64K, 2, 0, 1, 0);  // to the jump below, with flags from this compare
+        p << I(alu, 1, 0, 0, 1);
+        p << I(jmp, 1, 0, 2, 0);
+        p << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+        p << I(Op::Mov64K, 0, 0, 0, 2) << I(Op::Exit);
+        EXPECT_SAME_AS_INTERP(p.insns);
+        // The same without the jump in: the fused form.
+        Prog q;
+        q << I(Op::Mov64K, 1, 0, 0, start);
+        q.lddw(3, 0x100000000ull);
+        q << I(Op::Add64X, 1, 3) << I(alu, 1, 0, 0, 1) << I(jmp, 1, 0, 2, 0);
+        q << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+        q << I(Op::Mov64K, 0, 0, 0, 2) << I(Op::Exit);
+        EXPECT_SAME_AS_INTERP(q.insns);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::jit::test

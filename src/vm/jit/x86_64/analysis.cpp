@@ -121,6 +121,8 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   f.frame.assign(n, 0);
   f.is_function.assign(n, 0);
   f.is_function[0] = 1;
+  f.is_target.assign(n, 0);
+  f.is_target[0] = 1;
   std::vector<uint8_t> block_start(n, 0);
   block_start[0] = 1;
 
@@ -172,6 +174,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
         if (*t == 0) f.main_is_callee = true;
       }
       block_start[*t] = 1;
+      f.is_target[*t] = 1;
     }
     const bool control = k == Kind::Ja || k == Kind::Gotol || k == Kind::Jcond ||
                          k == Kind::MayGoto || k == Kind::Exit || call;

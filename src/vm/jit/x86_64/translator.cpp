@@ -128,7 +128,13 @@ class Emitter {
       addrs_[pc] = a.size();
       if (d.slots == 0) continue;
       a.ensure();
-      if (opts_.insn_budget && f_.segment_len[pc]) budget_check(pc);
+      // Flags an instruction left for the next one: not across a jump target or a budget check.
+      prev_flags_ = f_.is_target[pc] ? kNoFlags : flags_;
+      flags_ = kNoFlags;
+      if (opts_.insn_budget && f_.segment_len[pc]) {
+        budget_check(pc);
+        prev_flags_ = kNoFlags;
+      }
       insn(static_cast<uint32_t>(pc), d);
     }
     addrs_[n] = a.size();
@@ -541,18 +547,23 @@ class Emitter {
     switch (o.op) {
       case BPF_ADD:
         a().alu_rr(w, kAdd, dst, src);
+        set_flags(dst, w);
         break;
       case BPF_SUB:
         a().alu_rr(w, kSub, dst, src);
+        set_flags(dst, w);
         break;
       case BPF_OR:
         a().alu_rr(w, kOr, dst, src);
+        set_flags(dst, w);
         break;
       case BPF_AND:
         a().alu_rr(w, kAnd, dst, src);
+        set_flags(dst, w);
         break;
       case BPF_XOR:
         a().alu_rr(w, kXor, dst, src);
+        set_flags(dst, w);
         break;
       case BPF_MUL:
         a().imul_rr(w, dst, src);
@@ -596,6 +607,7 @@ class Emitter {
                    : o.op == BPF_OR  ? kOr
                                      : kXor,
                    dst, imm);
+        set_flags(dst, w);
         return;
       case BPF_AND:
         if (imm == 0) return a().op_rr(false, 0x31, dst, dst);
@@ -606,6 +618,7 @@ class Emitter {
         if (!w && imm == 0xFFFF) return a().movzx16(dst, dst);
         if (!w && imm == 0xFF) return a().movzx8(dst, dst);
         a().alu_ri(w, kAnd, dst, imm);
+        set_flags(dst, w);
         return;
       case BPF_MUL: {
         if (imm == 0) return a().op_rr(false, 0x31, dst, dst);
@@ -806,6 +819,11 @@ class Emitter {
       blinded_imm(R11, d.imm);
       src = R11;
     } else if (!o.uses_src) {
+      const bool zero_test = d.imm == 0 && (o.op == BPF_JEQ || o.op == BPF_JNE);
+      // ZF from the previous instruction's result on dst already answers "== 0" (a 32-bit result
+      // is zero-extended, so it answers a 64-bit test too).
+      if (zero_test && prev_flags_.reg == dst && (w || !prev_flags_.w))
+        return jump_pc(cond_of(o.op), pc + 1, target);
       if (jset)
         a().test_ri(w, dst, d.imm);
       else if (d.imm == 0)
@@ -1020,6 +1038,15 @@ class Emitter {
   size_t labels_[kLabels] = {};
   size_t size_ = 0;
   size_t shrinkable_ = 0;
+
+  // The register whose result the last emitted instruction set ZF from, and in which width.
+  struct Flags {
+    int reg;
+    bool w;
+  };
+  static constexpr Flags kNoFlags{-1, false};
+  Flags flags_ = kNoFlags, prev_flags_ = kNoFlags;
+  void set_flags(Reg r, bool w) { flags_ = Flags{r, w}; }
 };
 
 }  // namespace
