@@ -6,27 +6,36 @@
 //   bpf() layer passes BPF_MAP_CREATE's attr straight through. Generic checks (name, access flags,
 //   map_extra) happen in map.cpp as syscall.c does them; each type then checks its own attributes.
 // * Each map type is a MapOps table (src/maps/map_ops.hpp, like the kernel's bpf_map_ops), one
-//   file per map family, registered in one table indexed by BPF_MAP_TYPE_*. Kernel-object types
-//   (SOCKMAP, CGROUP_*, *_STORAGE, STRUCT_OPS, ARENA, ...) have a table that refuses creation with
-//   EINVAL and a message saying why.
-// * Storage is shareable: every map lives in one Arena, a memfd mapped MAP_SHARED. The arena starts
-//   with a MapHeader (attributes, frozen flag) and holds the type's layout, linked by element
-//   indices and offsets, never raw pointers; Map::attach(memfd) rebuilds a Map over the same
-//   memory in another process (pinning will hand the memfd over). Locks in the arena are plain
-//   atomic words, so they work across processes.
+//   file per map family, registered in one table indexed by BPF_MAP_TYPE_* (map_types.cpp).
+//   Kernel-object types (SOCKMAP, CGROUP_*, *_STORAGE, STRUCT_OPS, ARENA, STACK_TRACE, ...) have a
+//   table that refuses creation with EINVAL and a message saying why.
+// * Storage is shareable: every map lives in one Arena, a memfd mapped MAP_SHARED (pages are
+//   allocated on first touch). The arena starts with a MapHeader (attributes, frozen flag) and
+//   holds the type's layout, linked by element indices and offsets, never raw pointers;
+//   Map::attach(memfd) rebuilds a Map over the same memory in another process (pinning will hand
+//   the memfd over). Locks in the arena are plain atomic words, so they work across processes.
 // * Two sides, as in the kernel. The syscall side (lookup/update/delete/get_next_key/... with byte
 //   buffers, per-CPU values as nr_possible_cpus slots of round_up(value_size, 8) bytes) returns a
 //   Status with the kernel's errno and applies the fd permission rules (BPF_F_RDONLY/WRONLY,
-//   freeze). The program side (the bpf_map_*_elem helpers) is a set of plain function pointers
-//   copied into the Map at creation: engines call `map->prog().lookup(map, key, cpu)` directly,
-//   or, for arrays, inline the lookup from inline_array(). No virtual calls on either side.
+//   freeze). The program side (what the bpf_map_*_elem helpers call) is a set of plain function
+//   pointers copied into the Map at creation: engines call `map->prog().lookup(map, key, cpu)`
+//   directly (the JIT can bake the pointer into the call), or inline array lookups from
+//   inline_array(). No virtual calls on either side.
 // * Runs and reclamation: a program run holds a RunSlot. The slot is the run's CPU
-//   (RunContext::cpu: no two concurrent runs share one, so per-CPU values need no atomics) and its
-//   epoch announcement: lookups are lock-free, and an element unlinked by a delete or replace is
-//   reused only once every run that was active when it was unlinked has ended, so a value pointer
-//   stays valid until the run ends. Updates take fine-grained (bucket) locks. User-space (syscall
-//   side) readers take the bucket lock instead of a slot. The slots and the epoch live in a
-//   shareable RunDomain (one per process today; pinning will share it between processes).
+//   (RunContext::cpu; no two concurrent runs share one, so per-CPU values need no atomics) and its
+//   epoch announcement, taken with one compare-and-swap. Lookups are lock-free; an element
+//   unlinked by a delete, replace or LRU eviction is retired to its pool and reused only once every
+//   run that was active when it was unlinked has ended, so a value pointer a run holds stays valid
+//   (and unchanged by others' replaces) until the run ends. Updates take per-bucket locks. A
+//   replace links the new element before unlinking the old one, and a per-bucket replace counter
+//   makes a lock-free lookup that raced with it look again, so a key being replaced never looks
+//   absent. Syscall-side readers take the bucket lock instead of a slot. The slots and the epoch
+//   live in a shareable RunDomain (one per process today; pinning will share it between
+//   processes so that runs anywhere hold back reclamation everywhere).
+// * Allocation never fails spuriously: pools hold max_entries plus slack (address space only),
+//   reuse retired elements before fresh pages, and keep a reserve for the oldest run; anyone else
+//   who finds only the reserve waits for older runs to end. The oldest run never waits, so there
+//   is no cycle. E2BIG means max_entries live elements, as in the kernel.
 #pragma once
 
 #include <atomic>
@@ -95,9 +104,24 @@ struct InlineArray {
   uint32_t max_entries = 0;
 };
 
+// What maps that hold other objects (PROG_ARRAY: prog fds in, prog ids out; ARRAY_OF_MAPS and
+// HASH_OF_MAPS: map fds in, map ids out; DEVMAP/DEVMAP_HASH: ifindexes) need from the object
+// table src/sys will provide. The map stores ids in its arena (shareable, no pointers) and keeps
+// a reference through the table for each stored object. Not implemented yet: see the report.
+class ObjectTable {
+ public:
+  virtual ~ObjectTable() = default;
+  // The id of the object behind fd, with a reference held for the map; EBADF, EINVAL otherwise.
+  virtual Result<uint32_t> ref_prog_fd(int fd) = 0;
+  virtual Result<uint32_t> ref_map_fd(int fd, std::shared_ptr<Map>* map) = 0;
+  virtual void unref_prog(uint32_t id) = 0;
+  virtual void unref_map(uint32_t id) = 0;
+};
+
 // Extra creation inputs the bpf() layer derives from BTF and fds.
 struct CreateOptions {
   int32_t spin_lock_off = -1;  // offset of a struct bpf_spin_lock in the value (from BTF), or -1
+  ObjectTable* objects = nullptr;  // for fd-holding map types
 };
 
 // A region of the arena user space may mmap (BPF_F_MMAPABLE arrays, ring buffers).
@@ -188,5 +212,14 @@ class Map {
   uint64_t arena_size_ = 0;
   uint8_t* base_ = nullptr;
 };
+
+// BPF_MAP_TYPE_RINGBUF's program side: the bpf_ringbuf_* helpers.
+namespace ringbuf {
+void* reserve(Map* map, uint64_t size, uint64_t flags);  // nullptr when full or size is bad
+void submit(void* sample, uint64_t flags);
+void discard(void* sample, uint64_t flags);
+long output(Map* map, const void* data, uint64_t size, uint64_t flags);  // 0, -EAGAIN, -EINVAL
+uint64_t query(Map* map, uint64_t flags);  // BPF_RB_AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS
+}  // namespace ringbuf
 
 }  // namespace bpfbox::maps

@@ -145,5 +145,6 @@ extern const MapOps kArrayOps, kPercpuArrayOps;
 extern const MapOps kHashOps, kPercpuHashOps, kLruHashOps, kLruPercpuHashOps;
 extern const MapOps kQueueOps, kStackOps;
 extern const MapOps kBloomFilterOps;
+extern const MapOps kRingbufOps;
 
 }  // namespace bpfbox::maps
