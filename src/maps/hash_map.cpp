@@ -54,6 +54,8 @@ struct HashLayout {
   uint32_t value_off;
   std::atomic<uint32_t> count;  // live elements
   uint32_t n_lru_lists;         // 0 for HASH and PERCPU_HASH
+  uint32_t identity_hash;       // DEVMAP_HASH: the key (an index) is its own hash
+  uint32_t reserved;
   uint64_t lru_off;
   uint64_t buckets_off;
   PoolHeader pool;
@@ -77,9 +79,17 @@ struct HashView {
   int32_t lock_off;
   bool percpu;
   bool lru;
+  bool identity_hash;
   LruLists lru_lists;
 
-  uint32_t hash(const void* key) const { return jhash(key, key_size, seed); }
+  uint32_t hash(const void* key) const {
+    if (identity_hash) {
+      uint32_t k;
+      std::memcpy(&k, key, 4);
+      return k;
+    }
+    return jhash(key, key_size, seed);
+  }
   Bucket& bucket(uint32_t h) const { return buckets[h & mask]; }
   HashElem* elem(uint32_t idx) const { return reinterpret_cast<HashElem*>(pool.elem(idx)); }
   uint8_t* key_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + key_off; }
@@ -204,6 +214,7 @@ void init(const MapAttr& a, uint8_t* base) {
   l->key_off = key_off_for(is_lru(a.map_type));
   l->value_off = l->key_off + round8(a.key_size);
   l->n_lru_lists = n_lru_lists(a);
+  l->identity_hash = a.map_type == BPF_MAP_TYPE_DEVMAP_HASH;
   l->lru_off = lru_off(a);
   LruLists::init(reinterpret_cast<LruListHeader*>(base + l->lru_off), l->n_lru_lists,
                  a.max_entries);
@@ -474,6 +485,7 @@ void bind(Map& m) {
   v->lock_off = m.spin_lock_off();
   v->percpu = m.percpu();
   v->lru = l->n_lru_lists != 0;
+  v->identity_hash = l->identity_hash != 0;
   v->lru_lists = LruLists(reinterpret_cast<LruListHeader*>(m.arena_base() + l->lru_off),
                           l->n_lru_lists, &v->pool, sizeof(HashElem));
   m.impl = v;
@@ -504,11 +516,41 @@ constexpr MapOps make_ops(const char* name) {
   return o;
 }
 
+// DEVMAP_HASH: values are checked struct bpf_devmap_val; BPF_EXIST does not require the key.
+Status devmap_hash_update(Map& m, const void* key, const void* value, uint64_t flags) {
+  if (flags > BPF_EXIST) return Status(EINVAL, "bad update flags");
+  uint32_t ifindex;
+  std::memcpy(&ifindex, value, 4);
+  if (!ifindex) return Status(EINVAL, "ifindex 0 names no network device");
+  auto w = devmap_value(m, value);
+  if (Status bad = w.status(); !bad) {
+    // The kernel looks the key up before it checks the value.
+    HashView& v = view(m);
+    uint32_t h = v.hash(key);
+    Bucket& b = v.bucket(h);
+    SpinGuard g(b.lock);
+    if ((flags & BPF_NOEXIST) && v.find(b, h, key)) return Status(EEXIST, "update: key exists");
+    return bad;
+  }
+  uint64_t stored = *w;
+  return errno_status(update_elem(view(m), key, &stored, flags & BPF_NOEXIST, /*in_run=*/false, 0),
+                      "update");
+}
+
+constexpr MapOps make_devmap_hash_ops() {
+  MapOps o = make_ops("BPF_MAP_TYPE_DEVMAP_HASH");
+  o.alloc_check = devmap_alloc_check;
+  o.update = devmap_hash_update;
+  o.lookup_and_delete = nullptr;
+  return o;
+}
+
 }  // namespace
 
 const MapOps kHashOps = make_ops("BPF_MAP_TYPE_HASH");
 const MapOps kPercpuHashOps = make_ops("BPF_MAP_TYPE_PERCPU_HASH");
 const MapOps kLruHashOps = make_ops("BPF_MAP_TYPE_LRU_HASH");
 const MapOps kLruPercpuHashOps = make_ops("BPF_MAP_TYPE_LRU_PERCPU_HASH");
+const MapOps kDevmapHashOps = make_devmap_hash_ops();
 
 }  // namespace bpfbox::maps

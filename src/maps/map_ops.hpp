@@ -146,5 +146,11 @@ extern const MapOps kHashOps, kPercpuHashOps, kLruHashOps, kLruPercpuHashOps;
 extern const MapOps kQueueOps, kStackOps;
 extern const MapOps kBloomFilterOps;
 extern const MapOps kRingbufOps;
+extern const MapOps kDevmapOps, kDevmapHashOps;
+
+// Device map values (devmap.cpp): creation checks, and a struct bpf_devmap_val checked and turned
+// into what lookups return (ifindex, prog id).
+Status devmap_alloc_check(const MapAttr& a);
+Result<uint64_t> devmap_value(const Map& m, const void* value);
 
 }  // namespace bpfbox::maps

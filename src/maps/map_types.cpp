@@ -51,8 +51,6 @@ constexpr Pending kPending[] = {
     {BPF_MAP_TYPE_LPM_TRIE, "BPF_MAP_TYPE_LPM_TRIE"},
     {BPF_MAP_TYPE_ARRAY_OF_MAPS, "BPF_MAP_TYPE_ARRAY_OF_MAPS"},
     {BPF_MAP_TYPE_HASH_OF_MAPS, "BPF_MAP_TYPE_HASH_OF_MAPS"},
-    {BPF_MAP_TYPE_DEVMAP, "BPF_MAP_TYPE_DEVMAP"},
-    {BPF_MAP_TYPE_DEVMAP_HASH, "BPF_MAP_TYPE_DEVMAP_HASH"},
 };
 
 constexpr uint32_t kMaxMapType = 34;  // __MAX_BPF_MAP_TYPE as of Linux 6.9
@@ -94,6 +92,8 @@ struct Table {
     ops[BPF_MAP_TYPE_LRU_HASH] = &kLruHashOps;
     ops[BPF_MAP_TYPE_LRU_PERCPU_HASH] = &kLruPercpuHashOps;
     ops[BPF_MAP_TYPE_RINGBUF] = &kRingbufOps;
+    ops[BPF_MAP_TYPE_DEVMAP] = &kDevmapOps;
+    ops[BPF_MAP_TYPE_DEVMAP_HASH] = &kDevmapHashOps;
     ops[BPF_MAP_TYPE_QUEUE] = &kQueueOps;
     ops[BPF_MAP_TYPE_STACK] = &kStackOps;
     ops[BPF_MAP_TYPE_BLOOM_FILTER] = &kBloomFilterOps;
