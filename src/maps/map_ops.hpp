@@ -146,6 +146,7 @@ extern const MapOps kHashOps, kPercpuHashOps, kLruHashOps, kLruPercpuHashOps;
 extern const MapOps kQueueOps, kStackOps;
 extern const MapOps kBloomFilterOps;
 extern const MapOps kRingbufOps;
+extern const MapOps kLpmTrieOps;
 extern const MapOps kDevmapOps, kDevmapHashOps;
 
 // Device map values (devmap.cpp): creation checks, and a struct bpf_devmap_val checked and turned

@@ -48,7 +48,6 @@ struct Pending {
 constexpr Pending kPending[] = {
     {BPF_MAP_TYPE_PROG_ARRAY, "BPF_MAP_TYPE_PROG_ARRAY"},
     {BPF_MAP_TYPE_PERF_EVENT_ARRAY, "BPF_MAP_TYPE_PERF_EVENT_ARRAY"},
-    {BPF_MAP_TYPE_LPM_TRIE, "BPF_MAP_TYPE_LPM_TRIE"},
     {BPF_MAP_TYPE_ARRAY_OF_MAPS, "BPF_MAP_TYPE_ARRAY_OF_MAPS"},
     {BPF_MAP_TYPE_HASH_OF_MAPS, "BPF_MAP_TYPE_HASH_OF_MAPS"},
 };
@@ -94,6 +93,7 @@ struct Table {
     ops[BPF_MAP_TYPE_RINGBUF] = &kRingbufOps;
     ops[BPF_MAP_TYPE_DEVMAP] = &kDevmapOps;
     ops[BPF_MAP_TYPE_DEVMAP_HASH] = &kDevmapHashOps;
+    ops[BPF_MAP_TYPE_LPM_TRIE] = &kLpmTrieOps;
     ops[BPF_MAP_TYPE_QUEUE] = &kQueueOps;
     ops[BPF_MAP_TYPE_STACK] = &kStackOps;
     ops[BPF_MAP_TYPE_BLOOM_FILTER] = &kBloomFilterOps;

@@ -42,6 +42,7 @@ struct DiffSpec {
   uint32_t key_space;          // keys drawn from [0, key_space)
   bool ordered;                // get_next_key order is defined (arrays, zero-seeded hashes)
   bool devmap_values = false;  // struct bpf_devmap_val: ifindex (of lo, none, or missing), prog fd
+  bool lpm_keys = false;       // struct bpf_lpm_trie_key: prefixlen (up to max + 1), nested data
 };
 
 const DiffSpec kSpecs[] = {
@@ -61,6 +62,9 @@ const DiffSpec kSpecs[] = {
     {"devmap", BPF_MAP_TYPE_DEVMAP, 4, 8, 16, 0, 20, true, true},
     {"devmap_ifindex_only", BPF_MAP_TYPE_DEVMAP, 4, 4, 16, 0, 20, true, true},
     {"devmap_hash", BPF_MAP_TYPE_DEVMAP_HASH, 4, 8, 16, 0, 40, true, true},
+    {"lpm_ipv4", BPF_MAP_TYPE_LPM_TRIE, 8, 4, 48, BPF_F_NO_PREALLOC, 400, true, false, true},
+    {"lpm_ipv6", BPF_MAP_TYPE_LPM_TRIE, 20, 12, 64, BPF_F_NO_PREALLOC, 600, true, false, true},
+    {"lpm_one_byte", BPF_MAP_TYPE_LPM_TRIE, 5, 8, 300, BPF_F_NO_PREALLOC, 300, true, false, true},
 };
 
 // Keeps the kernel's per-CPU LRU free lists in one place while a test runs.
@@ -80,6 +84,18 @@ class KernelDiffOps : public ::testing::TestWithParam<DiffSpec> {};
 
 std::vector<uint8_t> make_key(const DiffSpec& s, uint32_t k) {
   std::vector<uint8_t> key(s.key_size, 0);
+  if (s.lpm_keys) {  // few distinct leading bits, so prefixes nest, branch and collide
+    uint32_t h = k * 2654435761u;
+    uint32_t max_pl = (s.key_size - 4) * 8;
+    uint32_t pl = (h >> 3) % (max_pl + 2);
+    std::memcpy(key.data(), &pl, 4);
+    const uint8_t first[] = {10, 192, 0x80, 0};
+    key[4] = first[(h >> 28) & 3];
+    if (s.key_size > 5) key[5] = static_cast<uint8_t>(((h >> 20) & 3) * 64);
+    if (s.key_size > 6) key[6] = static_cast<uint8_t>((h >> 12) & 3);
+    if (s.key_size > 7) key[s.key_size - 1] = static_cast<uint8_t>((h >> 16) & 1);
+    return key;
+  }
   for (uint32_t i = 0; i < s.key_size; ++i) key[i] = static_cast<uint8_t>(k >> (8 * (i % 4)));
   if (s.key_size > 4) key[s.key_size - 1] ^= 0x5a;  // bytes beyond the first word matter
   return key;
