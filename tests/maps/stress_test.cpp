@@ -249,5 +249,63 @@ TEST(MapStress, LruEvictsUnderConcurrentInserts) {
   }
 }
 
+// An LPM trie changing under lock-free lookups: whatever prefix a lookup returns contains the
+// address looked up, and its value is the one stored with it.
+TEST(MapStress, LpmLookupsDuringInsertAndDelete) {
+  struct Key {
+    uint32_t prefixlen;
+    uint8_t addr[4];
+  };
+  auto m = make_map(BPF_MAP_TYPE_LPM_TRIE, 8, 8, 1024, BPF_F_NO_PREALLOC);
+  ASSERT_TRUE(m);
+  auto value_of = [](const Key& k) {  // prefixlen and the prefix's bytes
+    return uint64_t(k.prefixlen) << 32 | uint64_t(k.addr[0]) << 24 | uint64_t(k.addr[1]) << 16 |
+           uint64_t(k.addr[2]) << 8;
+  };
+  Key root{0, {0, 0, 0, 0}};
+  uint64_t rv = value_of(root);
+  ASSERT_TRUE(m->update(&root, &rv));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    uint32_t x = 99;
+    while (!stop.load(std::memory_order_relaxed)) {
+      x = x * 1103515245 + 12345;
+      Key k{8 + 8 * ((x >> 8) % 3), {10, uint8_t((x >> 12) & 7), uint8_t((x >> 16) & 7), 0}};
+      if (k.prefixlen < 24) k.addr[2] = 0;
+      if (k.prefixlen < 16) k.addr[1] = 0;
+      uint64_t v = value_of(k);
+      if ((x >> 20) & 1) {
+        m->update(&k, &v);
+      } else {
+        m->delete_elem(&k);
+      }
+    }
+  });
+  std::vector<std::thread> runs;
+  for (uint32_t t = 0; t < 2; ++t) {
+    runs.emplace_back([&, t] {
+      uint32_t x = t + 5;
+      for (uint32_t i = 0; i < kOpsPerThread; ++i) {
+        RunSlot run;
+        x = x * 1103515245 + 12345;
+        Key k{32, {10, uint8_t((x >> 12) & 7), uint8_t((x >> 16) & 7), uint8_t(x >> 24)}};
+        auto* p = static_cast<const uint64_t*>(m->prog_lookup(&k, run.cpu()));
+        ASSERT_NE(p, nullptr);  // the /0 root always matches
+        uint64_t v = *p;
+        uint32_t pl = uint32_t(v >> 32);
+        uint32_t prefix = uint32_t(v) >> 8;
+        uint32_t addr = uint32_t(k.addr[0]) << 16 | uint32_t(k.addr[1]) << 8 | k.addr[2];
+        ASSERT_TRUE(pl == 0 || pl == 8 || pl == 16 || pl == 24) << pl;
+        if (pl) {
+          ASSERT_EQ(addr >> (24 - pl), prefix >> (24 - pl)) << "prefix /" << pl;
+        }
+      }
+    });
+  }
+  for (auto& t : runs) t.join();
+  stop = true;
+  writer.join();
+}
+
 }  // namespace
 }  // namespace bpfbox::maps::testing
