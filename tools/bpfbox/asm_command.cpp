@@ -1,6 +1,5 @@
 // `bpfbox asm FILE [-o OUT]`: assembly text (kernel or conformance syntax) to raw instructions.
 #include <filesystem>
-#include <memory>
 
 #include "command_error.hpp"
 #include "commands.hpp"
@@ -8,12 +7,6 @@
 #include "program_file.hpp"
 
 namespace bpfbox::cli {
-namespace {
-
-struct AsmOptions {
-  std::string input;
-  std::string output;
-};
 
 void run_asm(const AsmOptions& o) {
   const std::vector<uint8_t> bytes = read_file(o.input);
@@ -30,18 +23,6 @@ void run_asm(const AsmOptions& o) {
     if (out == o.input) throw CommandError(o.input + ": give -o, the default output is the input");
   }
   write_file(out, as_bytes(*prog));
-}
-
-}  // namespace
-
-void add_asm_command(CLI::App& app) {
-  auto opts = std::make_shared<AsmOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "asm", "Assemble a program into raw little-endian 8-byte instruction words");
-  cmd->add_option("FILE", opts->input, "Assembly text, kernel (r0 = 1) or conformance syntax")
-      ->required();
-  cmd->add_option("-o,--output", opts->output, "Output file (default: FILE with .bin)");
-  cmd->callback([opts] { run_asm(*opts); });
 }
 
 }  // namespace bpfbox::cli

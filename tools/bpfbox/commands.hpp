@@ -1,14 +1,38 @@
-// The CLI's command groups; each adds its subcommand to the app and runs from its callback,
-// throwing CommandError on failure.
+// The CLI's commands, one file each, as plain functions over their options. main.cpp holds the
+// grammar (CLI11, parsed in that one file because it is slow to compile) and calls these; each
+// throws CommandError on failure.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 namespace bpfbox::cli {
 
-void add_asm_command(CLI::App& app);
-void add_disasm_command(CLI::App& app);
-void add_run_command(CLI::App& app);
-void add_conformance_plugin_command(CLI::App& app);
+struct AsmOptions {
+  std::string input;
+  std::string output;  // empty: the input with .bin
+};
+void run_asm(const AsmOptions& o);
+
+void run_disasm(const std::string& path);
+
+struct RunOptions {
+  std::string path;
+  std::string mem_hex;
+  std::string mem_file;
+  std::string engine = "interp";
+  bool checked = false;
+  uint64_t budget = 0;
+};
+void run_run(const RunOptions& o);
+
+struct PluginOptions {
+  std::string mem;
+  std::string engine = "interp";
+  bool unchecked = false;
+  std::vector<std::string> extras;  // arguments the grammar did not take
+};
+void run_conformance_plugin(const PluginOptions& o);
 
 }  // namespace bpfbox::cli

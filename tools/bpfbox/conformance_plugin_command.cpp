@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
-#include <memory>
 
 #include "command_error.hpp"
 #include "commands.hpp"
@@ -14,18 +13,10 @@
 #include "program_file.hpp"
 
 namespace bpfbox::cli {
-namespace {
 
-struct PluginOptions {
-  std::string mem;
-  std::string engine = "interp";
-  bool unchecked = false;
-  CLI::App* cmd = nullptr;
-};
-
-void run_plugin(const PluginOptions& o) {
+void run_conformance_plugin(const PluginOptions& o) {
   // Older runners pass an empty memory or options argument; anything else unexpected is an error.
-  for (const std::string& extra : o.cmd->remaining())
+  for (const std::string& extra : o.extras)
     if (extra.find_first_not_of(" \t") != std::string::npos)
       throw CommandError("unexpected argument '" + extra + "'");
 
@@ -44,25 +35,6 @@ void run_plugin(const PluginOptions& o) {
   exec.checked = !o.unchecked;
   const uint64_t r0 = execute(prog, *mem, exec, "program");
   std::printf("0x%" PRIx64 "\n", r0);
-}
-
-}  // namespace
-
-void add_conformance_plugin_command(CLI::App& app) {
-  auto opts = std::make_shared<PluginOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "conformance-plugin",
-      "Run one program for the bpf_conformance runner: hex bytes on stdin, MEM as hex bytes, "
-      "r0 in hex on stdout");
-  opts->cmd = cmd;
-  cmd->add_option("MEM", opts->mem, "The program's memory as hex bytes ('00  01  ff')");
-  cmd->add_option("--engine", opts->engine, "interp or jit")
-      ->check(CLI::IsMember({"interp", "jit"}))
-      ->capture_default_str();
-  cmd->add_flag("--unchecked", opts->unchecked,
-                "Run without bounds checks (faster; a wild access crashes the plugin)");
-  cmd->allow_extras();
-  cmd->callback([opts] { run_plugin(*opts); });
 }
 
 }  // namespace bpfbox::cli

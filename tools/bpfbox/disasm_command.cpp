@@ -1,6 +1,5 @@
 // `bpfbox disasm FILE`: raw instructions to the kernel verifier log's listing, "N: (code) text".
 #include <cstdio>
-#include <memory>
 
 #include "command_error.hpp"
 #include "commands.hpp"
@@ -9,7 +8,6 @@
 #include "program_file.hpp"
 
 namespace bpfbox::cli {
-namespace {
 
 void run_disasm(const std::string& path) {
   const std::vector<isa::Insn> prog = load_program(path);
@@ -23,17 +21,6 @@ void run_disasm(const std::string& path) {
     if (!st) throw CommandError(path + ": " + st.message());
     pc += d.slots > 1 ? d.slots - 1 : 0;
   }
-}
-
-}  // namespace
-
-void add_disasm_command(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  CLI::App* cmd = app.add_subcommand(
-      "disasm", "Print a program as the kernel's verifier log does: 'N: (code) text'");
-  cmd->add_option("FILE", *path, "Raw instructions (or assembly text, which is assembled first)")
-      ->required();
-  cmd->callback([path] { run_disasm(*path); });
 }
 
 }  // namespace bpfbox::cli

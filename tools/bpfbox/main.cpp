@@ -1,5 +1,7 @@
-// bpfbox: a thin command line over the library. Each command group lives in its own file.
+// bpfbox: a thin command line over the library. This file is the grammar (CLI11); each command
+// runs from its own file (commands.hpp).
 #include <cstdio>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -7,6 +9,70 @@
 
 #include "command_error.hpp"
 #include "commands.hpp"
+
+namespace bpfbox::cli {
+namespace {
+
+void add_asm(CLI::App& app) {
+  auto o = std::make_shared<AsmOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "asm", "Assemble a program into raw little-endian 8-byte instruction words");
+  cmd->add_option("FILE", o->input, "Assembly text, kernel (r0 = 1) or conformance syntax")
+      ->required();
+  cmd->add_option("-o,--output", o->output, "Output file (default: FILE with .bin)");
+  cmd->callback([o] { run_asm(*o); });
+}
+
+void add_disasm(CLI::App& app) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "disasm", "Print a program as the kernel's verifier log does: 'N: (code) text'");
+  cmd->add_option("FILE", *path, "Raw instructions (or assembly text, which is assembled first)")
+      ->required();
+  cmd->callback([path] { run_disasm(*path); });
+}
+
+void add_run(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run",
+      "Run a program and print r0 in hex. FILE is raw instructions when it holds a NUL byte "
+      "(every raw program does), else assembly text. r1 points to the memory, r2 is its length.");
+  cmd->add_option("FILE", o->path, "The program, raw or assembly")->required();
+  CLI::Option* mem =
+      cmd->add_option("--mem", o->mem_hex, "Memory as hex bytes in order: '01 02 ff' or '0102ff'");
+  CLI::Option* mem_file = cmd->add_option("--mem-file", o->mem_file, "Memory: the bytes of a file");
+  mem->excludes(mem_file);
+  cmd->add_option("--engine", o->engine, "interp or jit")
+      ->check(CLI::IsMember({"interp", "jit"}))
+      ->capture_default_str();
+  cmd->add_flag("--checked", o->checked,
+                "Bounds-check every access (stack and memory only) and report a fault");
+  cmd->add_option("--budget", o->budget, "Stop with a fault after N instructions (0: none)");
+  cmd->callback([o] { run_run(*o); });
+}
+
+void add_conformance_plugin(CLI::App& app) {
+  auto o = std::make_shared<PluginOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "conformance-plugin",
+      "Run one program for the bpf_conformance runner: hex bytes on stdin, MEM as hex bytes, "
+      "r0 in hex on stdout");
+  cmd->add_option("MEM", o->mem, "The program's memory as hex bytes ('00  01  ff')");
+  cmd->add_option("--engine", o->engine, "interp or jit")
+      ->check(CLI::IsMember({"interp", "jit"}))
+      ->capture_default_str();
+  cmd->add_flag("--unchecked", o->unchecked,
+                "Run without bounds checks (faster; a wild access crashes the plugin)");
+  cmd->allow_extras();
+  cmd->callback([o, cmd] {
+    o->extras = cmd->remaining();
+    run_conformance_plugin(*o);
+  });
+}
+
+}  // namespace
+}  // namespace bpfbox::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"bpfbox: the Linux eBPF subsystem in user space"};
@@ -16,10 +82,10 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string(e.what()) + " (see --help)\n";
   });
-  bpfbox::cli::add_asm_command(app);
-  bpfbox::cli::add_disasm_command(app);
-  bpfbox::cli::add_run_command(app);
-  bpfbox::cli::add_conformance_plugin_command(app);
+  bpfbox::cli::add_asm(app);
+  bpfbox::cli::add_disasm(app);
+  bpfbox::cli::add_run(app);
+  bpfbox::cli::add_conformance_plugin(app);
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.
