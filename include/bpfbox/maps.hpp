@@ -75,6 +75,7 @@ class RunSlot {
  private:
   RunDomain* domain_;
   uint32_t cpu_;
+  int32_t outer_;  // the slot an enclosing RunSlot of this thread holds, or -1
 };
 
 // ---------------------------------------------------------------------------------------------

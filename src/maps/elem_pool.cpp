@@ -38,6 +38,7 @@ uint32_t ElemPool::pop_locked() {
 }
 
 uint32_t ElemPool::alloc(int32_t run_cpu) {
+  if (run_cpu < 0) run_cpu = RunDomain::current_slot();  // a syscall-side call inside a run
   for (;;) {
     uint64_t wait_for;
     {

@@ -180,7 +180,7 @@ uint32_t elem_size(const MapAttr& a) {
 }
 // Room beyond max_entries for elements retired while runs still hold them.
 uint32_t pool_capacity(const MapAttr& a) {
-  uint64_t slack = std::max<uint64_t>(uint64_t(a.nr_cpus) * 256, a.max_entries);
+  uint64_t slack = std::max<uint64_t>(uint64_t(a.nr_cpus_possible) * 256, a.max_entries);
   return uint32_t(std::min<uint64_t>(uint64_t(a.max_entries) + slack, UINT32_MAX - 1));
 }
 uint32_t n_lru_lists(const MapAttr& a) {

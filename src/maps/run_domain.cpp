@@ -76,9 +76,20 @@ void RunDomain::synchronize(uint64_t tag) const {
   }
 }
 
+namespace {
+thread_local int32_t tls_slot = -1;
+}  // namespace
+
+int32_t RunDomain::current_slot() {
+  return tls_slot;
+}
+
 RunSlot::RunSlot() : RunSlot(RunDomain::process()) {}
-RunSlot::RunSlot(RunDomain& domain) : domain_(&domain), cpu_(domain.acquire()) {}
+RunSlot::RunSlot(RunDomain& domain) : domain_(&domain), cpu_(domain.acquire()), outer_(tls_slot) {
+  tls_slot = static_cast<int32_t>(cpu_);
+}
 RunSlot::~RunSlot() {
+  tls_slot = outer_;
   domain_->release(cpu_);
 }
 

@@ -23,6 +23,10 @@ class RunDomain {
 
   static RunDomain& process();  // nr_possible_cpus() slots
 
+  // The slot this thread's innermost RunSlot holds, or -1: syscall-side calls made from inside a
+  // run (a helper, a test) must not wait for their own run to end.
+  static int32_t current_slot();
+
   uint32_t nr_slots() const { return nr_slots_; }
   uint32_t acquire();  // waits while every slot is occupied
   void release(uint32_t slot);
