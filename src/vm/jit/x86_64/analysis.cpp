@@ -8,7 +8,10 @@ namespace bpfbox::vm::jit::x86_64 {
 using isa::Kind;
 
 void reg_effects(const isa::Decoded& d, uint16_t& reads, uint16_t& writes) {
-  const isa::OpInfo& o = d.info();
+  reg_effects(d, d.info(), reads, writes);
+}
+
+void reg_effects(const isa::Decoded& d, const isa::OpInfo& o, uint16_t& reads, uint16_t& writes) {
   const uint16_t dst = static_cast<uint16_t>(1u << d.dst);
   const uint16_t src = static_cast<uint16_t>(1u << d.src);
   reads = writes = 0;
@@ -95,21 +98,41 @@ bool ends_flow(Kind k) {
   return k == Kind::Ja || k == Kind::Gotol || k == Kind::Exit;
 }
 
+// Where control goes from an instruction without entering calls.
+struct Flow {
+  int32_t jump = -1;  // a jump's target
+  uint8_t next = 0;   // slots to the next instruction when control can fall through, else 0
+};
+
+// The pc an instruction refers to (jump, local call, BPF_PSEUDO_FUNC load), or -1.
+int64_t target_of(const isa::Decoded& d, Kind k, size_t pc) {
+  switch (k) {
+    case Kind::Ja:
+    case Kind::Jcond:
+    case Kind::MayGoto:
+      return static_cast<int64_t>(pc) + 1 + d.off;
+    case Kind::Gotol:
+    case Kind::CallLocal:
+      return static_cast<int64_t>(pc) + 1 + d.imm;
+    case Kind::Lddw:
+      return d.src == BPF_PSEUDO_FUNC ? static_cast<int64_t>(pc) + 1 + d.imm : -1;
+    default:
+      return -1;
+  }
+}
+
 // Marks every instruction reachable from `start` without entering calls with `bit`.
-void mark_frame(std::span<const isa::Decoded> prog, uint32_t start, uint8_t bit,
+void mark_frame(const std::vector<Flow>& flow, uint32_t start, uint8_t bit,
                 std::vector<uint8_t>& frame, std::vector<uint32_t>& work) {
   work.clear();
   work.push_back(start);
   while (!work.empty()) {
     const uint32_t pc = work.back();
     work.pop_back();
-    if (pc >= prog.size() || (frame[pc] & bit)) continue;
+    if (pc >= flow.size() || (frame[pc] & bit)) continue;
     frame[pc] |= bit;
-    const isa::Decoded& d = prog[pc];
-    const Kind k = d.info().kind;
-    if (auto t = d.target(pc); t && k != Kind::CallLocal && k != Kind::Lddw)
-      work.push_back(static_cast<uint32_t>(*t));
-    if (!ends_flow(k)) work.push_back(pc + d.slots);
+    if (flow[pc].jump >= 0) work.push_back(static_cast<uint32_t>(flow[pc].jump));
+    if (flow[pc].next) work.push_back(pc + flow[pc].next);
   }
 }
 
@@ -125,13 +148,15 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   f.is_target[0] = 1;
   std::vector<uint8_t> block_start(n, 0);
   block_start[0] = 1;
+  std::vector<Flow> flow(n);
 
   for (size_t pc = 0; pc < n; ++pc) {
     const isa::Decoded& d = prog[pc];
     if (d.slots == 0) continue;
+    const isa::OpInfo& o = d.info();
+    const Kind k = o.kind;
     uint16_t r, w;
-    reg_effects(d, r, w);
-    const Kind k = d.info().kind;
+    reg_effects(d, o, r, w);
     // Calls clobber r1..r5 but do not make them "used" by themselves.
     const bool call = k == Kind::Call || k == Kind::CallLocal || k == Kind::Callx;
     f.regs_used |= static_cast<uint16_t>(r | (call ? (w & 1) : w));
@@ -168,13 +193,16 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
       default:
         break;
     }
-    if (auto t = d.target(pc)) {
+    const int64_t t = target_of(d, k, pc);
+    if (t >= 0 && k != Kind::CallLocal && k != Kind::Lddw) flow[pc].jump = static_cast<int32_t>(t);
+    if (!ends_flow(k)) flow[pc].next = d.slots;
+    if (t >= 0) {
       if (k == Kind::CallLocal || k == Kind::Lddw) {
-        f.is_function[*t] = 1;
-        if (*t == 0) f.main_is_callee = true;
+        f.is_function[t] = 1;
+        if (t == 0) f.main_is_callee = true;
       }
-      block_start[*t] = 1;
-      f.is_target[*t] = 1;
+      block_start[t] = 1;
+      f.is_target[t] = 1;
     }
     const bool control = k == Kind::Ja || k == Kind::Gotol || k == Kind::Jcond ||
                          k == Kind::MayGoto || k == Kind::Exit || call;
@@ -186,12 +214,12 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   f.uses_stack = (f.regs_used >> 10) & 1;
 
   std::vector<uint32_t> work;
-  mark_frame(prog, 0, kInMain, f.frame, work);
-  if (f.main_is_callee) mark_frame(prog, 0, kInCallee, f.frame, work);
+  mark_frame(flow, 0, kInMain, f.frame, work);
+  if (f.main_is_callee) mark_frame(flow, 0, kInCallee, f.frame, work);
   for (size_t pc = 1; pc < n; ++pc) {
     if (!f.is_function[pc]) continue;
     f.functions.push_back(static_cast<uint32_t>(pc));
-    mark_frame(prog, static_cast<uint32_t>(pc), kInCallee, f.frame, work);
+    mark_frame(flow, static_cast<uint32_t>(pc), kInCallee, f.frame, work);
     block_start[pc] = 1;
   }
   for (size_t pc = 0; pc < n; ++pc)

@@ -40,5 +40,6 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
 
 // Registers an instruction reads and writes, as bit masks over r0..r10.
 void reg_effects(const isa::Decoded& d, uint16_t& reads, uint16_t& writes);
+void reg_effects(const isa::Decoded& d, const isa::OpInfo& o, uint16_t& reads, uint16_t& writes);
 
 }  // namespace bpfbox::vm::jit::x86_64
