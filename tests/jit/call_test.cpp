@@ -119,3 +119,42 @@ TEST(JitCall, CallxHelperFunctionAndBadTarget) {
 
 }  // namespace
 }  // namespace bpfbox::vm::jit::test
+
+namespace bpfbox::vm::jit::test {
+namespace {
+
+TEST(JitRefusals, WhatTheJitDoesNotTake) {
+  Prog r10;
+  r10 << I(Op::Mov64K, 10, 0, 0, 0) << I(Op::Exit);
+  auto a = jit::compile(r10.insns, test_helpers(), {});
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.status().err(), EINVAL);
+  EXPECT_EQ(a.status().message(), "frame pointer is read only (insn 0)");
+
+  Prog kfunc;
+  kfunc << I(Op::CallKfunc, 0, 0, 0, 7) << I(Op::Exit);
+  EXPECT_SAME_AS_INTERP(kfunc.insns);  // both refuse, with the same message
+  auto b = jit::compile(kfunc.insns, test_helpers(), {});
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.status().err(), EINVAL);
+
+  Prog map;
+  map.lddw(1, 5, BPF_PSEUDO_MAP_FD);
+  map << I(Op::Exit);
+  EXPECT_SAME_AS_INTERP(map.insns);
+  EXPECT_FALSE(jit::compile(map.insns, test_helpers(), {}));
+}
+
+TEST(JitEngine, ReachableThroughVmCompile) {
+  Prog p;
+  p << I(Op::Mov64K, 0, 0, 0, 42) << I(Op::Exit);
+  auto exe = vm::compile(EngineKind::Jit, p.insns, test_helpers());
+  ASSERT_TRUE(exe) << exe.status().message();
+  EXPECT_STREQ((*exe)->engine_name(), "jit");
+  RunContext rc;
+  EXPECT_EQ((*exe)->run(rc, 0), 42u);
+  EXPECT_NE(native_info(**exe).code, nullptr);
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::jit::test
