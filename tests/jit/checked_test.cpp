@@ -92,6 +92,15 @@ TEST(JitBudget, FaultsAtTheSameInstructionWithTheSameCount) {
     EXPECT_SAME_AS_INTERP(p.insns, {}, nullptr, 0, budget);
 }
 
+TEST(JitBudget, BudgetsBeyond32Bits) {
+  Prog p;
+  p << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Mov64K, 1, 0, 0, 100);
+  p << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Sub64K, 1, 0, 0, 1) << I(Op::Jne64K, 1, 0, -3, 0);
+  p.exit();
+  for (uint64_t budget : {uint64_t{1} << 31, uint64_t{1} << 33, ~uint64_t{0}})
+    EXPECT_SAME_AS_INTERP(p.insns, {}, nullptr, 0, budget);
+}
+
 TEST(JitBudget, CountsThroughCallsAndHelpers) {
   Prog p;
   p << I(Op::Mov64K, 1, 0, 0, 4) << I(Op::CallLocal, 0, 1, 0, 3) << I(Op::Mov64K, 1, 0, 0, 1)
