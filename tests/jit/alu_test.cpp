@@ -137,3 +137,26 @@ TEST(JitAlu, Lddw) {
 
 }  // namespace
 }  // namespace bpfbox::vm::jit::test
+
+namespace bpfbox::vm::jit::test {
+namespace {
+
+// Registers start at zero (r1, r2 the arguments); the prologue zeroes only those the program may
+// read before writing.
+TEST(JitEntry, RegistersStartAtZero) {
+  for (uint8_t first : {uint8_t{0}, uint8_t{3}, uint8_t{6}, uint8_t{9}}) {
+    Prog p;
+    p << I(Op::Mov64K, first, 0, 0, 77);  // written before any read: needs no zeroing
+    p << I(Op::Jeq64K, 1, 0, 0, 0);       // the straight-line start ends here
+    p << I(Op::Mov64X, 0, first);
+    for (uint8_t r = 2; r <= 9; ++r) p << I(Op::Mul64K, 0, 0, 0, 3) << I(Op::Add64X, 0, r);
+    p.exit();
+    EXPECT_SAME_AS_INTERP(p.insns, std::vector<uint8_t>(24));
+  }
+  Prog q;
+  q << I(Op::Add64X, 3, 4) << I(Op::Mov64X, 0, 3) << I(Op::Exit);
+  EXPECT_SAME_AS_INTERP(q.insns);
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::jit::test

@@ -213,6 +213,25 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   }
   f.uses_stack = (f.regs_used >> 10) & 1;
 
+  // Registers the straight-line start of the program writes before reading need no zeroing.
+  {
+    uint16_t defined = 0, read_first = 0;
+    size_t pc = 0;
+    for (; pc < n; pc += prog[pc].slots) {
+      const isa::OpInfo& o = prog[pc].info();
+      uint16_t r, w;
+      reg_effects(prog[pc], o, r, w);
+      read_first |= static_cast<uint16_t>(r & ~defined);
+      const Kind k = o.kind;
+      if (k == Kind::Ja || k == Kind::Gotol || k == Kind::Jcond || k == Kind::MayGoto ||
+          k == Kind::Exit || k == Kind::CallLocal || k == Kind::Callx)
+        break;
+      defined |= w;
+    }
+    f.read_before_written =
+        pc < n ? static_cast<uint16_t>(read_first | (0x7ff & ~defined)) : read_first;
+  }
+
   std::vector<uint32_t> work;
   mark_frame(flow, 0, kInMain, f.frame, work);
   if (f.main_is_callee) mark_frame(flow, 0, kInCallee, f.frame, work);

@@ -303,7 +303,7 @@ class Emitter {
     if (used & (1 << 2)) as.mov_rr(true, RSI, RCX);
     // The interpreter starts every other register at zero.
     for (int r : {0, 3, 4, 5, 6, 7, 8, 9})
-      if (used & (1 << r)) as.op_rr(false, 0x31, kMap[r], kMap[r]);
+      if (used & f_.read_before_written & (1 << r)) as.op_rr(false, 0x31, kMap[r], kMap[r]);
   }
 
   void exit_unwind() {
