@@ -214,6 +214,27 @@ TEST(Compile, RefusesKfuncsAndUnresolvedPseudoLoads) {
   }
 }
 
+TEST(Compile, RefusesWritesToTheFramePointer) {
+  // r10 is read only: a mov, an ALU op, a load and a fetching atomic into it are all refused, by
+  // the interpreter exactly as by the JIT (both ask vm::check_executable_form).
+  const Insn writes[] = {
+      mov(10, 0),
+      I(Op::Add64K, 10, 0, 0, 8),
+      I(Op::LdxDW, 10, 1, 0, 0),
+      I(Op::Atomic64FetchAdd, 1, 10, 0, BPF_ADD | BPF_FETCH),
+  };
+  for (const Insn& w : writes) {
+    Prog p;
+    p << mov(0, 0) << w << exit_insn();
+    Status st = compile_error(p.insns);
+    EXPECT_EQ(st.err(), EINVAL);
+    EXPECT_EQ(st.message(), "frame pointer is read only (insn 1)");
+  }
+  Prog reads;  // reading r10 is fine
+  reads << I(Op::Mov64X, 1, 10, 0, 0) << mov(0, 0) << exit_insn();
+  EXPECT_TRUE(compile(EngineKind::Interp, reads.insns, HelperTable{}));
+}
+
 TEST(Compile, DecoderErrorsPassThrough) {
   Prog p;
   p << mov(0, 0);  // no exit

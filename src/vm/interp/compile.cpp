@@ -5,20 +5,11 @@
 #include <cstdio>
 
 #include "isa/decoder.hpp"
+#include "vm/executable_form.hpp"
 #include "vm/interp/interp.hpp"
 #include "vm/interp/program.hpp"
 
 namespace bpfbox::vm::interp {
-namespace {
-
-Status refuse(const char* fmt, long long a, size_t pc) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, fmt, a, pc);
-  return Status(EINVAL, buf);
-}
-
-}  // namespace
-
 Program::Program(std::vector<Slot> code, std::vector<uint8_t> is_function,
                  std::vector<HelperFn> helpers, const ExecOptions& opts)
     : code_(std::move(code)),
@@ -37,6 +28,7 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   auto decoded = isa::decode_program(prog);
   if (!decoded) return decoded.status();
   const std::vector<isa::Decoded>& d = decoded.value();
+  if (Status st = check_executable_form(d, helpers); !st) return st;
   const size_t n = d.size();
 
   std::vector<Slot> code(n);
@@ -67,28 +59,15 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
         s.off = static_cast<int32_t>(*target);
         is_function[*target] = 1;
         break;
-      case isa::Kind::Call: {
-        const Helper* h = helpers.get(static_cast<uint32_t>(in.imm));
-        if (!h) return refuse("invalid func unknown#%lld (insn %zu)", in.imm, pc);
-        s.fn = h->fn;
+      case isa::Kind::Call:
+        s.fn = helpers.get(static_cast<uint32_t>(in.imm))->fn;
         break;
-      }
-      case isa::Kind::CallKfunc: {
-        char buf[96];
-        std::snprintf(buf, sizeof buf,
-                      "kernel function calls (kfuncs) are not supported yet (insn %zu)", pc);
-        return Status(EINVAL, buf);
-      }
       case isa::Kind::Lddw:
         if (in.src == BPF_PSEUDO_FUNC) {
           s.imm64 = reinterpret_cast<uint64_t>(&code[*target]);
           is_function[*target] = 1;
-        } else if (in.src == 0) {
-          s.imm64 = in.imm64;
         } else {
-          return refuse(
-              "ld_imm64 with pseudo source %lld must be resolved by the loader (insn %zu)", in.src,
-              pc);
+          s.imm64 = in.imm64;
         }
         break;
       default:

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "isa/decoder.hpp"
+#include "vm/executable_form.hpp"
 #include "vm/jit/code_memory.hpp"
 #include "vm/jit/x86_64/analysis.hpp"
 
@@ -23,40 +24,6 @@ class JitProgram final : public Executable {
 
   void set_entry() { entry_ = reinterpret_cast<Entry>(const_cast<uint8_t*>(memory.code())); }
 };
-
-Status refuse(const char* fmt, long long a, size_t pc) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, fmt, a, pc);
-  return Status(EINVAL, buf);
-}
-
-// What the interpreter refuses at compile time, refused the same way.
-Status check_supported(std::span<const isa::Decoded> d, const HelperTable& helpers) {
-  for (size_t pc = 0; pc < d.size(); ++pc) {
-    if (d[pc].slots == 0) continue;
-    switch (d[pc].info().kind) {
-      case isa::Kind::Call:
-        if (!helpers.get(static_cast<uint32_t>(d[pc].imm)))
-          return refuse("invalid func unknown#%lld (insn %zu)", d[pc].imm, pc);
-        break;
-      case isa::Kind::CallKfunc: {
-        char buf[96];
-        std::snprintf(buf, sizeof buf,
-                      "kernel function calls (kfuncs) are not supported yet (insn %zu)", pc);
-        return Status(EINVAL, buf);
-      }
-      case isa::Kind::Lddw:
-        if (d[pc].src != 0 && d[pc].src != BPF_PSEUDO_FUNC)
-          return refuse(
-              "ld_imm64 with pseudo source %lld must be resolved by the loader (insn %zu)",
-              d[pc].src, pc);
-        break;
-      default:
-        break;
-    }
-  }
-  return Status::ok();
-}
 
 }  // namespace
 
@@ -79,7 +46,7 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   auto decoded = isa::decode_program(prog);
   if (!decoded) return decoded.status();
   const std::vector<isa::Decoded>& d = decoded.value();
-  if (Status st = check_supported(d, helpers); !st) return st;
+  if (Status st = check_executable_form(d, helpers); !st) return st;
   auto facts = x86_64::analyze(d, opts.checked, opts.insn_budget > 0);
   if (!facts) return facts.status();
 

@@ -7,91 +7,6 @@ namespace bpfbox::vm::jit::x86_64 {
 
 using isa::Kind;
 
-void reg_effects(const isa::Decoded& d, uint16_t& reads, uint16_t& writes) {
-  reg_effects(d, d.info(), reads, writes);
-}
-
-void reg_effects(const isa::Decoded& d, const isa::OpInfo& o, uint16_t& reads, uint16_t& writes) {
-  const uint16_t dst = static_cast<uint16_t>(1u << d.dst);
-  const uint16_t src = static_cast<uint16_t>(1u << d.src);
-  reads = writes = 0;
-  switch (o.kind) {
-    case Kind::Alu:
-      reads = static_cast<uint16_t>(dst | (o.uses_src ? src : 0));
-      writes = dst;
-      break;
-    case Kind::Neg:
-    case Kind::End:
-      reads = writes = dst;
-      break;
-    case Kind::Mov:
-      reads = o.uses_src ? src : 0;
-      writes = dst;
-      break;
-    case Kind::Movsx:
-      reads = src;
-      writes = dst;
-      break;
-    case Kind::Jcond:
-      reads = static_cast<uint16_t>(dst | (o.uses_src ? src : 0));
-      break;
-    case Kind::Call:
-    case Kind::CallKfunc:
-      reads = 0x3e;   // r1..r5
-      writes = 0x3f;  // r0, and r1..r5 are clobbered
-      break;
-    case Kind::CallLocal:
-      reads = 0x3e;
-      writes = 0x3f;
-      break;
-    case Kind::Callx:
-      reads = static_cast<uint16_t>(dst | 0x3e);
-      writes = 0x3f;
-      break;
-    case Kind::Exit:
-      reads = 1;
-      break;
-    case Kind::Lddw:
-      writes = dst;
-      break;
-    case Kind::LdAbs:
-      writes = 1;
-      break;
-    case Kind::LdInd:
-      reads = src;
-      writes = 1;
-      break;
-    case Kind::Ldx:
-    case Kind::Ldxs:
-    case Kind::LoadAcq:
-      reads = src;
-      writes = dst;
-      break;
-    case Kind::St:
-      reads = dst;
-      break;
-    case Kind::Stx:
-    case Kind::StoreRel:
-      reads = static_cast<uint16_t>(dst | src);
-      break;
-    case Kind::Atomic: {
-      reads = static_cast<uint16_t>(dst | src);
-      const int32_t a = d.imm;
-      if (a == BPF_CMPXCHG) {
-        reads |= 1;
-        writes = 1;
-      } else if (a & BPF_FETCH) {
-        writes = src;
-      }
-      break;
-    }
-    case Kind::Ja:
-    case Kind::Gotol:
-    case Kind::MayGoto:
-      break;
-  }
-}
-
 namespace {
 
 bool ends_flow(Kind k) {
@@ -165,11 +80,6 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
       f.regs_written |= w;
     else
       f.regs_written |= 1;
-    if (w & (1u << 10)) {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, "frame pointer is read only (insn %zu)", pc);
-      return Status(EINVAL, buf);
-    }
     switch (k) {
       case Kind::Call:
         f.helper_calls = true;

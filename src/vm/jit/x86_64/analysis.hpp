@@ -9,6 +9,7 @@
 
 #include "bpfbox/status.hpp"
 #include "isa/decoder.hpp"
+#include "isa/reg_effects.hpp"
 
 namespace bpfbox::vm::jit::x86_64 {
 
@@ -38,11 +39,10 @@ struct ProgramFacts {
   std::vector<uint32_t> segment_len;
 };
 
-// EINVAL naming the pc for what no engine-independent rule allows the JIT to take (a write to r10).
+// Facts about the program the translator needs (register use, frames, targets). The program has
+// already passed vm::check_executable_form.
 Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, bool budget);
 
-// Registers an instruction reads and writes, as bit masks over r0..r10.
-void reg_effects(const isa::Decoded& d, uint16_t& reads, uint16_t& writes);
-void reg_effects(const isa::Decoded& d, const isa::OpInfo& o, uint16_t& reads, uint16_t& writes);
+using isa::reg_effects;
 
 }  // namespace bpfbox::vm::jit::x86_64
