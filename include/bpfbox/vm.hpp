@@ -79,6 +79,8 @@ struct RunContext {
   const uint8_t* pkt_data = nullptr;  // the packet LD_ABS/LD_IND read
   uint32_t pkt_len = 0;
   uint32_t cpu = 0;  // the per-CPU slot this run owns
+  // Set by the engine for the run: helpers taking pointers check them with check() when true.
+  uint32_t checked = 0;
 
   // Regions the run may touch in checked mode, besides its stack.
   MemRegion regions[kMaxRegions];

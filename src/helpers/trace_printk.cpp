@@ -25,8 +25,7 @@ constexpr uint64_t kNullPage = 4096;     // never readable, so NULL prints as em
 // taken. Checked runs consult the run's regions; unchecked runs trust the pointer like a load.
 class MemoryReader {
  public:
-  explicit MemoryReader(const vm::RunContext* rc)
-      : rc_(rc), checked_(rc && (rc->n_regions > 0 || rc->stack_size != 0)) {}
+  explicit MemoryReader(const vm::RunContext* rc) : rc_(rc), checked_(rc && rc->checked) {}
 
   bool readable(uint64_t addr, uint64_t size) const {
     if (addr < kNullPage || addr + size < addr) return false;

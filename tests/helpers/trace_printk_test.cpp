@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "bpfbox/vm.hpp"
 #include "helpers/core.hpp"
 #include "helpers/trace_printk.hpp"
+#include "isa/decoder.hpp"
 
 namespace bpfbox::helpers {
 namespace {
@@ -88,6 +90,7 @@ TEST(TracePrintk, CheckedModeReadsOnlyTheRunsRegions) {
   static const char str[] = "inside";
   const uint64_t args[3] = {addr(str), 0, 0};
   vm::RunContext rc;
+  rc.checked = 1;
   rc.add_region(fmt, sizeof fmt, vm::kRead, "fmt");
   std::string out;
   // The string lies outside every region: it prints empty.
@@ -99,6 +102,53 @@ TEST(TracePrintk, CheckedModeReadsOnlyTheRunsRegions) {
   // A format outside every region is a fault, reported as -EFAULT.
   static const char other[] = "x";
   EXPECT_EQ(format_trace_printk(addr(other), sizeof other, args, &rc, out), -EFAULT);
+}
+
+TEST(TracePrintk, UncheckedRunTrustsPointersLikeALoad) {
+  // An unchecked run has a stack and may have regions, but pointers are not checked against
+  // them: a format in memory the embedder never registered (a map value, say) still prints.
+  static const char fmt[] = "n=%d";
+  static char stack[64];
+  const uint64_t args[3] = {7, 0, 0};
+  vm::RunContext rc;
+  rc.stack_base = addr(stack);
+  rc.stack_size = sizeof stack;
+  rc.add_region(stack, 8, vm::kRead, "other");
+  std::string out;
+  EXPECT_EQ(format_trace_printk(addr(fmt), sizeof fmt, args, &rc, out), 3);
+  EXPECT_EQ(out, "n=7");
+}
+
+TEST(TracePrintk, EnginesTellHelpersWhetherTheRunIsChecked) {
+  // The format lives in memory the run was not given: a checked run refuses it, an unchecked
+  // run prints it, on both engines.
+  static const char fmt[] = "ok\n";
+  vm::HelperTable t;
+  register_core(t);
+  std::vector<std::string> lines;
+  set_trace_printk_sink([&](std::string_view m) { lines.emplace_back(m); });
+  isa::Insn prog[4];
+  isa::encode_lddw(1, 0, addr(fmt), prog);
+  prog[2] = isa::encode(isa::Op::Mov64K, 2, 0, 0, sizeof fmt);
+  prog[3] = isa::encode(isa::Op::Call, 0, 0, 0, BPF_FUNC_trace_printk);
+  std::vector<isa::Insn> p(prog, prog + 4);
+  p.push_back(isa::encode(isa::Op::Exit, 0, 0, 0, 0));
+  std::vector<vm::EngineKind> engines{vm::EngineKind::Interp};
+#ifdef BPFBOX_HAVE_JIT
+  engines.push_back(vm::EngineKind::Jit);
+#endif
+  for (vm::EngineKind e : engines) {
+    for (bool checked : {false, true}) {
+      auto exe = vm::compile(e, p, t, vm::ExecOptions{.checked = checked});
+      ASSERT_TRUE(exe) << exe.status().message();
+      vm::RunContext rc;
+      const uint64_t r0 = (*exe)->run(rc, 0);
+      EXPECT_EQ(r0, checked ? static_cast<uint64_t>(-EFAULT) : 3u)
+          << (*exe)->engine_name() << (checked ? " checked" : " unchecked");
+    }
+  }
+  set_trace_printk_sink(nullptr);
+  EXPECT_EQ(lines, (std::vector<std::string>{"ok\n", "ok\n"}));
 }
 
 TEST(TracePrintk, HelperSendsTheMessageToTheSink) {

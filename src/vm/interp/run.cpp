@@ -558,6 +558,7 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
   alignas(16) uint8_t stack[kStackBytes];
   const uint64_t stack_top = reinterpret_cast<uint64_t>(stack) + kStackBytes;
   rc->fault = Fault{};
+  rc->checked = Checked;
   if constexpr (Budget) rc->insns_executed = 0;
   if constexpr (!Checked) {
     rc->stack_base = reinterpret_cast<uint64_t>(stack);

@@ -32,6 +32,7 @@ constexpr int32_t kHeader = 16;
 
 constexpr int32_t kOffStackBase = offsetof(RunContext, stack_base);
 constexpr int32_t kOffStackSize = offsetof(RunContext, stack_size);
+constexpr int32_t kOffChecked = offsetof(RunContext, checked);
 constexpr int32_t kOffFault = offsetof(RunContext, fault);
 constexpr int32_t kOffFaultKind = offsetof(RunContext, fault) + offsetof(Fault, kind);
 constexpr int32_t kOffInsns = offsetof(RunContext, insns_executed);
@@ -288,6 +289,9 @@ class Emitter {
           as.store(8, Mem{kRc, kOffFault + i}, R11);
       if (opts_.insn_budget) as.store(8, Mem{kRc, kOffInsns}, R11);
     }
+    // Helpers see whether this run is checked (they bounds-check pointers they are given).
+    if (need_rc_ && (f_.helper_calls || f_.callx))
+      as.store_imm(4, Mem{kRc, kOffChecked}, opts_.checked);
     if (f_.may_goto) as.store_imm(8, Mem{RSP, 8}, BPFBOX_MAX_LOOPS);
     if (opts_.checked && needs_frame_) {
       // Unverified code may read stack it never wrote: zeros, as the interpreter gives it.
