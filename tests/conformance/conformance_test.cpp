@@ -52,7 +52,6 @@ TEST_P(Conformance, InterpChecked) {
   run_case(vm::EngineKind::Interp, true);
 }
 
-
 // Where a file gives both, its assembly and its raw words are the same program.
 TEST_P(Conformance, AsmMatchesRaw) {
   auto file = read_data_file(GetParam());
