@@ -12,6 +12,7 @@
 
 #include "bpfbox/vm.hpp"
 #include "isa/decoder.hpp"
+#include "program_builder.hpp"
 #include "vm/jit/jit.hpp"
 
 namespace bpfbox::vm::jit::test {
@@ -19,25 +20,8 @@ namespace bpfbox::vm::jit::test {
 using isa::Insn;
 using isa::Op;
 
-inline Insn I(Op op, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  return isa::encode(op, dst, src, off, imm);
-}
-
-struct Prog {
-  std::vector<Insn> insns;
-  Prog& operator<<(const Insn& i) {
-    insns.push_back(i);
-    return *this;
-  }
-  Prog& lddw(uint8_t dst, uint64_t v, uint8_t pseudo = 0) {
-    Insn two[2];
-    isa::encode_lddw(dst, pseudo, v, two);
-    insns.push_back(two[0]);
-    insns.push_back(two[1]);
-    return *this;
-  }
-  Prog& exit() { return *this << I(Op::Exit); }
-};
+using bpfbox::test::I;
+using bpfbox::test::Prog;
 
 // Helpers that log their calls so both engines' call sequences can be compared.
 inline std::string r0_hex(uint64_t v) {

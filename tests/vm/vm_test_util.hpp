@@ -11,32 +11,17 @@
 
 #include "bpfbox/vm.hpp"
 #include "isa/decoder.hpp"
+#include "program_builder.hpp"
 
 namespace bpfbox::vm::test {
 
 using isa::Insn;
 using isa::Op;
 
-// A program under construction: p << I(Op::Mov64K, 0, 0, 0, 1) << exit();
-struct Prog {
-  std::vector<Insn> insns;
-  Prog& operator<<(const Insn& i) {
-    insns.push_back(i);
-    return *this;
-  }
-  Prog& lddw(uint8_t dst, uint64_t v, uint8_t pseudo = 0) {
-    Insn two[2];
-    isa::encode_lddw(dst, pseudo, v, two);
-    insns.push_back(two[0]);
-    insns.push_back(two[1]);
-    return *this;
-  }
-  size_t size() const { return insns.size(); }
-};
+// Programs are built with tests/support/program_builder.hpp: p << I(Op::Mov64K, 0, 0, 0, 1).
+using bpfbox::test::I;
+using bpfbox::test::Prog;
 
-inline Insn I(Op op, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  return isa::encode(op, dst, src, off, imm);
-}
 inline Insn exit_insn() {
   return I(Op::Exit);
 }
