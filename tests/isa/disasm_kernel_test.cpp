@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <linux/bpf.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,34 +13,15 @@
 #include "isa/assembler.hpp"
 #include "isa/decoder.hpp"
 #include "isa/disasm.hpp"
+#include "kernel_bpf.hpp"
 
 namespace bpfbox::isa {
 namespace {
 
-struct KernelLoad {
-  int err = 0;  // 0 when the program loaded
-  std::string log;
-};
+using testsupport::KernelLog;
 
-KernelLoad load_with_log(bpf_prog_type type, const std::vector<Insn>& prog) {
-  static const char license[] = "GPL";
-  std::string log(1 << 22, '\0');
-  union bpf_attr attr;
-  std::memset(&attr, 0, sizeof attr);
-  attr.prog_type = type;
-  attr.insns = reinterpret_cast<uint64_t>(prog.data());
-  attr.insn_cnt = static_cast<uint32_t>(prog.size());
-  attr.license = reinterpret_cast<uint64_t>(license);
-  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
-  attr.log_size = static_cast<uint32_t>(log.size());
-  attr.log_level = 2;
-  const long fd = syscall(__NR_bpf, BPF_PROG_LOAD, &attr, sizeof attr);
-  KernelLoad out;
-  out.err = fd < 0 ? errno : 0;
-  if (fd >= 0) close(static_cast<int>(fd));
-  log.resize(std::strlen(log.c_str()));
-  out.log = std::move(log);
-  return out;
+KernelLog load_with_log(bpf_prog_type type, const std::vector<Insn>& prog) {
+  return testsupport::kernel_verifier_log(type, prog, 2);
 }
 
 // "12: (b7) r0 = 1          ; R0_w=1" -> {12, "r0 = 1"} for every instruction line of the log.
@@ -140,11 +119,11 @@ constexpr const char* kProgram = R"(
 TEST(DisasmKernelOracle, VerifierLogPrintsTheSameText) {
   auto prog = assemble(kProgram, Syntax::Kernel);
   ASSERT_TRUE(prog) << prog.status().message();
-  const KernelLoad probe = load_with_log(
+  const KernelLog probe = load_with_log(
       BPF_PROG_TYPE_SOCKET_FILTER, {encode(Op::Mov64K, 0, 0, 0, 0), encode(Op::Exit, 0, 0, 0, 0)});
   if (probe.err == EPERM || probe.err == EACCES || probe.err == ENOSYS)
     GTEST_SKIP() << "the kernel refuses bpf(BPF_PROG_LOAD): " << std::strerror(probe.err);
-  const KernelLoad k = load_with_log(BPF_PROG_TYPE_SOCKET_FILTER, *prog);
+  const KernelLog k = load_with_log(BPF_PROG_TYPE_SOCKET_FILTER, *prog);
   ASSERT_EQ(k.err, 0) << "the kernel rejected the program: " << k.log;
   const auto kernel_text = insn_lines(k.log);
   size_t compared = 0;

@@ -78,6 +78,28 @@ Result<KernelProgram> kernel_load(bpf_prog_type type, std::span<const struct bpf
   return Status(err, log);
 }
 
+KernelLog kernel_verifier_log(bpf_prog_type type, std::span<const struct bpf_insn> prog,
+                              uint32_t log_level) {
+  static const char license[] = "GPL";
+  std::string log(1 << 22, '\0');
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.prog_type = type;
+  attr.insns = reinterpret_cast<uint64_t>(prog.data());
+  attr.insn_cnt = static_cast<uint32_t>(prog.size());
+  attr.license = reinterpret_cast<uint64_t>(license);
+  attr.log_buf = reinterpret_cast<uint64_t>(log.data());
+  attr.log_size = static_cast<uint32_t>(log.size());
+  attr.log_level = log_level;
+  const long fd = sys_bpf(BPF_PROG_LOAD, &attr);
+  KernelLog out;
+  out.err = fd < 0 ? errno : 0;
+  if (fd >= 0) close(static_cast<int>(fd));
+  log.resize(std::strlen(log.c_str()));
+  out.log = std::move(log);
+  return out;
+}
+
 Result<KernelRunResult> kernel_test_run(const KernelProgram& prog, std::span<const uint8_t> data_in,
                                         uint32_t repeat) {
   KernelRunResult r;

@@ -38,6 +38,15 @@ class KernelProgram {
 // Loads a program; on failure the Status carries the errno and the verifier log.
 Result<KernelProgram> kernel_load(bpf_prog_type type, std::span<const struct bpf_insn> prog);
 
+// Loads a program with the verifier log at `log_level` and returns the log (the whole of it, for
+// log_level 2 on success too); err is 0 when the program loaded, else the errno.
+struct KernelLog {
+  int err = 0;
+  std::string log;
+};
+KernelLog kernel_verifier_log(bpf_prog_type type, std::span<const struct bpf_insn> prog,
+                              uint32_t log_level);
+
 struct KernelRunResult {
   uint32_t retval = 0;
   uint32_t duration_ns = 0;  // the kernel's average over `repeat` runs
