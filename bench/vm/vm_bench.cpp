@@ -17,6 +17,7 @@
 
 #include "bpfbox/vm.hpp"
 #include "isa/assembler.hpp"
+#include "isa/decoder.hpp"
 #include "kernel_bpf.hpp"
 #include "vm_kernels.hpp"
 
@@ -145,7 +146,22 @@ void bm_native(benchmark::State& st, const VmKernel* k) {
   set_counters(st, count_insns(*k));  // the eBPF count, so per_insn compares with the engines
 }
 
+// The fixed cost of a run: `r0 = 0; exit`, the entry and exit of an engine and nothing else.
+void bm_empty(benchmark::State& st, vm::EngineKind engine) {
+  const std::vector<isa::Insn> prog = {isa::encode(isa::Op::Mov64K, 0, 0, 0, 0),
+                                       isa::encode(isa::Op::Exit, 0, 0, 0, 0)};
+  auto exe = vm::compile(engine, prog, helpers());
+  if (!exe) {
+    st.SkipWithError(exe.status().message().c_str());
+    return;
+  }
+  vm::RunContext rc;
+  for (auto _ : st) benchmark::DoNotOptimize((*exe)->run(rc, 0));
+}
+
 [[maybe_unused]] const bool registered = [] {
+  benchmark::RegisterBenchmark("BM_EmptyProgram/interp", bm_empty, vm::EngineKind::Interp);
+  benchmark::RegisterBenchmark("BM_EmptyProgram/jit", bm_empty, vm::EngineKind::Jit);
   for (const VmKernel& k : vm_kernels()) {
     const std::string base = std::string("BM_") + k.name;
     benchmark::RegisterBenchmark((base + "/interp").c_str(), bm_engine, &k, vm::EngineKind::Interp,
