@@ -27,6 +27,17 @@ struct Helper {
   std::string name;  // "bpf_map_lookup_elem"; disassembly prints name#id
 };
 
+class Executable;
+
+// bpf_tail_call's limit: a run makes at most this many tail calls (the kernel's MAX_TAIL_CALL_CNT);
+// a further one falls through to the next instruction.
+constexpr uint32_t kMaxTailCallCnt = 33;
+
+// Resolves a tail call: the program in slot `index` of the program array `map` (the value the
+// program passes in r2), or null when the index is out of range or the slot is empty. Called at
+// the time of each tail call, so an update of the array is seen by the next tail call.
+using TailCallLookup = const Executable* (*)(void* map, uint32_t index);
+
 // Helpers indexed by helper id, as `call N` names them.
 class HelperTable {
  public:
@@ -36,8 +47,14 @@ class HelperTable {
   }
   size_t size() const { return helpers_.size(); }
 
+  // `call 12` (bpf_tail_call) is the engines' own instruction, not a helper: it needs this lookup
+  // (maps::prog_array_lookup for a real PROG_ARRAY). Without one, `call 12` is an unknown helper.
+  void set_tail_call_lookup(TailCallLookup lookup) { tail_call_lookup_ = lookup; }
+  TailCallLookup tail_call_lookup() const { return tail_call_lookup_; }
+
  private:
   std::vector<Helper> helpers_;
+  TailCallLookup tail_call_lookup_ = nullptr;
 };
 
 // Memory a run may touch, checked in checked mode. The stack is always a region.
