@@ -1,0 +1,49 @@
+// One verification (the kernel's struct bpf_verifier_env): the program, the options, the log,
+// the per-instruction facts, the subprograms, the maps used and the states explored so far.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include "bpfbox/prog_type.hpp"
+#include "bpfbox/verifier.hpp"
+#include "verifier/log.hpp"
+#include "verifier/state.hpp"
+
+namespace bpfbox::verifier {
+
+struct Env {
+  const Options& opts;
+  const ProgTypeOps* ops = nullptr;
+  std::vector<struct bpf_insn> insns;  // the program, rewritten in place as the checks go
+  std::vector<InsnAux> aux;            // one per instruction
+  std::vector<SubprogInfo> subprogs;   // sorted by start; subprogs[0] is the main program
+  std::vector<std::shared_ptr<maps::Map>> used_maps;
+  VerifierLog log;
+  Diagnostic diag;  // filled at the first error
+
+  // Exploration.
+  std::unique_ptr<VerifierState> cur_state;
+  // Checkpointed states per instruction (explored_states), for pruning.
+  std::unordered_map<uint32_t, std::vector<std::unique_ptr<VerifierState>>> explored;
+  uint32_t insn_processed = 0;
+  uint32_t prev_insn_processed = 0;
+  uint32_t total_states = 0, peak_states = 0, max_states_per_insn = 0;
+  uint32_t id_gen = 0;  // ids for scalars, maybe-null pointers and references
+  bool privileged() const { return opts.load.privileged; }
+  bool allow_ptr_leaks() const { return opts.load.privileged; }
+  bool bypass_spec_v1() const { return opts.load.privileged; }
+  bool strict_alignment() const { return opts.load.prog_flags & BPF_F_STRICT_ALIGNMENT; }
+
+  explicit Env(const Options& o) : opts(o) {}
+  uint32_t new_id() { return ++id_gen; }
+  // verbose(): the kernel's log message, also remembered for the diagnostic.
+  void verbose(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+};
+
+}  // namespace bpfbox::verifier

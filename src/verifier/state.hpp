@@ -1,0 +1,162 @@
+// The verifier's abstract state, as the kernel's (include/linux/bpf_verifier.h): a register state
+// per register, a stack of 8-byte slots per frame, up to eight frames per path, and the
+// per-instruction facts the rewrite needs. Every verifier file works on these structures.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include "bpfbox/helper_proto.hpp"
+#include "bpfbox/maps.hpp"
+#include "verifier/scalar.hpp"
+
+namespace bpfbox::verifier {
+
+constexpr int kMaxBpfReg = 11;  // r0..r10 (MAX_BPF_REG)
+constexpr int kFramePointer = 10;
+constexpr int kRegSize = 8;
+constexpr int kMaxStackSlots = 512 / kRegSize;
+
+// Liveness marks (enum bpf_reg_liveness), for pruning: a register a later instruction reads
+// matters when comparing states; one that is only overwritten does not.
+enum RegLiveness : uint8_t {
+  REG_LIVE_NONE = 0,
+  REG_LIVE_READ32 = 1,
+  REG_LIVE_READ64 = 2,
+  REG_LIVE_READ = REG_LIVE_READ32 | REG_LIVE_READ64,
+  REG_LIVE_WRITTEN = 4,
+  REG_LIVE_DONE = 8,
+};
+
+// struct bpf_reg_state.
+struct RegState {
+  uint32_t type = NOT_INIT;  // RegType | flags (PTR_MAYBE_NULL, MEM_RDONLY, MEM_RINGBUF, ...)
+  int32_t off = 0;           // the fixed part of a pointer's offset
+  // Per-type facts (the kernel's union).
+  const maps::Map* map_ptr = nullptr;  // CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE, PTR_TO_MAP_KEY
+  uint32_t map_uid = 0;                // distinguishes inner maps of the same template
+  int32_t range = 0;       // PTR_TO_PACKET*: bytes past off known to be inside the packet
+  uint32_t mem_size = 0;   // PTR_TO_MEM: its size
+  uint32_t subprogno = 0;  // PTR_TO_FUNC: the callback's subprogram
+  // The variable part of a pointer's offset, or a scalar's value.
+  Scalar s;
+  // Registers holding the same value (scalars) or the same maybe-null pointer share an id, so a
+  // bound or a null check learnt on one applies to all (find_equal_scalars, mark_ptr_or_null).
+  uint32_t id = 0;
+  uint32_t ref_obj_id = 0;  // the acquired reference this pointer is (ringbuf reservations)
+  uint32_t frameno = 0;     // PTR_TO_STACK: the frame whose stack it points into
+  int32_t subreg_def = 0;   // the insn that last wrote the low 32 bits (zext insertion)
+  uint8_t live = REG_LIVE_NONE;
+  bool precise = false;  // its exact value matters for pruning (precision tracking)
+
+  uint32_t base() const { return base_type(type); }
+  bool maybe_null() const { return type & PTR_MAYBE_NULL; }
+  bool is_scalar() const { return type == SCALAR_VALUE; }
+  bool is_pointer() const { return type != NOT_INIT && type != SCALAR_VALUE; }
+  bool is_pkt_pointer() const { return base() == PTR_TO_PACKET || base() == PTR_TO_PACKET_META; }
+};
+
+// What each byte of a stack slot holds (enum bpf_stack_slot_type).
+enum SlotType : uint8_t {
+  STACK_INVALID = 0,  // never written: reading it is refused
+  STACK_SPILL,        // part of a register spilled with an 8-byte (or narrower) store
+  STACK_MISC,         // written with something the verifier does not track
+  STACK_ZERO,         // known zero
+  STACK_DYNPTR,
+  STACK_ITER,
+  STACK_IRQ_FLAG,
+};
+
+// struct bpf_stack_state: one 8-byte slot.
+struct StackSlot {
+  RegState spilled_ptr;  // the register spilled here (valid when slot_type[7] == STACK_SPILL)
+  std::array<uint8_t, kRegSize> slot_type{};  // per byte, slot_type[0] is the lowest address
+};
+
+// An acquired reference (struct bpf_reference_state): a ringbuf reservation or a spin lock held.
+struct RefState {
+  enum Kind : uint8_t { Ptr, Lock } kind = Ptr;
+  uint32_t id = 0;
+  uint32_t insn_idx = 0;      // where it was acquired (the leak message names it)
+  const void* ptr = nullptr;  // the map for locks
+};
+
+// struct bpf_func_state: one frame.
+struct FuncState {
+  std::array<RegState, kMaxBpfReg> regs{};
+  uint32_t callsite = 0;  // the call instruction of this frame (-1 for the main frame: 0 here)
+  uint32_t frameno = 0;
+  uint32_t subprogno = 0;
+  // Callbacks (bpf_loop, bpf_for_each_map_elem): the range r0 must be in at their exit.
+  bool in_callback_fn = false;
+  int64_t callback_ret_min = 0, callback_ret_max = 0;
+  // stack[i] covers bytes [-(i+1)*8, -i*8) below the frame pointer. Grows on first write.
+  std::vector<StackSlot> stack;
+  uint32_t allocated_stack() const { return static_cast<uint32_t>(stack.size()) * kRegSize; }
+};
+
+// struct bpf_verifier_state: one path's state, at one instruction.
+struct VerifierState {
+  std::array<std::unique_ptr<FuncState>, 8> frame;
+  uint32_t curframe = 0;
+  std::vector<RefState> refs;   // acquired references, shared by all frames as in 6.18
+  uint32_t active_lock_id = 0;  // a bpf_spin_lock held (its RefState id), 0 when none
+  const void* active_lock_ptr = nullptr;
+  bool speculative = false;
+  uint32_t insn_idx = 0;
+  uint32_t may_goto_depth = 0;
+  uint32_t callback_unroll_depth = 0;
+  // Liveness and precision propagate to the state this one came from.
+  VerifierState* parent = nullptr;
+  uint32_t branches = 0;  // paths still being explored from this state
+  // (prev_idx, idx) pairs of jumps taken since the last checkpoint, for backtracking precision.
+  std::vector<std::pair<uint32_t, uint32_t>> jmp_history;
+
+  FuncState& cur() { return *frame[curframe]; }
+  const FuncState& cur() const { return *frame[curframe]; }
+  std::unique_ptr<VerifierState> clone() const;
+};
+
+// Per-instruction facts (struct bpf_insn_aux_data), kept across all paths.
+struct InsnAux {
+  // The pointer type a memory access used on every path reaching it (ctx accesses are rewritten,
+  // so all paths must agree: "same insn cannot be used with different pointers").
+  uint32_t ptr_type = NOT_INIT;
+  // For helper calls taking a map: the map on every path (array lookups are inlined only then),
+  // and whether the key was the same constant on every path.
+  const maps::Map* map_ptr = nullptr;
+  bool map_ptr_poisoned = false;
+  bool map_key_const = false;
+  uint64_t map_key = 0;
+  // For narrow ctx loads: the requested size.
+  uint32_t ctx_field_size = 0;
+  // The verifier proved a 32-bit subregister write needs an explicit zero-extension.
+  bool zext_dst = false;
+  bool seen = false;         // reached on some path (else dead code, removed by the rewrite)
+  bool prune_point = false;  // states are checkpointed here
+  bool jmp_point = false;
+  bool force_checkpoint = false;
+  bool calls_callback = false;
+  uint32_t call_imm = 0;   // helper id / subprog of calls, after resolution
+  uint32_t orig_idx = 0;   // index in the program as loaded
+  uint32_t alu_state = 0;  // Spectre masking (unprivileged)
+};
+
+// struct bpf_subprog_info.
+struct SubprogInfo {
+  uint32_t start = 0;
+  uint32_t stack_depth = 0;
+  bool has_tail_call = false;
+  bool tail_call_reachable = false;
+  bool has_ld_abs = false;
+  bool is_cb = false;  // used as a callback
+  bool is_async_cb = false;
+  bool changes_pkt_data = false;
+  bool is_global = false;  // global functions (BTF func_info linkage) are verified alone
+};
+
+}  // namespace bpfbox::verifier
