@@ -35,6 +35,8 @@ struct ProgLoadContext {
 
 // What is_valid_access() tells the verifier about an allowed context access (bpf_insn_access_aux).
 struct CtxAccessInfo {
+  // In: the load sign-extends (BPF_MEMSX); the kernel refuses that for packet pointers.
+  bool is_ldsx = false;
   uint32_t reg_type = SCALAR_VALUE;  // what a load yields: SCALAR_VALUE, PTR_TO_PACKET, ...
   // For a narrow load (fewer bytes than the field): the field's size, so the verifier can load the
   // whole field and shift/mask (the kernel's bpf_ctx_narrow_access_ok). 0 when not narrowable.
