@@ -12,6 +12,7 @@
 
 #include "bpfbox/prog_type.hpp"
 #include "bpfbox/verifier.hpp"
+#include "verifier/diagnostic.hpp"
 #include "verifier/log.hpp"
 #include "verifier/state.hpp"
 
@@ -25,7 +26,8 @@ struct Env {
   std::vector<SubprogInfo> subprogs;   // sorted by start; subprogs[0] is the main program
   std::vector<std::shared_ptr<maps::Map>> used_maps;
   VerifierLog log;
-  Diagnostic diag;  // filled at the first error
+  Diagnostic diag;       // filled at the first error
+  RefusalFacts refusal;  // what error sites recorded with explain() (verifier/diagnostic.hpp)
 
   // Exploration.
   std::unique_ptr<VerifierState> cur_state;
