@@ -37,6 +37,20 @@ struct Env {
   uint32_t prev_insn_processed = 0;
   uint32_t total_states = 0, peak_states = 0, max_states_per_insn = 0;
   uint32_t id_gen = 0;  // ids for scalars, maybe-null pointers and references
+  // The core's walk (do_check.cpp): the instruction being checked, the one before it on this path,
+  // and the branches still to explore (push_stack/pop_stack).
+  struct PendingBranch {
+    std::unique_ptr<VerifierState> state;
+    uint32_t insn_idx = 0, prev_insn_idx = 0;
+  };
+  std::vector<PendingBranch> pending;
+  uint32_t insn_idx = 0, prev_insn_idx = 0;
+  // The log's per-instruction state (print.cpp): where the last instruction's line ended, so its
+  // state is appended after "; ", and which registers/stack slots it touched ("scratched").
+  uint64_t prev_log_pos = 0, prev_insn_print_pos = 0;
+  uint32_t scratched_regs = 0;
+  uint64_t scratched_stack = 0;
+  uint32_t mark_read = 0;  // the stats line's mark_read
   bool privileged() const { return opts.load.privileged; }
   bool allow_ptr_leaks() const { return opts.load.privileged; }
   bool bypass_spec_v1() const { return opts.load.privileged; }

@@ -132,6 +132,10 @@ struct InsnAux {
   bool map_ptr_poisoned = false;
   bool map_key_const = false;
   uint64_t map_key = 0;
+  // BPF_PSEUDO_MAP_VALUE / BPF_PSEUDO_MAP_IDX_VALUE lddw: the offset into the value (the second
+  // slot's imm as loaded), set by resolve_pseudo_ldimm64 with map_ptr; the core gives the
+  // register PTR_TO_MAP_VALUE with this off.
+  uint32_t map_off = 0;
   // For narrow ctx loads: the requested size.
   uint32_t ctx_field_size = 0;
   // The verifier proved a 32-bit subregister write needs an explicit zero-extension.
