@@ -42,6 +42,7 @@ struct Env {
   struct PendingBranch {
     std::unique_ptr<VerifierState> state;
     uint32_t insn_idx = 0, prev_insn_idx = 0;
+    uint64_t log_pos = 0;  // where the log rewinds to when this branch is popped (level 1)
   };
   std::vector<PendingBranch> pending;
   uint32_t insn_idx = 0, prev_insn_idx = 0;

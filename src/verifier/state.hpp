@@ -73,7 +73,7 @@ enum SlotType : uint8_t {
 
 // struct bpf_stack_state: one 8-byte slot.
 struct StackSlot {
-  RegState spilled_ptr;  // the register spilled here (valid when slot_type[7] == STACK_SPILL)
+  RegState spilled_ptr;  // the register spilled here (valid when slot_type[0] == STACK_SPILL)
   std::array<uint8_t, kRegSize> slot_type{};  // per byte, slot_type[0] is the lowest address
 };
 
@@ -94,6 +94,9 @@ struct FuncState {
   // Callbacks (bpf_loop, bpf_for_each_map_elem): the range r0 must be in at their exit.
   bool in_callback_fn = false;
   int64_t callback_ret_min = 0, callback_ret_max = 0;
+  // How many times this frame's current callback-calling helper scheduled its callback
+  // (bpf_loop stops exploring new iterations at its count's bound).
+  uint32_t callback_depth = 0;
   // stack[i] covers bytes [-(i+1)*8, -i*8) below the frame pointer. Grows on first write.
   std::vector<StackSlot> stack;
   uint32_t allocated_stack() const { return static_cast<uint32_t>(stack.size()) * kRegSize; }
