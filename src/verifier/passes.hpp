@@ -33,6 +33,11 @@ Status check_cfg(Env& env);
 Status do_check(Env& env);
 
 // --- calls, references, rewrite ----------------------------------------------------------------
+// insn_idx follows the kernel's do_check: after check_helper_call and check_func_call the loop
+// advances to *insn_idx + 1 as after any instruction (a call sets it to the callee's start - 1);
+// after prepare_func_exit, *insn_idx is the next instruction to check itself (the caller's
+// instruction after the call, or the callback's call site to re-check), with no advance.
+//
 // A helper call at *insn_idx against the type's prototype (check_helper_call).
 Status check_helper_call(Env& env, uint32_t* insn_idx);
 // A bpf-to-bpf call: pushes a frame (check_func_call); callbacks likewise.

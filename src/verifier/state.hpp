@@ -139,7 +139,9 @@ struct InsnAux {
   // slot's imm as loaded), set by resolve_pseudo_ldimm64 with map_ptr; the core gives the
   // register PTR_TO_MAP_VALUE with this off.
   uint32_t map_off = 0;
-  // For narrow ctx loads: the requested size.
+  // Context accesses: the size of the field accessed (CtxAccessInfo::ctx_field_size, as the
+  // kernel's insn_aux_data.ctx_field_size); the rewrite widens a narrower load to it, then
+  // shifts/masks. 0 when is_valid_access gave none.
   uint32_t ctx_field_size = 0;
   // The verifier proved a 32-bit subregister write needs an explicit zero-extension.
   bool zext_dst = false;
