@@ -36,7 +36,8 @@ struct Options {
   // The program type's tables; nullptr: prog_type_ops(load.prog_type).
   const ProgTypeOps* type = nullptr;
   // The verifier log (bpf_attr.log_level / log_size): BPF_LOG_LEVEL1, BPF_LOG_LEVEL2,
-  // BPF_LOG_STATS, BPF_LOG_FIXED. log_size 0 with a level is EINVAL, as the kernel.
+  // BPF_LOG_STATS, BPF_LOG_FIXED. log_size is the caller's buffer; 0 with a level asks only for
+  // log_true_size (the kernel's NULL log_buf); a size without a level is EINVAL, as the kernel.
   uint32_t log_level = 0;
   uint32_t log_size = 0;
   // Resolves the map fds of BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE lddw (EBADF when not a map).

@@ -83,7 +83,8 @@ struct RefusalFacts {
   std::string hint;
   bool has_path = false;
   std::vector<uint32_t> path;
-  std::string last_line;  // the last complete line Env::verbose() wrote (the kernel's message)
+  std::string last_line;     // the last complete line Env::verbose() wrote (the kernel's message)
+  std::string partial_line;  // what Env::verbose() wrote since the last newline
 };
 
 // The builder explain() returns: each call records one fact and returns *this.

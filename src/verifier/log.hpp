@@ -16,8 +16,10 @@ namespace bpfbox::verifier {
 class VerifierLog {
  public:
   // level: bpf_attr.log_level (BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS | BPF_LOG_FIXED);
-  // size: bpf_attr.log_size. init() applies the kernel's checks (bpf_vlog_init): EINVAL for a
-  // level with unknown bits, a level without a size, or a size too small/large.
+  // size: bpf_attr.log_size, the caller's buffer (0: no buffer). init() applies the kernel's
+  // checks (bpf_vlog_init): EINVAL for unknown level bits, a buffer without a level, or a size
+  // above UINT_MAX >> 2. A level without a buffer is valid: nothing is kept, but true_size() is
+  // computed (the kernel's way to ask how big the buffer must be).
   Status init(uint32_t level, uint32_t size);
 
   uint32_t level() const { return level_; }
@@ -46,9 +48,14 @@ class VerifierLog {
  private:
   uint32_t level_ = 0;
   uint32_t size_ = 0;
-  std::string buf_;         // everything written (bounded by the rotating/fixed rules)
-  uint64_t start_pos_ = 0;  // the absolute position of buf_[0]
-  uint64_t end_pos_ = 0;    // the absolute position after the last byte written
+  // The caller's buffer as the kernel leaves it, grown lazily up to size_ bytes: a ring for the
+  // rotating log (byte at absolute position p lives at p % size_), a prefix for BPF_LOG_FIXED.
+  std::string buf_;
+  uint64_t start_pos_ = 0;  // absolute position of the first byte still in the log
+  uint64_t end_pos_ = 0;    // absolute position after the last byte written
+  uint64_t len_max_ = 0;    // the most the log ever needed, NUL included (log_true_size)
+
+  void put(uint64_t pos, char c);  // one byte at an absolute position of the fixed/ring buffer
 };
 
 }  // namespace bpfbox::verifier
