@@ -6,6 +6,9 @@
 #ifdef BPFBOX_HAVE_JIT
 #include "vm/jit/jit.hpp"
 #endif
+#ifdef BPFBOX_HAVE_LLVM
+#include "vm/llvm/llvm_tier.hpp"
+#endif
 
 namespace bpfbox::vm {
 
@@ -22,7 +25,13 @@ Result<std::unique_ptr<Executable>> compile(EngineKind engine,
       return Status(EOPNOTSUPP, "jit engine not built");
 #endif
     case EngineKind::Llvm:
-      return Status(EOPNOTSUPP, "llvm engine not built");
+#ifdef BPFBOX_HAVE_LLVM
+      return llvm_tier::compile(prog, helpers, opts, llvm_tier::Options::from_environment());
+#else
+      return Status(EOPNOTSUPP,
+                    "llvm engine not built (configure with -DBPFBOX_WITH_LLVM=ON; needs llvm-dev "
+                    "14)");
+#endif
   }
   return Status(EINVAL, "unknown engine");
 }

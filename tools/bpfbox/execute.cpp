@@ -10,7 +10,8 @@ namespace bpfbox::cli {
 vm::EngineKind engine_from_name(const std::string& name) {
   if (name == "interp") return vm::EngineKind::Interp;
   if (name == "jit") return vm::EngineKind::Jit;
-  throw CommandError("unknown engine '" + name + "' (interp, jit)");
+  if (name == "llvm") return vm::EngineKind::Llvm;
+  throw CommandError("unknown engine '" + name + "' (interp, jit, llvm)");
 }
 
 uint64_t execute(std::span<const isa::Insn> prog, std::vector<uint8_t>& mem,
@@ -24,6 +25,8 @@ uint64_t execute(std::span<const isa::Insn> prog, std::vector<uint8_t>& mem,
   if (!compiled) {
     if (opts.engine == vm::EngineKind::Jit && compiled.status().err() == EOPNOTSUPP)
       throw CommandError("engine jit is not available yet");
+    if (opts.engine == vm::EngineKind::Llvm && compiled.status().err() == EOPNOTSUPP)
+      throw CommandError("engine llvm: " + compiled.status().message());
     throw CommandError(what + ": " + compiled.status().message());
   }
 

@@ -1,0 +1,24 @@
+// The optimizing tier: a program in its executable form compiled through LLVM 14 (eBPF -> IR ->
+// -O2/-O3 -> x86-64), with the interpreter's semantics, calling convention and helper table.
+// vm::compile(EngineKind::Llvm, ...) reaches it; only built with BPFBOX_WITH_LLVM.
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "bpfbox/vm.hpp"
+
+namespace bpfbox::vm::llvm_tier {
+
+struct Options {
+  int opt_level = 2;  // LLVM's -O2 (the default) or -O3
+
+  // BPFBOX_LLVM_OPT=3 selects -O3 for programs compiled through vm::compile.
+  static Options from_environment();
+};
+
+Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> prog,
+                                            const HelperTable& helpers, const ExecOptions& opts,
+                                            const Options& llvm_opts = {});
+
+}  // namespace bpfbox::vm::llvm_tier

@@ -1,0 +1,108 @@
+#include "vm/llvm/native_code.hpp"
+
+#include <cerrno>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/OptimizationLevel.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+namespace bpfbox::vm::llvm_tier {
+namespace {
+
+std::string message(::llvm::Error err) {
+  return ::llvm::toString(std::move(err));
+}
+
+// The host's target, looked up once: LLVM's target registry and the CPU's features.
+const ::llvm::orc::JITTargetMachineBuilder* host_target(std::string* error) {
+  static std::once_flag once;
+  static std::optional<::llvm::orc::JITTargetMachineBuilder> host;
+  static std::string host_error;
+  std::call_once(once, [] {
+    ::llvm::InitializeNativeTarget();
+    ::llvm::InitializeNativeTargetAsmPrinter();
+    auto jtmb = ::llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!jtmb)
+      host_error = message(jtmb.takeError());
+    else
+      host.emplace(std::move(*jtmb));
+  });
+  if (!host) *error = host_error;
+  return host ? &*host : nullptr;
+}
+
+void optimize(::llvm::Module& m, ::llvm::TargetMachine* tm, int opt_level) {
+  ::llvm::LoopAnalysisManager lam;
+  ::llvm::FunctionAnalysisManager fam;
+  ::llvm::CGSCCAnalysisManager cgam;
+  ::llvm::ModuleAnalysisManager mam;
+  ::llvm::PassBuilder pb(tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  ::llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(
+      opt_level >= 3 ? ::llvm::OptimizationLevel::O3 : ::llvm::OptimizationLevel::O2);
+  mpm.run(m, mam);
+}
+
+}  // namespace
+
+NativeCode::~NativeCode() = default;
+
+Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LLVMContext> ctx,
+                                                      std::unique_ptr<::llvm::Module> module,
+                                                      int opt_level, const char* symbol) {
+  std::string error;
+  const ::llvm::orc::JITTargetMachineBuilder* host = host_target(&error);
+  if (!host) return Status(EOPNOTSUPP, "llvm: no native target: " + error);
+  ::llvm::orc::JITTargetMachineBuilder jtmb = *host;
+  jtmb.setCodeGenOptLevel(opt_level >= 3 ? ::llvm::CodeGenOpt::Aggressive
+                                         : ::llvm::CodeGenOpt::Default);
+
+  // A malformed module is a translator bug: report it rather than let LLVM crash on it.
+  std::string broken;
+  ::llvm::raw_string_ostream out(broken);
+  if (::llvm::verifyModule(*module, &out))
+    return Status(EINVAL, "llvm: internal error, invalid IR: " + out.str());
+
+  auto tm = jtmb.createTargetMachine();
+  if (!tm) return Status(EINVAL, "llvm: " + message(tm.takeError()));
+  module->setDataLayout((*tm)->createDataLayout());
+  module->setTargetTriple((*tm)->getTargetTriple().str());
+  optimize(*module, tm->get(), opt_level);
+
+  auto jit = ::llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create();
+  if (!jit) return Status(EINVAL, "llvm: " + message(jit.takeError()));
+  // memset/memcpy the code generator may call.
+  auto process = ::llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!process) return Status(EINVAL, "llvm: " + message(process.takeError()));
+  (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+
+  if (auto err =
+          (*jit)->addIRModule(::llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx))))
+    return Status(EINVAL, "llvm: " + message(std::move(err)));
+  auto sym = (*jit)->lookup(symbol);
+  if (!sym) return Status(EINVAL, "llvm: " + message(sym.takeError()));
+
+  std::unique_ptr<NativeCode> code(new NativeCode);
+  code->address_ = sym->getAddress();
+  code->jit_ = std::move(*jit);
+  return code;
+}
+
+}  // namespace bpfbox::vm::llvm_tier

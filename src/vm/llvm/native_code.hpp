@@ -1,0 +1,37 @@
+// LLVM IR -> optimized x86-64 in memory: the -O2/-O3 pass pipeline tuned for the host CPU, then
+// ORC's LLJIT, which links the object into executable pages and owns them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "bpfbox/status.hpp"
+
+namespace llvm {
+class LLVMContext;
+class Module;
+namespace orc {
+class LLJIT;
+}  // namespace orc
+}  // namespace llvm
+
+namespace bpfbox::vm::llvm_tier {
+
+// Loaded machine code; freed with the object.
+class NativeCode {
+ public:
+  ~NativeCode();
+  uint64_t address() const { return address_; }
+
+  // Optimizes `module` at opt_level (2 or 3), compiles it and returns the code holding `symbol`.
+  static Result<std::unique_ptr<NativeCode>> build(std::unique_ptr<::llvm::LLVMContext> ctx,
+                                                   std::unique_ptr<::llvm::Module> module,
+                                                   int opt_level, const char* symbol);
+
+ private:
+  NativeCode() = default;
+  std::unique_ptr<::llvm::orc::LLJIT> jit_;
+  uint64_t address_ = 0;
+};
+
+}  // namespace bpfbox::vm::llvm_tier

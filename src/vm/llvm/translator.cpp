@@ -1,0 +1,645 @@
+#include "vm/llvm/translator.hpp"
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/DerivedTypes.h>
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "isa/uapi.hpp"
+#include "vm/llvm/program_shape.hpp"
+#include "vm/llvm/runtime.hpp"
+
+namespace bpfbox::vm::llvm_tier {
+namespace {
+
+using isa::Kind;
+using isa::Op;
+using ::llvm::AllocaInst;
+using ::llvm::BasicBlock;
+using ::llvm::Function;
+using ::llvm::FunctionType;
+using ::llvm::Type;
+using ::llvm::Value;
+
+constexpr uint32_t kFrames = isa::kMaxCallFrames;
+constexpr uint64_t kFrameSize = isa::kStackSize;
+constexpr uint64_t kStackBytes = kFrames * kFrameSize;
+constexpr int kHelperTailCall = 12;
+
+// Where generated code reads and writes the caller's RunContext.
+constexpr uint64_t kFaultKindOffset = offsetof(RunContext, fault) + offsetof(Fault, kind);
+
+template <class F>
+uint64_t address_of(F* fn) {
+  return reinterpret_cast<uint64_t>(fn);
+}
+
+class Translator {
+ public:
+  Translator(::llvm::LLVMContext& ctx, std::span<const isa::Decoded> prog,
+             const HelperTable& helpers, const ExecOptions& opts)
+      : ctx_(ctx),
+        module_(std::make_unique<::llvm::Module>("bpf", ctx)),
+        b_(ctx),
+        prog_(prog),
+        helpers_(helpers),
+        checked_(opts.checked),
+        budget_(opts.insn_budget) {
+    i1_ = b_.getInt1Ty();
+    i8_ = b_.getInt8Ty();
+    i32_ = b_.getInt32Ty();
+    i64_ = b_.getInt64Ty();
+    ptr_ = b_.getInt8PtrTy();
+    ret_ty_ = ::llvm::StructType::get(ctx, {i64_, i1_});
+    // (rc, frame = this function's r10, depth, r1..r5) -> {r0, aborted}
+    fn_ty_ = FunctionType::get(ret_ty_, {ptr_, ptr_, i32_, i64_, i64_, i64_, i64_, i64_}, false);
+    helper_ty_ = FunctionType::get(i64_, {i64_, i64_, i64_, i64_, i64_, ptr_}, false);
+    unlikely_ = ::llvm::MDBuilder(ctx).createBranchWeights(1, 1 << 20);
+  }
+
+  Result<std::unique_ptr<::llvm::Module>> run() {
+    if (Status st = refuse_unsupported(); !st) return st;
+    shape_ = analyze(prog_);
+    for (uint32_t entry : shape_.functions) {
+      Function* f = Function::Create(fn_ty_, Function::InternalLinkage,
+                                     "bpf_fn_" + std::to_string(entry), *module_);
+      f->addFnAttr(::llvm::Attribute::NoUnwind);
+      // Programs may touch address 0 (unchecked mode): it is memory like any other, not UB.
+      f->addFnAttr(::llvm::Attribute::NullPointerIsValid);
+      fn_of_pc_[entry] = f;
+    }
+    for (size_t i = 0; i < shape_.functions.size(); ++i)
+      emit_function(shape_.functions[i], shape_.reach[i]);
+    emit_entry();
+    return std::move(module_);
+  }
+
+ private:
+  // --- refusals -----------------------------------------------------------------------------
+
+  Status refuse_unsupported() {
+    for (size_t pc = 0; pc < prog_.size(); ++pc) {
+      const isa::Decoded& d = prog_[pc];
+      if (d.slots != 0 && d.op == Op::Call && d.imm == kHelperTailCall) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf,
+                      "bpf_tail_call (call 12) is not supported by the llvm engine yet (insn %zu)",
+                      pc);
+        return Status(EINVAL, buf);
+      }
+    }
+    return Status::ok();
+  }
+
+  // --- small builders -----------------------------------------------------------------------
+
+  ::llvm::ConstantInt* c64(uint64_t v) { return b_.getInt64(v); }
+  ::llvm::ConstantInt* c32(uint32_t v) { return b_.getInt32(v); }
+  Type* int_ty(unsigned bytes) { return b_.getIntNTy(bytes * 8); }
+
+  Value* rc_field(uint64_t offset, Type* t) {
+    return b_.CreateBitCast(b_.CreateConstGEP1_64(i8_, rc_, offset), t->getPointerTo());
+  }
+  Value* constant_fn(uint64_t addr, FunctionType* t) {
+    return b_.CreateIntToPtr(c64(addr), t->getPointerTo());
+  }
+
+  BasicBlock* new_block(const char* name) { return BasicBlock::Create(ctx_, name, fn_); }
+
+  // Branches to `bad` (cold) when `cond`, else continues in a new block.
+  void branch_unless(Value* cond, BasicBlock* bad) {
+    BasicBlock* ok = new_block("ok");
+    b_.CreateCondBr(cond, bad, ok, unlikely_);
+    b_.SetInsertPoint(ok);
+  }
+
+  // Records a fault and ends the run.
+  void fault_here(FaultKind kind, int err, uint32_t pc, Value* addr) {
+    auto* ty = FunctionType::get(b_.getVoidTy(), {ptr_, i32_, i32_, i32_, i64_}, false);
+    b_.CreateCall(
+        ty, constant_fn(address_of(&rt::fault), ty),
+        {rc_, c32(static_cast<uint32_t>(kind)), c32(static_cast<uint32_t>(err)), c32(pc), addr});
+    b_.CreateBr(abort_);
+  }
+
+  Value* reg(uint8_t r) {
+    if (r == isa::kMaxReg) return b_.CreatePtrToInt(frame_, i64_);
+    return b_.CreateLoad(i64_, regs_[r]);
+  }
+  void set_reg(uint8_t r, Value* v) { b_.CreateStore(v, regs_[r]); }
+
+  Value* frame_bottom() { return b_.CreateSub(b_.CreatePtrToInt(frame_, i64_), c64(kFrameSize)); }
+  // Checked mode: the live stack is [bottom of this frame, top) = (depth + 1) x 512 bytes.
+  Value* live_span() {
+    return b_.CreateMul(b_.CreateZExt(b_.CreateAdd(depth_, c32(1)), i64_), c64(kFrameSize));
+  }
+  void publish_live_stack() {
+    b_.CreateStore(frame_bottom(), rc_field(offsetof(RunContext, stack_base), i64_));
+    b_.CreateStore(live_span(), rc_field(offsetof(RunContext, stack_size), i64_));
+  }
+
+  // The address of a memory operand as a pointer to `t`, checked first in checked mode.
+  Value* operand(uint8_t base, int16_t off, Type* t, uint32_t size, uint8_t access, uint32_t pc) {
+    if (base == isa::kMaxReg && !checked_) {
+      // Stack accesses address the frame pointer directly, so LLVM sees which alloca they touch.
+      return b_.CreateBitCast(b_.CreateConstGEP1_64(i8_, frame_, off), t->getPointerTo());
+    }
+    Value* addr = b_.CreateAdd(reg(base), c64(static_cast<uint64_t>(static_cast<int64_t>(off))));
+    if (checked_) {
+      // The live stack inline (as the interpreter: addr - lo <= span - size), else the regions.
+      Value* rel = b_.CreateSub(addr, frame_bottom());
+      Value* in_stack = b_.CreateICmpULE(rel, b_.CreateSub(live_span(), c64(size)));
+      BasicBlock* slow = new_block("check_regions");
+      BasicBlock* ok = new_block("access");
+      b_.CreateCondBr(in_stack, ok, slow);
+      b_.SetInsertPoint(slow);
+      auto* ty = FunctionType::get(i1_, {ptr_, i64_, i32_, i32_, i32_}, false);
+      Value* allowed = b_.CreateCall(ty, constant_fn(address_of(&rt::check_access), ty),
+                                     {rc_, addr, c32(size), c32(access), c32(pc)});
+      b_.CreateCondBr(allowed, ok, abort_);
+      b_.SetInsertPoint(ok);
+    }
+    return b_.CreateIntToPtr(addr, t->getPointerTo());
+  }
+
+  // --- functions ----------------------------------------------------------------------------
+
+  void emit_function(uint32_t entry, const std::vector<uint32_t>& reach) {
+    fn_ = fn_of_pc_[entry];
+    auto args = fn_->arg_begin();
+    rc_ = &*args++;
+    frame_ = &*args++;
+    depth_ = &*args++;
+
+    BasicBlock* start = new_block("entry");
+    b_.SetInsertPoint(start);
+    for (int r = 0; r < isa::kMaxReg; ++r) regs_[r] = b_.CreateAlloca(i64_);
+    loops_ = b_.CreateAlloca(i64_);
+    // A function starts as a program does: r1..r5 are its arguments, every other register 0.
+    set_reg(0, c64(0));
+    for (int r = 1; r <= 5; ++r) set_reg(static_cast<uint8_t>(r), &*args++);
+    for (int r = 6; r <= 9; ++r) set_reg(static_cast<uint8_t>(r), c64(0));
+    b_.CreateStore(c64(BPFBOX_MAX_LOOPS), loops_);
+    if (checked_) {
+      // Unverified code never reads the host's leftovers: each frame starts zeroed.
+      b_.CreateMemSet(b_.CreateConstGEP1_64(i8_, frame_, -static_cast<int64_t>(kFrameSize)),
+                      b_.getInt8(0), kFrameSize, ::llvm::MaybeAlign(16));
+      publish_live_stack();
+    }
+
+    abort_ = new_block("abort");
+    {
+      ::llvm::IRBuilder<> ab(abort_);
+      ab.CreateRet(::llvm::ConstantStruct::get(ret_ty_, {c64(0), b_.getTrue()}));
+    }
+    blocks_.assign(prog_.size(), nullptr);
+    for (uint32_t pc : reach)
+      if (shape_.starts_block[pc]) blocks_[pc] = new_block(("pc" + std::to_string(pc)).c_str());
+    b_.CreateBr(blocks_[entry]);
+
+    for (uint32_t pc : reach) {
+      if (blocks_[pc]) {
+        if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(blocks_[pc]);
+        b_.SetInsertPoint(blocks_[pc]);
+      }
+      emit(pc);
+    }
+  }
+
+  // The program's entry, with Executable::Entry's signature: sets up the run as the interpreter
+  // does (fault cleared, stack described, budget count reset) and calls the function at pc 0.
+  void emit_entry() {
+    auto* ty = FunctionType::get(i64_, {ptr_, ptr_, i64_, i64_}, false);
+    Function* f = Function::Create(ty, Function::ExternalLinkage, kEntrySymbol, *module_);
+    f->addFnAttr(::llvm::Attribute::NoUnwind);
+    fn_ = f;
+    auto args = f->arg_begin();
+    ++args;  // self
+    rc_ = &*args++;
+    Value* r1 = &*args++;
+    Value* r2 = &*args++;
+    b_.SetInsertPoint(new_block("entry"));
+    AllocaInst* stack = b_.CreateAlloca(::llvm::ArrayType::get(i8_, kStackBytes));
+    stack->setAlignment(::llvm::Align(16));
+    Value* base = b_.CreateConstGEP2_64(stack->getAllocatedType(), stack, 0, 0);
+    Value* top = b_.CreateConstGEP1_64(i8_, base, kStackBytes);
+    b_.CreateMemSet(rc_field(offsetof(RunContext, fault), i8_), b_.getInt8(0), sizeof(Fault),
+                    ::llvm::MaybeAlign(8));
+    b_.CreateStore(c32(checked_ ? 1 : 0), rc_field(offsetof(RunContext, checked), i32_));
+    if (budget_) b_.CreateStore(c64(0), rc_field(offsetof(RunContext, insns_executed), i64_));
+    if (!checked_) {  // checked runs describe only the live frames, from each function's entry
+      b_.CreateStore(b_.CreatePtrToInt(base, i64_),
+                     rc_field(offsetof(RunContext, stack_base), i64_));
+      b_.CreateStore(c64(kStackBytes), rc_field(offsetof(RunContext, stack_size), i64_));
+    }
+    Value* res =
+        b_.CreateCall(fn_ty_, fn_of_pc_[0], {rc_, top, c32(0), r1, r2, c64(0), c64(0), c64(0)});
+    b_.CreateRet(b_.CreateExtractValue(res, 0));
+  }
+
+  // --- instructions -------------------------------------------------------------------------
+
+  void charge_budget(uint32_t pc) {
+    // Each executed instruction counts in rc->insns_executed, which helpers' callbacks share;
+    // the instruction that would exceed the budget does not run.
+    Value* counter = rc_field(offsetof(RunContext, insns_executed), i64_);
+    Value* n = b_.CreateLoad(i64_, counter);
+    BasicBlock* out = new_block("budget_exhausted");
+    branch_unless(b_.CreateICmpUGE(n, c64(budget_)), out);
+    b_.CreateStore(b_.CreateAdd(n, c64(1)), counter);
+    BasicBlock* cont = b_.GetInsertBlock();
+    b_.SetInsertPoint(out);
+    fault_here(FaultKind::Budget, E2BIG, pc, c64(0));
+    b_.SetInsertPoint(cont);
+  }
+
+  void emit(uint32_t pc) {
+    const isa::Decoded& d = prog_[pc];
+    const isa::OpInfo& o = d.info();
+    if (budget_) charge_budget(pc);
+    switch (o.kind) {
+      case Kind::Alu:
+        return emit_alu(d, o);
+      case Kind::Mov:
+        return set_reg(d.dst, o.is64 ? source(d, o) : zext32(trunc32(source(d, o))));
+      case Kind::Neg:
+        return set_reg(
+            d.dst, o.is64 ? b_.CreateNeg(reg(d.dst)) : zext32(b_.CreateNeg(trunc32(reg(d.dst)))));
+      case Kind::Movsx: {
+        Value* v = b_.CreateTrunc(reg(d.src), b_.getIntNTy(o.size));
+        return set_reg(d.dst, o.is64 ? b_.CreateSExt(v, i64_) : zext32(b_.CreateSExt(v, i32_)));
+      }
+      case Kind::End:
+        return emit_endian(d, o);
+      case Kind::Ja:
+      case Kind::Gotol:
+        b_.CreateBr(blocks_[*d.target(pc)]);
+        return;
+      case Kind::Jcond:
+        b_.CreateCondBr(condition(d, o), blocks_[*d.target(pc)], blocks_[pc + 1]);
+        return;
+      case Kind::MayGoto: {
+        // As the kernel's rewrite: jump once the counter is spent, else count down.
+        Value* n = b_.CreateLoad(i64_, loops_);
+        BasicBlock* count = new_block("may_goto_count");
+        b_.CreateCondBr(b_.CreateICmpEQ(n, c64(0)), blocks_[*d.target(pc)], count);
+        b_.SetInsertPoint(count);
+        b_.CreateStore(b_.CreateSub(n, c64(1)), loops_);
+        b_.CreateBr(blocks_[pc + 1]);
+        return;
+      }
+      case Kind::Exit:
+        b_.CreateRet(b_.CreateInsertValue(
+            ::llvm::ConstantStruct::get(ret_ty_, {c64(0), b_.getFalse()}), reg(0), 0));
+        return;
+      case Kind::Lddw:
+        if (d.src == BPF_PSEUDO_FUNC)
+          return set_reg(d.dst, b_.CreatePtrToInt(fn_of_pc_.at(*d.target(pc)), i64_));
+        return set_reg(d.dst, c64(d.imm64));
+      case Kind::Call:
+        return emit_helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
+      case Kind::CallLocal:
+        return emit_local_call(pc, static_cast<uint32_t>(*d.target(pc)));
+      case Kind::Callx:
+        return emit_callx(pc, d);
+      case Kind::CallKfunc:  // refused by check_executable_form
+        fault_here(FaultKind::Unsupported, EOPNOTSUPP, pc, c64(static_cast<uint64_t>(d.imm)));
+        b_.SetInsertPoint(new_block("dead"));
+        return;
+      case Kind::LdAbs:
+      case Kind::LdInd:
+        return emit_packet_load(d, o);
+      case Kind::Ldx:
+      case Kind::Ldxs: {
+        Type* t = int_ty(o.size);
+        Value* p = operand(d.src, d.off, t, o.size, kRead, pc);
+        // Frozen: a read of stack never written is some value, not LLVM's undef.
+        Value* v = b_.CreateFreeze(b_.CreateAlignedLoad(t, p, ::llvm::Align(1)));
+        return set_reg(d.dst,
+                       o.kind == Kind::Ldxs ? b_.CreateSExt(v, i64_) : b_.CreateZExt(v, i64_));
+      }
+      case Kind::St:
+      case Kind::Stx: {
+        Type* t = int_ty(o.size);
+        Value* v =
+            o.kind == Kind::St
+                ? static_cast<Value*>(c64(static_cast<uint64_t>(static_cast<int64_t>(d.imm))))
+                : reg(d.src);
+        Value* p = operand(d.dst, d.off, t, o.size, kWrite, pc);
+        b_.CreateAlignedStore(b_.CreateTrunc(v, t), p, ::llvm::Align(1));
+        return;
+      }
+      case Kind::Atomic:
+        return emit_atomic(pc, d, o);
+      case Kind::LoadAcq: {
+        Type* t = int_ty(o.size);
+        Value* p = operand(d.src, d.off, t, o.size, kRead, pc);
+        auto* l = b_.CreateAlignedLoad(t, p, ::llvm::Align(o.size));
+        l->setAtomic(::llvm::AtomicOrdering::Acquire);
+        return set_reg(d.dst, b_.CreateZExt(l, i64_));
+      }
+      case Kind::StoreRel: {
+        Type* t = int_ty(o.size);
+        Value* v = b_.CreateTrunc(reg(d.src), t);
+        Value* p = operand(d.dst, d.off, t, o.size, kWrite, pc);
+        auto* s = b_.CreateAlignedStore(v, p, ::llvm::Align(o.size));
+        s->setAtomic(::llvm::AtomicOrdering::Release);
+        return;
+      }
+    }
+  }
+
+  Value* trunc32(Value* v) { return b_.CreateTrunc(v, i32_); }
+  Value* zext32(Value* v) { return b_.CreateZExt(v, i64_); }
+
+  // The second operand: the source register or the immediate sign-extended to 64 bits.
+  Value* source(const isa::Decoded& d, const isa::OpInfo& o) {
+    return o.uses_src ? reg(d.src) : c64(static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+  }
+
+  void emit_alu(const isa::Decoded& d, const isa::OpInfo& o) {
+    Value* a = reg(d.dst);
+    Value* b = source(d, o);
+    if (!o.is64) {
+      a = trunc32(a);
+      b = trunc32(b);
+    }
+    Type* t = a->getType();
+    const unsigned bits = o.is64 ? 64 : 32;
+    auto k = [&](uint64_t v) { return ::llvm::ConstantInt::get(t, v); };
+    Value* r = nullptr;
+    // Division as the kernel defines it: by 0 gives 0 (modulo leaves dst); signed MIN / -1
+    // gives MIN (modulo 0). The divisor is made safe so the host never traps.
+    Value* zero = nullptr;
+    Value* minus1 = nullptr;
+    Value* safe = nullptr;
+    const bool is_signed = d.op == Op::Sdiv64K || d.op == Op::Sdiv64X || d.op == Op::Sdiv32K ||
+                           d.op == Op::Sdiv32X || d.op == Op::Smod64K || d.op == Op::Smod64X ||
+                           d.op == Op::Smod32K || d.op == Op::Smod32X;
+    const bool divides = o.op == BPF_DIV || o.op == BPF_MOD;
+    if (divides) {
+      zero = b_.CreateICmpEQ(b, k(0));
+      minus1 =
+          is_signed ? b_.CreateICmpEQ(b, ::llvm::ConstantInt::getAllOnesValue(t)) : b_.getFalse();
+      safe = b_.CreateSelect(b_.CreateOr(zero, minus1), k(1), b);
+    }
+    switch (o.op) {
+      case BPF_ADD:
+        r = b_.CreateAdd(a, b);
+        break;
+      case BPF_SUB:
+        r = b_.CreateSub(a, b);
+        break;
+      case BPF_MUL:
+        r = b_.CreateMul(a, b);
+        break;
+      case BPF_DIV:
+        if (is_signed)
+          r = b_.CreateSelect(minus1, b_.CreateNeg(a),
+                              b_.CreateSelect(zero, k(0), b_.CreateSDiv(a, safe)));
+        else
+          r = b_.CreateSelect(zero, k(0), b_.CreateUDiv(a, safe));
+        break;
+      case BPF_MOD:
+        if (is_signed)
+          r = b_.CreateSelect(minus1, k(0), b_.CreateSelect(zero, a, b_.CreateSRem(a, safe)));
+        else
+          r = b_.CreateSelect(zero, a, b_.CreateURem(a, safe));
+        break;
+      case BPF_OR:
+        r = b_.CreateOr(a, b);
+        break;
+      case BPF_AND:
+        r = b_.CreateAnd(a, b);
+        break;
+      case BPF_XOR:
+        r = b_.CreateXor(a, b);
+        break;
+      case BPF_LSH:
+        r = b_.CreateShl(a, b_.CreateAnd(b, k(bits - 1)));
+        break;
+      case BPF_RSH:
+        r = b_.CreateLShr(a, b_.CreateAnd(b, k(bits - 1)));
+        break;
+      case BPF_ARSH:
+        r = b_.CreateAShr(a, b_.CreateAnd(b, k(bits - 1)));
+        break;
+      default:
+        r = b;  // unreachable: the decoder's Alu kinds are the ones above
+        break;
+    }
+    set_reg(d.dst, o.is64 ? r : zext32(r));
+  }
+
+  void emit_endian(const isa::Decoded& d, const isa::OpInfo& o) {
+    // The host is little-endian: le truncates, be and bswap swap (and truncate).
+    Type* t = b_.getIntNTy(o.size);
+    Value* v = b_.CreateTrunc(reg(d.dst), t);
+    const bool swap = d.op != Op::Le16 && d.op != Op::Le32 && d.op != Op::Le64;
+    if (swap) v = b_.CreateUnaryIntrinsic(::llvm::Intrinsic::bswap, v);
+    set_reg(d.dst, b_.CreateZExt(v, i64_));
+  }
+
+  Value* condition(const isa::Decoded& d, const isa::OpInfo& o) {
+    Value* a = reg(d.dst);
+    Value* b = source(d, o);
+    if (!o.is64) {
+      a = trunc32(a);
+      b = trunc32(b);
+    }
+    switch (o.op) {
+      case BPF_JEQ:
+        return b_.CreateICmpEQ(a, b);
+      case BPF_JNE:
+        return b_.CreateICmpNE(a, b);
+      case BPF_JGT:
+        return b_.CreateICmpUGT(a, b);
+      case BPF_JGE:
+        return b_.CreateICmpUGE(a, b);
+      case BPF_JLT:
+        return b_.CreateICmpULT(a, b);
+      case BPF_JLE:
+        return b_.CreateICmpULE(a, b);
+      case BPF_JSET:
+        return b_.CreateICmpNE(b_.CreateAnd(a, b), ::llvm::ConstantInt::get(a->getType(), 0));
+      case BPF_JSGT:
+        return b_.CreateICmpSGT(a, b);
+      case BPF_JSGE:
+        return b_.CreateICmpSGE(a, b);
+      case BPF_JSLT:
+        return b_.CreateICmpSLT(a, b);
+      default:  // BPF_JSLE
+        return b_.CreateICmpSLE(a, b);
+    }
+  }
+
+  void emit_atomic(uint32_t pc, const isa::Decoded& d, const isa::OpInfo& o) {
+    Type* t = int_ty(o.size);
+    Value* v = b_.CreateTrunc(reg(d.src), t);
+    Value* p = operand(d.dst, d.off, t, o.size, kReadWrite, pc);
+    const auto seq = ::llvm::AtomicOrdering::SequentiallyConsistent;
+    const ::llvm::MaybeAlign align(o.size);
+    const int op = d.imm;
+    if (op == BPF_CMPXCHG) {
+      Value* expected = b_.CreateTrunc(reg(0), t);
+      Value* pair = b_.CreateAtomicCmpXchg(p, expected, v, align, seq, seq);
+      // r0 gets the old value whether or not it matched (zero-extended for 32 bits).
+      set_reg(0, b_.CreateZExt(b_.CreateExtractValue(pair, 0), i64_));
+      return;
+    }
+    ::llvm::AtomicRMWInst::BinOp rmw = ::llvm::AtomicRMWInst::Xchg;
+    switch (op & ~BPF_FETCH) {
+      case BPF_ADD:
+        rmw = ::llvm::AtomicRMWInst::Add;
+        break;
+      case BPF_OR:
+        rmw = ::llvm::AtomicRMWInst::Or;
+        break;
+      case BPF_AND:
+        rmw = ::llvm::AtomicRMWInst::And;
+        break;
+      case BPF_XOR:
+        rmw = ::llvm::AtomicRMWInst::Xor;
+        break;
+      default:  // BPF_XCHG (always fetches)
+        break;
+    }
+    Value* old = b_.CreateAtomicRMW(rmw, p, v, align, seq);
+    if (op & BPF_FETCH) set_reg(d.src, b_.CreateZExt(old, i64_));
+  }
+
+  void emit_packet_load(const isa::Decoded& d, const isa::OpInfo& o) {
+    // Offset imm (LD_ABS) or the low 32 bits of src + imm read as an int (LD_IND); a negative
+    // offset or one past the packet ends the whole run with r0 = 0, as the interpreter's.
+    Value* off = c64(static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
+    if (o.kind == Kind::LdInd) off = b_.CreateSExt(trunc32(b_.CreateAdd(reg(d.src), off)), i64_);
+    Value* data = b_.CreateLoad(ptr_, rc_field(offsetof(RunContext, pkt_data), ptr_));
+    Value* len =
+        b_.CreateZExt(b_.CreateLoad(i32_, rc_field(offsetof(RunContext, pkt_len), i32_)), i64_);
+    Value* outside = b_.CreateOr(b_.CreateOr(b_.CreateICmpSLT(off, c64(0)),
+                                             b_.CreateICmpUGT(b_.CreateAdd(off, c64(o.size)), len)),
+                                 b_.CreateIsNull(data));
+    branch_unless(outside, abort_);
+    Type* t = int_ty(o.size);
+    Value* p = b_.CreateBitCast(b_.CreateGEP(i8_, data, off), t->getPointerTo());
+    Value* v = b_.CreateAlignedLoad(t, p, ::llvm::Align(1));
+    if (o.size > 1) v = b_.CreateUnaryIntrinsic(::llvm::Intrinsic::bswap, v);
+    set_reg(0, b_.CreateZExt(v, i64_));
+  }
+
+  // After anything that may have recorded a fault (a helper), the run stops if one was.
+  void stop_if_faulted() {
+    Value* kind = b_.CreateLoad(i8_, rc_field(kFaultKindOffset, i8_));
+    branch_unless(b_.CreateICmpNE(kind, b_.getInt8(0)), abort_);
+  }
+
+  void emit_helper_call(HelperFn fn) {
+    Value* r0 = b_.CreateCall(helper_ty_, constant_fn(address_of(fn), helper_ty_),
+                              {reg(1), reg(2), reg(3), reg(4), reg(5), rc_});
+    set_reg(0, r0);
+    stop_if_faulted();
+  }
+
+  // A bpf-to-bpf call: a new frame 512 bytes below, at most eight in all (E2BIG at the call, as
+  // the interpreter). r1..r5 keep the caller's values afterwards (the kernel's verifier refuses
+  // reading them); r6..r9 are the caller's own allocas, so they survive by construction.
+  void emit_local_call(uint32_t pc, uint32_t target) {
+    BasicBlock* too_deep = new_block("call_too_deep");
+    branch_unless(b_.CreateICmpUGE(depth_, c32(kFrames - 1)), too_deep);
+    BasicBlock* cont = b_.GetInsertBlock();
+    b_.SetInsertPoint(too_deep);
+    fault_here(FaultKind::CallDepth, E2BIG, pc, c64(target));
+    b_.SetInsertPoint(cont);
+
+    Value* callee_frame = b_.CreateConstGEP1_64(i8_, frame_, -static_cast<int64_t>(kFrameSize));
+    Value* res = b_.CreateCall(
+        fn_ty_, fn_of_pc_.at(target),
+        {rc_, callee_frame, b_.CreateAdd(depth_, c32(1)), reg(1), reg(2), reg(3), reg(4), reg(5)});
+    branch_unless(b_.CreateExtractValue(res, 1), abort_);
+    set_reg(0, b_.CreateExtractValue(res, 0));
+    if (checked_) publish_live_stack();  // the callee's frame is gone
+  }
+
+  // callx: a BPF_PSEUDO_FUNC value (a function's address) calls that function; a small integer
+  // the helper with that id; anything else is BadCall (EINVAL), as the interpreter.
+  void emit_callx(uint32_t pc, const isa::Decoded& d) {
+    Value* v = reg(d.dst);
+    BasicBlock* done = new_block("callx_done");
+    for (const auto& [entry, f] : fn_of_pc_) {
+      BasicBlock* hit = new_block("callx_fn");
+      BasicBlock* next = new_block("callx_next");
+      b_.CreateCondBr(b_.CreateICmpEQ(v, b_.CreatePtrToInt(f, i64_)), hit, next);
+      b_.SetInsertPoint(hit);
+      emit_local_call(pc, entry);
+      b_.CreateBr(done);
+      b_.SetInsertPoint(next);
+    }
+    BasicBlock* bad = new_block("callx_bad");
+    auto* sw = b_.CreateSwitch(v, bad);
+    for (size_t id = 0; id < helpers_.size(); ++id) {
+      const Helper* h = helpers_.get(static_cast<uint32_t>(id));
+      if (!h) continue;
+      BasicBlock* hit = new_block("callx_helper");
+      sw->addCase(c64(id), hit);
+      b_.SetInsertPoint(hit);
+      emit_helper_call(h->fn);
+      b_.CreateBr(done);
+    }
+    b_.SetInsertPoint(bad);
+    fault_here(FaultKind::BadCall, EINVAL, pc, v);
+    b_.SetInsertPoint(done);
+  }
+
+  ::llvm::LLVMContext& ctx_;
+  std::unique_ptr<::llvm::Module> module_;
+  ::llvm::IRBuilder<> b_;
+  std::span<const isa::Decoded> prog_;
+  const HelperTable& helpers_;
+  const bool checked_;
+  const uint64_t budget_;
+  ProgramShape shape_;
+  std::map<uint32_t, Function*> fn_of_pc_;
+
+  Type* i1_;
+  Type* i8_;
+  Type* i32_;
+  Type* i64_;
+  Type* ptr_;
+  ::llvm::StructType* ret_ty_;
+  FunctionType* fn_ty_;
+  FunctionType* helper_ty_;
+  ::llvm::MDNode* unlikely_;
+
+  // The function being emitted.
+  Function* fn_ = nullptr;
+  Value* rc_ = nullptr;
+  Value* frame_ = nullptr;
+  Value* depth_ = nullptr;
+  AllocaInst* regs_[isa::kMaxReg] = {};
+  AllocaInst* loops_ = nullptr;
+  BasicBlock* abort_ = nullptr;
+  std::vector<BasicBlock*> blocks_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<::llvm::Module>> translate(::llvm::LLVMContext& ctx,
+                                                  std::span<const isa::Decoded> prog,
+                                                  const HelperTable& helpers,
+                                                  const ExecOptions& opts) {
+  return Translator(ctx, prog, helpers, opts).run();
+}
+
+}  // namespace bpfbox::vm::llvm_tier
