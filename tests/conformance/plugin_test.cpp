@@ -67,6 +67,12 @@ TEST_P(ConformancePlugin, Jit) {
 }
 #endif
 
+#ifdef BPFBOX_HAVE_LLVM
+TEST_P(ConformancePlugin, Llvm) {
+  run_case({"--engine", "llvm"});
+}
+#endif
+
 INSTANTIATE_TEST_SUITE_P(Bpf, ConformancePlugin,
                          ::testing::ValuesIn(list_data_files(BPFBOX_CONFORMANCE_DIR)),
                          [](const auto& test) { return case_name(test.param); });
