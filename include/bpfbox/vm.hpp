@@ -73,7 +73,8 @@ enum class FaultKind : uint8_t {
   BadCall,      // call of an unknown helper or a callx target that is no function
   CallDepth,    // more than 8 nested bpf-to-bpf calls
   Budget,       // the instruction budget ran out
-  Unsupported,  // an instruction this engine cannot run (a kfunc call)
+  Unsupported,  // an instruction this engine cannot run (a kfunc call; addr 12: a tail call
+                // inside a callback, which cannot leave its helper)
 };
 
 struct Fault {
@@ -113,7 +114,8 @@ struct RunContext {
   // Engine state.
   uint64_t stack_base = 0;  // the lowest address of the run's stack, for describe()
   uint64_t stack_size = 0;
-  uint32_t tail_call_cnt = 0;
+  uint32_t tail_call_cnt = 0;  // tail calls this run made (kMaxTailCallCnt at most)
+  uint64_t tail_call_ctx = 0;  // the run's r1 at entry: what a tail call passes its target as r1
   // Set by the engine while it runs (null otherwise): lets a helper call the BPF function a
   // BPF_PSEUDO_FUNC value names (bpf_loop, bpf_for_each_map_elem callbacks) with r1..r5, as one
   // frame deeper than the helper's caller. Returns the function's r0; on a fault returns 0 with
@@ -129,6 +131,20 @@ struct ExecOptions {
   bool blind_constants = false;  // JIT: keep the program's immediates out of the machine code
 };
 
+class Executable;
+
+// Where a tail call goes: the target and the entry to jump to, or {null, null} to fall through.
+struct TailCallTarget {
+  const Executable* target = nullptr;
+  uint64_t (*entry)(const Executable*, RunContext*, uint64_t, uint64_t) = nullptr;
+};
+// For engines, at `call 12` in `self` with r2 = map, r3 = index: null once the run made
+// kMaxTailCallCnt tail calls, when the slot is empty or out of range, or when the target is not
+// tail_call_compatible(); else counts the tail call and returns the target. The engine then enters
+// the target's entry with r1 = rc->tail_call_ctx, r2 = 0, never returning to `self`.
+TailCallTarget resolve_tail_call(RunContext* rc, const Executable* self, uint64_t map,
+                                 uint64_t index);
+
 // A program compiled by an engine. run() is the hot path: one indirect call, no allocation.
 class Executable {
  public:
@@ -139,14 +155,34 @@ class Executable {
   Executable& operator=(const Executable&) = delete;
 
   // Runs with r1, r2 as arguments and returns r0. On a fault, returns 0 with rc.fault set.
+  // The per-run counters are reset here, not in the entry: a tail call enters its target through
+  // the entry with them running (so an engine's entry must not reset them).
   uint64_t run(RunContext& rc, uint64_t r1, uint64_t r2 = 0) const {
+    rc.tail_call_cnt = 0;
+    rc.insns_executed = 0;
+    rc.tail_call_ctx = r1;
     return entry_(this, &rc, r1, r2);
   }
   virtual const char* engine_name() const = 0;
 
+  // Whether a tail call from this program may enter `target`: both run in the same mode (checked
+  // or not, the same budget), so a checked run never continues unchecked. The engines may differ.
+  bool tail_call_compatible(const Executable& target) const {
+    return checked_ == target.checked_ && budget_ == target.budget_;
+  }
+
  protected:
   Executable() = default;
+  // Engines call this once compiled: the mode and the tail-call lookup the program runs with.
+  void set_run_mode(const HelperTable& helpers, const ExecOptions& opts);
+
   Entry entry_ = nullptr;
+
+ private:
+  friend TailCallTarget resolve_tail_call(RunContext*, const Executable*, uint64_t, uint64_t);
+  TailCallLookup tail_call_lookup_ = nullptr;
+  bool checked_ = false;
+  uint64_t budget_ = 0;
 };
 
 enum class EngineKind : uint8_t { Interp, Jit, Llvm };

@@ -15,6 +15,8 @@ Status check_executable_form(std::span<const isa::Decoded> prog, const HelperTab
     const isa::OpInfo& o = d.info();
     switch (o.kind) {
       case isa::Kind::Call:
+        // bpf_tail_call is the engines' own instruction when the embedder gave a lookup.
+        if (is_tail_call(d, helpers)) break;
         if (!helpers.get(static_cast<uint32_t>(d.imm))) {
           std::snprintf(buf, sizeof buf, "invalid func unknown#%d (insn %zu)", d.imm, pc);
           return Status(EINVAL, buf);

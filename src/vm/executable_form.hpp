@@ -16,4 +16,11 @@ namespace bpfbox::vm {
 // BPF_PSEUDO_FUNC remain), and a write to r10 ("frame pointer is read only").
 Status check_executable_form(std::span<const isa::Decoded> prog, const HelperTable& helpers);
 
+// `call 12` is bpf_tail_call, run by the engine itself, when the embedder gave a lookup; without
+// one it is an ordinary helper id (refused when the table lacks it).
+inline bool is_tail_call(const isa::Decoded& d, const HelperTable& helpers) {
+  return d.info().kind == isa::Kind::Call && d.imm == BPF_FUNC_tail_call &&
+         helpers.tail_call_lookup() != nullptr;
+}
+
 }  // namespace bpfbox::vm

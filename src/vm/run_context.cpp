@@ -91,7 +91,10 @@ std::string describe(const Fault& f, const RunContext* rc) {
         std::snprintf(buf, sizeof buf, "pc %u: instruction budget exhausted", f.pc);
       return buf;
     case FaultKind::Unsupported:
-      std::snprintf(buf, sizeof buf, "pc %u: instruction not supported by this engine", f.pc);
+      if (f.addr == BPF_FUNC_tail_call)
+        std::snprintf(buf, sizeof buf, "pc %u: tail call inside a callback", f.pc);
+      else
+        std::snprintf(buf, sizeof buf, "pc %u: instruction not supported by this engine", f.pc);
       return buf;
   }
   return "unknown fault";

@@ -11,11 +11,12 @@
 
 namespace bpfbox::vm::interp {
 Program::Program(std::vector<Slot> code, std::vector<uint8_t> is_function,
-                 std::vector<HelperFn> helpers, const ExecOptions& opts)
+                 std::vector<HelperFn> helpers, const HelperTable& table, const ExecOptions& opts)
     : code_(std::move(code)),
       is_function_(std::move(is_function)),
       helpers_(std::move(helpers)),
       budget_(opts.insn_budget) {
+  set_run_mode(table, opts);
   const bool budget = opts.insn_budget > 0;
   if (opts.checked)
     entry_ = budget ? &interp::run<true, true> : &interp::run<true, false>;
@@ -60,7 +61,10 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
         is_function[*target] = 1;
         break;
       case isa::Kind::Call:
-        s.fn = helpers.get(static_cast<uint32_t>(in.imm))->fn;
+        if (is_tail_call(in, helpers))
+          s.op = kTailCallOp;
+        else
+          s.fn = helpers.get(static_cast<uint32_t>(in.imm))->fn;
         break;
       case isa::Kind::Lddw:
         if (in.src == BPF_PSEUDO_FUNC) {
@@ -80,7 +84,7 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
     if (const Helper* h = helpers.get(static_cast<uint32_t>(id))) fns[id] = h->fn;
 
   return std::unique_ptr<Executable>(
-      new Program(std::move(code), std::move(is_function), std::move(fns), opts));
+      new Program(std::move(code), std::move(is_function), std::move(fns), helpers, opts));
 }
 
 }  // namespace bpfbox::vm::interp

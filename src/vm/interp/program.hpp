@@ -12,6 +12,10 @@
 
 namespace bpfbox::vm::interp {
 
+// The interpreter's own operation after the ISA's: `call 12` when it is bpf_tail_call.
+constexpr isa::Op kTailCallOp = static_cast<isa::Op>(isa::kOpCount);
+static_assert(isa::kOpCount < 255);
+
 struct Slot {
   isa::Op op;  // the dispatch index: the operation with its operand form and width
   uint8_t dst;
@@ -31,12 +35,15 @@ static_assert(sizeof(Slot) == 16);
 class Program final : public Executable {
  public:
   Program(std::vector<Slot> code, std::vector<uint8_t> is_function, std::vector<HelperFn> helpers,
-          const ExecOptions& opts);
+          const HelperTable& table, const ExecOptions& opts);
   const char* engine_name() const override { return "interp"; }
 
   const Slot* code() const { return code_.data(); }
   size_t size() const { return code_.size(); }
   uint64_t budget() const { return budget_; }
+  // A tail call continues in place (no native stack growth) when the target runs this loop too.
+  // (Only interpreter programs have run<Checked, Budget> as their entry.)
+  bool same_loop(Entry target_entry) const { return target_entry == entry_; }
 
   // callx: the pc of the function a BPF_PSEUDO_FUNC value names, or -1 when it names none.
   int64_t function_at(uint64_t value) const {

@@ -96,7 +96,7 @@ struct Live {
 template <bool Checked, bool Budget>
 uint64_t exec(const Program* self, RunContext* rc, const Slot* start, const uint64_t args[5],
               uint64_t stack_top, uint32_t base_depth) {
-  const Slot* const code = self->code();
+  const Slot* code = self->code();  // both change at a tail call
 
   Frame frames[kFrames];
   uint64_t reg[isa::kMaxReg + 1];  // r0..r10: the decoder lets no other register through
@@ -131,8 +131,9 @@ uint64_t exec(const Program* self, RunContext* rc, const Slot* start, const uint
 #define BPFBOX_OP(name, ...) &&op_##name,
 #include "isa/ops.def"
 #undef BPFBOX_OP
+      &&op_TailCall,  // kTailCallOp
   };
-  static_assert(sizeof labels / sizeof labels[0] == isa::kOpCount);
+  static_assert(sizeof labels / sizeof labels[0] == isa::kOpCount + 1);
 
 #define PC() static_cast<uint32_t>(ip - code)
 #define DISPATCH()                              \
@@ -458,6 +459,42 @@ op_Callx : {
   goto faulted;
 }
 
+op_TailCall : {
+  // The program never comes back here: it continues in the target, from the main frame, with the
+  // run's ctx as r1. A callback cannot leave its helper that way.
+  if (base_depth != 0) [[unlikely]] {
+    fault(rc, FaultKind::Unsupported, EOPNOTSUPP, PC(), BPF_FUNC_tail_call);
+    goto faulted;
+  }
+  const TailCallTarget t = resolve_tail_call(rc, self, reg[2], reg[3]);
+  if (!t.target) {  // falls through, r0 = 0 (as the JIT: the resolver's null)
+    reg[0] = 0;
+    NEXT();
+  }
+  if (!self->same_loop(t.entry)) {
+    // Another engine: enter it as run() would, with the counters running.
+    if constexpr (Budget) rc->insns_executed = self->budget() - left;
+    return t.entry(t.target, rc, rc->tail_call_ctx, 0);
+  }
+  self = static_cast<const Program*>(t.target);
+  code = self->code();
+  live.self = self;
+  depth = 0;
+  loops = BPFBOX_MAX_LOOPS;
+  reg[0] = 0;
+  reg[1] = rc->tail_call_ctx;
+  reg[2] = reg[3] = reg[4] = reg[5] = reg[6] = reg[7] = reg[8] = reg[9] = 0;
+  reg[10] = stack_top;
+  if constexpr (Checked) {
+    live_lo = stack_top - kFrameSize;
+    std::memset(reinterpret_cast<void*>(live_lo), 0, kFrameSize);
+    rc->stack_base = live_lo;
+    rc->stack_size = kFrameSize;
+  }
+  ip = code;
+  DISPATCH();
+}
+
 op_CallKfunc:  // refused at compile time; kept so the table is total
   fault(rc, FaultKind::Unsupported, EOPNOTSUPP, PC(), static_cast<uint64_t>(ip->imm));
   goto faulted;
@@ -559,7 +596,6 @@ uint64_t run(const Executable* self_base, RunContext* rc, uint64_t r1, uint64_t 
   const uint64_t stack_top = reinterpret_cast<uint64_t>(stack) + kStackBytes;
   rc->fault = Fault{};
   rc->checked = Checked;
-  if constexpr (Budget) rc->insns_executed = 0;
   if constexpr (!Checked) {
     rc->stack_base = reinterpret_cast<uint64_t>(stack);
     rc->stack_size = kStackBytes;

@@ -22,7 +22,10 @@ class JitProgram final : public Executable {
   std::vector<HelperFn> helpers;  // by id, for callx
   int passes = 0;
 
-  void set_entry() { entry_ = reinterpret_cast<Entry>(const_cast<uint8_t*>(memory.code())); }
+  void set_entry(const HelperTable& table, const ExecOptions& opts) {
+    entry_ = reinterpret_cast<Entry>(const_cast<uint8_t*>(memory.code()));
+    set_run_mode(table, opts);
+  }
 };
 
 }  // namespace
@@ -60,7 +63,8 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
     for (size_t id = 0; id < helpers.size(); ++id)
       if (const Helper* h = helpers.get(static_cast<uint32_t>(id))) exe->helpers[id] = h->fn;
   }
-  const x86_64::ImageTables tables{exe->slots.data(), exe->helpers.data(), exe->helpers.size()};
+  const x86_64::ImageTables tables{exe.get(), exe->slots.data(), exe->helpers.data(),
+                                   exe->helpers.size()};
 
   // The image is scratch: one per thread, reused so compiling allocates (and trims) nothing big.
   thread_local x86_64::Image image;
@@ -80,7 +84,7 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   }
   if (Status st = exe->memory.seal(); !st) return st;
   exe->passes = image.passes;
-  exe->set_entry();
+  exe->set_entry(helpers, opts);
   return std::unique_ptr<Executable>(std::move(exe));
 }
 

@@ -363,6 +363,11 @@ class Assembler {
     modrm_rr(2, r);
   }
   void call_m(Mem m) { op_rm(false, 0xFF, 2, m); }
+  void jmp_r(Reg r) {
+    rex(false, 0, r);
+    byte(0xFF);
+    modrm_rr(4, r);
+  }
   // Jumps to an absolute buffer offset; `short_ok` lets the caller choose the 2-byte form when it
   // knows the displacement fits (from the previous pass's layout).
   void jmp_to(size_t target, bool short_ok) {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "isa/uapi.hpp"
+#include "vm/executable_form.hpp"
 #include "vm/jit/x86_64/assembler.hpp"
 #include "vm/jit/x86_64/runtime.hpp"
 
@@ -38,6 +39,7 @@ constexpr int32_t kOffFaultKind = offsetof(RunContext, fault) + offsetof(Fault, 
 constexpr int32_t kOffInsns = offsetof(RunContext, insns_executed);
 constexpr int32_t kOffPktData = offsetof(RunContext, pkt_data);
 constexpr int32_t kOffPktLen = offsetof(RunContext, pkt_len);
+constexpr int32_t kOffTailCallCtx = offsetof(RunContext, tail_call_ctx);
 static_assert(sizeof(Fault) % 8 == 0);
 
 uint64_t splitmix(uint64_t& s) {
@@ -282,12 +284,11 @@ class Emitter {
       as.store_imm(8, Mem{kRc, kOffStackBase}, 0);
       as.store_imm(8, Mem{kRc, kOffStackSize}, 0);
     }
-    if (may_fault_ || opts_.insn_budget) {
+    // (Executable::run resets the instruction count: a tail call enters here with it running.)
+    if (may_fault_) {
       as.op_rr(false, 0x31, R11, R11);
-      if (may_fault_)
-        for (int32_t i = 0; i < static_cast<int32_t>(sizeof(Fault)); i += 8)
-          as.store(8, Mem{kRc, kOffFault + i}, R11);
-      if (opts_.insn_budget) as.store(8, Mem{kRc, kOffInsns}, R11);
+      for (int32_t i = 0; i < static_cast<int32_t>(sizeof(Fault)); i += 8)
+        as.store(8, Mem{kRc, kOffFault + i}, R11);
     }
     // Helpers see whether this run is checked (they bounds-check pointers they are given).
     if (need_rc_ && (f_.helper_calls || f_.callx))
@@ -478,7 +479,10 @@ class Emitter {
         break;
       }
       case Kind::Call:
-        helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
+        if (is_tail_call(d, helpers_))
+          tail_call();
+        else
+          helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
         break;
       case Kind::CallLocal:
         local_call(pc, static_cast<uint32_t>(pc + 1 + d.imm));
@@ -849,6 +853,35 @@ class Emitter {
     // A helper may end the run by recording a fault.
     a().cmp_m8(Mem{kRc, kOffFaultKind}, 0);
     jcc_label(kNE, kExitUnwind);
+  }
+
+  // bpf_tail_call (r2 = map, r3 = index): resolved now, so an update is seen by the next tail
+  // call. On success this program's frame is left from any depth, as its epilogue would, and the
+  // target is entered as Executable::run does (r1 = the run's ctx): the native stack does not grow.
+  void tail_call() {
+    Assembler& as = a();
+    as.mov_rr(true, RCX, RDX);  // index
+    as.mov_rr(true, RDX, RSI);  // map
+    as.movabs(RSI, reinterpret_cast<uint64_t>(tables_.self));
+    as.mov_rr(true, RDI, kRc);
+    call_abs(reinterpret_cast<const void*>(&resolve_tail_call));
+    as.test_rr(true, RAX, RAX);
+    const size_t fall_through = as.jcc_fwd32(kE);  // r0 = 0, r1..r5 clobbered: a helper call's
+    as.mov_rr(true, R11, RDX);                     // the target's entry
+    as.mov_rr(true, R10, kRc);
+    if (needs_frame_) {  // from any call depth: the main frame is below the top of the stack
+      as.load(8, RSP, Mem{kRc, kOffStackBase});
+      as.alu_rm(true, kAdd, RSP, Mem{kRc, kOffStackSize});
+      as.alu_ri(true, kSub, RSP, kHeader + kStackBytes);
+    }
+    if (frame_) as.alu_ri(true, kAdd, RSP, frame_);
+    for (int i = n_saved_ - 1; i >= 0; --i) as.pop(saved_[i]);
+    as.mov_rr(true, RDI, RAX);
+    as.mov_rr(true, RSI, R10);
+    as.load(8, RDX, Mem{R10, kOffTailCallCtx});
+    as.op_rr(false, 0x31, RCX, RCX);
+    as.jmp_r(R11);
+    as.bind32(fall_through);
   }
 
   // A bpf-to-bpf call: a new 512-byte frame below the caller's, r6..r9 kept for the caller, a

@@ -22,6 +22,7 @@ struct Tuning {
 
 // What generated code refers to outside itself, owned by the executable.
 struct ImageTables {
+  const Executable* self = nullptr;   // the program being compiled (tail calls name it)
   const uint8_t* slots = nullptr;     // per pc: slots of the instruction (budget fault pcs)
   const HelperFn* helpers = nullptr;  // by helper id, for callx
   size_t n_helpers = 0;
