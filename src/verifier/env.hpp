@@ -52,6 +52,9 @@ struct Env {
   uint32_t scratched_regs = 0;
   uint64_t scratched_stack = 0;
   uint32_t mark_read = 0;  // the stats line's mark_read
+  // Pruning (prune.cpp): per instruction, the registers some path from it reads before writing
+  // (bit i: ri), computed once from the program as the kernel's compute_live_registers.
+  std::vector<uint16_t> live_regs_before;
   bool privileged() const { return opts.load.privileged; }
   bool allow_ptr_leaks() const { return opts.load.privileged; }
   bool bypass_spec_v1() const { return opts.load.privileged; }

@@ -1,0 +1,359 @@
+// State pruning (the kernel's is_state_visited and states_equal/regsafe/stacksafe/refsafe).
+//
+// Checkpoints: at prune points the current state is compared with the states already recorded
+// there. A recorded state whose every path has finished safely (branches == 0) and that covers
+// the current one (every value the current state allows, the old allowed) proves the current
+// path safe. A recorded state still in progress that is an ancestor of the current path and equal
+// to it means the program loops without progress: "infinite loop detected".
+//
+// Two approximations of the kernel's machinery, both sound (they prune less, never more):
+// - liveness is the kernel 6.18's static register liveness (compute_live_registers): dead
+//   registers are ignored; every stack slot is compared;
+// - precision: every scalar is treated as precise (the kernel compares only scalars its
+//   backtracking marked precise), so states differing in a scalar never prune each other.
+#include "verifier/prune.hpp"
+
+#include <cerrno>
+
+#include "isa/uapi.hpp"
+#include "verifier/diagnostic.hpp"
+#include "verifier/regs.hpp"
+
+namespace bpfbox::verifier {
+namespace {
+
+constexpr uint16_t kArgRegs = 0x3e;      // r1..r5
+constexpr uint16_t kCallerSaved = 0x3f;  // r0..r5
+
+// Per instruction: registers it reads (use) and writes (def), and whether it falls through.
+struct InsnFlow {
+  uint16_t use = 0, def = 0;
+  int64_t jump = -1;  // jump target, or -1
+  bool falls = true;  // continues at the next instruction
+  uint32_t next = 1;  // slots to the next instruction
+};
+
+InsnFlow insn_flow(const struct bpf_insn* insns, uint32_t i) {
+  const struct bpf_insn& in = insns[i];
+  InsnFlow f;
+  const uint8_t cls = BPF_CLASS(in.code);
+  const uint16_t dst = uint16_t(1) << in.dst_reg, src = uint16_t(1) << in.src_reg;
+  const bool x = BPF_SRC(in.code) == BPF_X;
+  switch (cls) {
+    case BPF_ALU:
+    case BPF_ALU64: {
+      const uint8_t op = BPF_OP(in.code);
+      if (op == BPF_MOV) {
+        f.use = x ? src : 0;
+      } else if (op == BPF_NEG || op == BPF_END) {
+        f.use = dst;
+      } else {
+        f.use = dst | (x ? src : 0);
+      }
+      f.def = dst;
+      break;
+    }
+    case BPF_LDX:
+      f.use = src;
+      f.def = dst;
+      break;
+    case BPF_ST:
+      f.use = dst;
+      break;
+    case BPF_STX:
+      f.use = dst | src;
+      if (BPF_MODE(in.code) == BPF_ATOMIC) {
+        if (in.imm == BPF_LOAD_ACQ) {
+          f.use = src;
+          f.def = dst;
+        } else if (in.imm == BPF_CMPXCHG) {
+          f.use |= 1;
+          f.def = 1;
+        } else if (in.imm & BPF_FETCH) {
+          f.def = src;
+        }
+      }
+      break;
+    case BPF_LD:
+      if (BPF_MODE(in.code) == BPF_IMM) {
+        f.def = dst;
+        f.next = 2;
+      } else {
+        f.use = uint16_t(1) << 6 | (BPF_MODE(in.code) == BPF_IND ? src : 0);
+        f.def = kCallerSaved;
+      }
+      break;
+    case BPF_JMP:
+    case BPF_JMP32: {
+      const uint8_t op = BPF_OP(in.code);
+      if (op == BPF_CALL) {
+        f.use = kArgRegs;
+        f.def = kCallerSaved;
+      } else if (op == BPF_EXIT) {
+        f.use = 1;
+        f.falls = false;
+      } else if (op == BPF_JA) {
+        f.jump = int64_t(i) + (cls == BPF_JMP ? in.off : in.imm) + 1;
+        f.falls = false;
+      } else if (op == BPF_JCOND) {
+        f.jump = int64_t(i) + in.off + 1;
+      } else {
+        f.use = dst | (x ? src : 0);
+        f.jump = int64_t(i) + in.off + 1;
+      }
+      break;
+    }
+  }
+  return f;
+}
+
+// compute_live_registers(): backward data flow to a fixed point.
+void compute_live_registers(Env& env) {
+  const uint32_t n = static_cast<uint32_t>(env.insns.size());
+  std::vector<InsnFlow> flow(n);
+  for (uint32_t i = 0; i < n; ++i) flow[i] = insn_flow(env.insns.data(), i);
+  env.live_regs_before.assign(n, 0);
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (uint32_t k = n; k-- > 0;) {
+      const InsnFlow& f = flow[k];
+      uint16_t out = 0;
+      if (f.falls && k + f.next < n) out |= env.live_regs_before[k + f.next];
+      if (f.jump >= 0 && f.jump < n) out |= env.live_regs_before[f.jump];
+      const uint16_t in = f.use | (out & ~f.def);
+      if (in != env.live_regs_before[k]) {
+        env.live_regs_before[k] = in;
+        changed = true;
+      }
+    }
+  }
+}
+
+// The old/current id correspondence of one comparison (struct bpf_idmap).
+struct IdMap {
+  std::vector<std::pair<uint32_t, uint32_t>> map;
+  uint32_t tmp_id_gen = 0;
+
+  bool check(uint32_t old_id, uint32_t cur_id) {
+    if (!!old_id != !!cur_id) return false;
+    if (!old_id) return true;
+    for (auto& [o, c] : map) {
+      if (o == old_id) return c == cur_id;
+      if (c == cur_id) return false;
+    }
+    map.emplace_back(old_id, cur_id);
+    return true;
+  }
+  // Scalars without an id are each their own.
+  bool check_scalar(uint32_t old_id, uint32_t cur_id) {
+    if (!old_id) old_id = ++tmp_id_gen;
+    if (!cur_id) cur_id = ++tmp_id_gen;
+    return check(old_id, cur_id);
+  }
+};
+
+enum class Exact { No, Yes };
+
+// Everything but the liveness bookkeeping, ids compared through the map.
+bool regs_exact(const RegState& a, const RegState& b, IdMap& ids) {
+  return a.type == b.type && a.off == b.off && a.map_ptr == b.map_ptr && a.map_uid == b.map_uid &&
+         a.range == b.range && a.mem_size == b.mem_size && a.subprogno == b.subprogno &&
+         a.s == b.s && a.frameno == b.frameno && ids.check(a.id, b.id) &&
+         ids.check(a.ref_obj_id, b.ref_obj_id);
+}
+
+bool regsafe(const RegState& old, const RegState& cur, IdMap& ids, Exact exact) {
+  if (exact == Exact::Yes) return regs_exact(old, cur, ids);
+  if (old.type == NOT_INIT) return true;
+  if (cur.type == NOT_INIT) return false;
+  if (old.type != cur.type) return false;
+  switch (base_type(old.type)) {
+    case SCALAR_VALUE:
+      return cur.s.within(old.s) && ids.check_scalar(old.id, cur.id);
+    case PTR_TO_MAP_KEY:
+    case PTR_TO_MAP_VALUE:
+    case PTR_TO_MEM:
+    case PTR_TO_BUF:
+    case PTR_TO_TP_BUFFER:
+      return old.off == cur.off && old.map_ptr == cur.map_ptr && old.map_uid == cur.map_uid &&
+             old.mem_size == cur.mem_size && cur.s.within(old.s) && ids.check(old.id, cur.id) &&
+             ids.check(old.ref_obj_id, cur.ref_obj_id);
+    case PTR_TO_PACKET_META:
+    case PTR_TO_PACKET:
+      if (cur.range < old.range) return false;
+      if (old.range < 0 && cur.range != old.range) return false;
+      if (old.off != cur.off) return false;
+      if (!ids.check(old.id, cur.id)) return false;
+      return cur.s.within(old.s);
+    case PTR_TO_STACK:
+      return regs_exact(old, cur, ids) && old.frameno == cur.frameno;
+    default:
+      return regs_exact(old, cur, ids);
+  }
+}
+
+bool is_spilled(const StackSlot& s) {
+  return s.slot_type[0] == STACK_SPILL;
+}
+
+// scalar_reg_for_stack(): a spilled scalar, or all-unknown bytes read as an unbounded scalar.
+const RegState* scalar_reg_for_stack(const Env& env, const StackSlot& s) {
+  static const RegState kUnbound = [] {
+    RegState r;
+    r.type = SCALAR_VALUE;
+    return r;
+  }();
+  if (is_spilled(s) && s.spilled_ptr.type == SCALAR_VALUE) return &s.spilled_ptr;
+  for (uint8_t t : s.slot_type)
+    if (!(t == STACK_MISC || (t == STACK_INVALID && env.privileged()))) return nullptr;
+  return &kUnbound;
+}
+
+bool stacksafe(const Env& env, const FuncState& old, const FuncState& cur, IdMap& ids,
+               Exact exact) {
+  for (size_t spi = 0; spi < old.stack.size(); ++spi) {
+    const StackSlot& os = old.stack[spi];
+    const StackSlot* cs = spi < cur.stack.size() ? &cur.stack[spi] : nullptr;
+    if (exact == Exact::Yes) {
+      if (!cs || os.slot_type != cs->slot_type) return false;
+      if (is_spilled(os) && !regs_exact(os.spilled_ptr, cs->spilled_ptr, ids)) return false;
+      continue;
+    }
+    bool slot_done = false;
+    for (int i = 0; i < kRegSize && !slot_done; ++i) {
+      const uint8_t ot = os.slot_type[i];
+      if (ot == STACK_INVALID) continue;
+      if (env.privileged() && ot == STACK_MISC) continue;
+      if (!cs) return false;
+      const RegState* orr = scalar_reg_for_stack(env, os);
+      const RegState* crr = scalar_reg_for_stack(env, *cs);
+      if (orr && crr) {
+        if (!regsafe(*orr, *crr, ids, exact)) return false;
+        slot_done = true;
+        continue;
+      }
+      const uint8_t ct = cs->slot_type[i];
+      if (ot == STACK_MISC && ct == STACK_ZERO) continue;
+      if (ot != ct) return false;
+      if (ot == STACK_SPILL && i == 0 && !regsafe(os.spilled_ptr, cs->spilled_ptr, ids, exact))
+        return false;
+    }
+  }
+  return true;
+}
+
+bool refsafe(const VerifierState& old, const VerifierState& cur, IdMap& ids) {
+  if (old.refs.size() != cur.refs.size()) return false;
+  for (size_t i = 0; i < old.refs.size(); ++i) {
+    if (old.refs[i].kind != cur.refs[i].kind || old.refs[i].ptr != cur.refs[i].ptr) return false;
+    if (!ids.check(old.refs[i].id, cur.refs[i].id)) return false;
+  }
+  if (!!old.active_lock_id != !!cur.active_lock_id) return false;
+  if (old.active_lock_ptr != cur.active_lock_ptr) return false;
+  return !old.active_lock_id || ids.check(old.active_lock_id, cur.active_lock_id);
+}
+
+// The registers of frame `fr` that matter at the state's position.
+uint16_t live_regs(const Env& env, const VerifierState& st, uint32_t fr) {
+  uint32_t at = fr == st.curframe ? st.insn_idx : st.frame[fr + 1]->callsite + 1;
+  return at < env.live_regs_before.size() ? env.live_regs_before[at] : 0xffff;
+}
+
+bool states_equal(const Env& env, const VerifierState& old, const VerifierState& cur, Exact exact) {
+  if (old.curframe != cur.curframe) return false;
+  if (old.speculative && !cur.speculative) return false;
+  IdMap ids;
+  ids.tmp_id_gen = env.id_gen;
+  if (!refsafe(old, cur, ids)) return false;
+  for (uint32_t fr = 0; fr <= old.curframe; ++fr) {
+    const FuncState& o = *old.frame[fr];
+    const FuncState& c = *cur.frame[fr];
+    if (o.callsite != c.callsite) return false;
+    const uint16_t live = live_regs(env, cur, fr);
+    for (int r = 0; r < kMaxBpfReg; ++r)
+      if ((live & (1u << r)) && !regsafe(o.regs[r], c.regs[r], ids, exact)) return false;
+    if (!stacksafe(env, o, c, ids, exact)) return false;
+  }
+  return true;
+}
+
+// states_maybe_looping(): the current frame's registers are bit-identical.
+bool states_maybe_looping(const VerifierState& old, const VerifierState& cur) {
+  if (old.curframe != cur.curframe) return false;
+  const FuncState& o = old.cur();
+  const FuncState& c = cur.cur();
+  for (int r = 0; r < kMaxBpfReg; ++r) {
+    const RegState& a = o.regs[r];
+    const RegState& b = c.regs[r];
+    if (a.type != b.type || a.off != b.off || !(a.s == b.s) || a.id != b.id ||
+        a.map_ptr != b.map_ptr || a.range != b.range)
+      return false;
+  }
+  return true;
+}
+
+bool is_ancestor(const VerifierState* anc, const VerifierState* st) {
+  for (const VerifierState* p = st->parent; p; p = p->parent)
+    if (p == anc) return true;
+  return false;
+}
+
+bool is_may_goto_insn(const Env& env, uint32_t idx) {
+  return env.insns[idx].code == (BPF_JMP | BPF_JCOND) && env.insns[idx].src_reg == BPF_MAY_GOTO;
+}
+
+}  // namespace
+
+Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
+  if (env.live_regs_before.size() != env.insns.size()) compute_live_registers(env);
+  VerifierState& cur = *env.cur_state;
+  const bool force = env.aux[insn_idx].force_checkpoint;
+  // As the kernel, a new checkpoint only every few instructions (or where forced).
+  const bool add_new_state = force || env.insn_processed - env.prev_insn_processed >= 8;
+  auto& list = env.explored[insn_idx];
+  uint32_t states_cnt = 0;
+  for (auto& sp : list) {
+    VerifierState& old = *sp;
+    ++states_cnt;
+    if (old.insn_idx != insn_idx) continue;
+    if (old.branches) {
+      // Still being explored: not proven safe. may_goto bounds its own loops by depth.
+      if (is_may_goto_insn(env, insn_idx) && old.may_goto_depth != cur.may_goto_depth &&
+          states_equal(env, old, cur, Exact::No))
+        return 1;
+      if (is_ancestor(&old, &cur) && states_maybe_looping(old, cur) &&
+          states_equal(env, old, cur, Exact::Yes)) {
+        env.verbose("infinite loop detected at insn %d\n", insn_idx);
+        explain(env, Rule::InfiniteLoop).at(insn_idx);
+        return Status(EINVAL, "infinite loop detected");
+      }
+      continue;
+    }
+    if (states_equal(env, old, cur, Exact::No)) return 1;
+  }
+  env.max_states_per_insn = std::max(env.max_states_per_insn, states_cnt);
+  if (!add_new_state) return 0;
+  auto snap = cur.clone();
+  snap->insn_idx = insn_idx;
+  snap->parent = cur.parent;
+  snap->branches = 1;
+  cur.parent = snap.get();
+  list.push_back(std::move(snap));
+  env.total_states++;
+  env.peak_states = std::max(env.peak_states, env.total_states);
+  env.prev_insn_processed = env.insn_processed;
+  return 0;
+}
+
+void finish_path(Env& env) {
+  for (VerifierState* st = env.cur_state ? env.cur_state->parent : nullptr; st; st = st->parent)
+    if (--st->branches) break;
+}
+
+void reset_pruning(Env& env) {
+  env.explored.clear();
+  env.live_regs_before.clear();
+}
+
+}  // namespace bpfbox::verifier
