@@ -1,6 +1,7 @@
 // bpf_get_smp_processor_id and bpf_get_numa_node_id: the run's per-CPU slot (RunContext::cpu, the
 // slot per-CPU maps index by) and a single NUMA node.
 #include "helpers/core.hpp"
+#include "helpers/protos.hpp"
 
 namespace bpfbox::helpers {
 namespace {
@@ -16,6 +17,12 @@ uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::
 }
 
 }  // namespace
+
+const HelperProto kGetSmpProcessorIdProto{.func_id = BPF_FUNC_get_smp_processor_id,
+                                          .name = "bpf_get_smp_processor_id",
+                                          .fn = get_smp_processor_id};
+const HelperProto kGetNumaNodeIdProto{
+    .func_id = BPF_FUNC_get_numa_node_id, .name = "bpf_get_numa_node_id", .fn = get_numa_node_id};
 
 void register_cpu(vm::HelperTable& table) {
   table.set(BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id", get_smp_processor_id);

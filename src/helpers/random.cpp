@@ -3,6 +3,7 @@
 #include <random>
 
 #include "helpers/core.hpp"
+#include "helpers/protos.hpp"
 
 namespace bpfbox::helpers {
 namespace {
@@ -28,6 +29,9 @@ uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::R
 }
 
 }  // namespace
+
+const HelperProto kGetPrandomU32Proto{
+    .func_id = BPF_FUNC_get_prandom_u32, .name = "bpf_get_prandom_u32", .fn = get_prandom_u32};
 
 void register_random(vm::HelperTable& table) {
   table.set(BPF_FUNC_get_prandom_u32, "bpf_get_prandom_u32", get_prandom_u32);

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "helpers/core.hpp"
+#include "helpers/protos.hpp"
 
 namespace bpfbox::helpers {
 namespace {
@@ -29,6 +30,16 @@ uint64_t ktime_get_coarse_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, v
 }
 
 }  // namespace
+
+// The kernel's prototypes: no arguments, a scalar result, not GPL-only.
+const HelperProto kKtimeGetNsProto{
+    .func_id = BPF_FUNC_ktime_get_ns, .name = "bpf_ktime_get_ns", .fn = ktime_get_ns};
+const HelperProto kKtimeGetBootNsProto{.func_id = BPF_FUNC_ktime_get_boot_ns,
+                                       .name = "bpf_ktime_get_boot_ns",
+                                       .fn = ktime_get_boot_ns};
+const HelperProto kKtimeGetCoarseNsProto{.func_id = BPF_FUNC_ktime_get_coarse_ns,
+                                         .name = "bpf_ktime_get_coarse_ns",
+                                         .fn = ktime_get_coarse_ns};
 
 void register_time(vm::HelperTable& table) {
   table.set(BPF_FUNC_ktime_get_ns, "bpf_ktime_get_ns", ktime_get_ns);

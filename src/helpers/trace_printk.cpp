@@ -3,6 +3,8 @@
 // expect.
 #include "helpers/trace_printk.hpp"
 
+#include "helpers/protos.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -111,6 +113,15 @@ uint64_t trace_printk(uint64_t fmt, uint64_t fmt_size, uint64_t a1, uint64_t a2,
 }
 
 }  // namespace
+
+// gpl_only as the kernel's: the output goes through GPL tracing code there.
+const HelperProto kTracePrintkProto{
+    .func_id = BPF_FUNC_trace_printk,
+    .name = "bpf_trace_printk",
+    .fn = trace_printk,
+    .gpl_only = true,
+    .ret_type = RET_INTEGER,
+    .arg_type = {uint32_t(ARG_PTR_TO_MEM) | MEM_RDONLY, ARG_CONST_SIZE}};
 
 int64_t format_trace_printk(uint64_t fmt, uint64_t fmt_size, const uint64_t args[3],
                             const vm::RunContext* rc, std::string& out) {
