@@ -88,8 +88,10 @@ std::string differ(const Run& want, const Run& got) {
 }  // namespace
 
 std::string compare_with_interp(const std::vector<isa::Insn>& prog, const std::vector<uint8_t>& mem,
-                                const uint8_t* pkt, uint32_t pkt_len, uint64_t budget) {
+                                const uint8_t* pkt, uint32_t pkt_len, uint64_t budget,
+                                bool checked_only) {
   for (const Mode& m : llvm_modes(budget)) {
+    if (checked_only && !m.opts.checked) continue;
     const Run want = run(EngineKind::Interp, m, prog, mem, pkt, pkt_len);
     const Run got = run(EngineKind::Llvm, m, prog, mem, pkt, pkt_len);
     const std::string d = differ(want, got);

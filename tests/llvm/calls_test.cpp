@@ -1,0 +1,178 @@
+// Helper calls (resolved at compile time, a helper's fault ending the run), bpf-to-bpf calls as
+// LLVM functions (r6..r9 preserved, a fresh 512-byte frame each, eight frames at most), callx of
+// functions and helper ids, BPF_PSEUDO_FUNC values; and what the tier refuses.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "llvm_harness.hpp"
+
+namespace bpfbox::vm::llvm_tier::test {
+namespace {
+
+using bpfbox::test::I;
+using bpfbox::test::Prog;
+using isa::Op;
+
+isa::Insn call(int32_t id) {
+  return I(Op::Call, 0, 0, 0, id);
+}
+isa::Insn call_local(int32_t rel) {
+  return I(Op::CallLocal, 0, 0, 0, rel);
+}
+
+TEST(LlvmCalls, HelperArgumentsResultAndCallSequence) {
+  Prog p;
+  p << I(Op::Mov64K, 6, 0, 0, 1000);
+  for (uint8_t r = 1; r <= 5; ++r) p << I(Op::Mov64K, r, 0, 0, r * 11);
+  p << call(1) << I(Op::Add64X, 6, 0);
+  p << I(Op::Mov64X, 1, 6);
+  for (uint8_t r = 2; r <= 5; ++r) p << I(Op::Mov64K, r, 0, 0, -r);
+  p << call(2) << I(Op::Add64X, 0, 6);
+  for (uint8_t r = 1; r <= 5; ++r) p << I(Op::Mov64K, r, 0, 0, r);
+  p << call(6) << I(Op::Add64X, 0, 6);
+  p.exit();
+  const std::vector<uint8_t> pkt(17);
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns, {}, pkt.data(), 17);
+}
+
+TEST(LlvmCalls, HelperFaultEndsTheRun) {
+  Prog p;
+  p << I(Op::StDW, 1, 0, 0, 1) << I(Op::Mov64X, 6, 1) << I(Op::Mov64K, 1, 0, 0, 1) << call(3);
+  p << I(Op::StDW, 6, 0, 8, 2) << I(Op::Mov64K, 0, 0, 0, 5);
+  p.exit();
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns, std::vector<uint8_t>(16));
+}
+
+TEST(LlvmCalls, StackPointersReachHelpers) {
+  // A helper reads and writes what the program keeps on its stack through a pointer: the stack
+  // must be real memory at the call, not values LLVM keeps in registers.
+  HelperTable h;
+  h.set(1, "bump", [](uint64_t p, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
+    uint64_t* slot = reinterpret_cast<uint64_t*>(p);
+    return (*slot)++;
+  });
+  Prog p;
+  p << I(Op::StDW, 10, 0, -8, 40) << I(Op::Mov64X, 1, 10) << I(Op::Add64K, 1, 0, 0, -8);
+  p << I(Op::Call, 0, 0, 0, 1) << I(Op::LdxDW, 1, 10, -8) << I(Op::Mul64K, 1, 0, 0, 1000);
+  p << I(Op::Add64X, 0, 1) << I(Op::Exit);
+  for (int level : {2, 3}) {
+    auto exe = llvm_tier::compile(p.insns, h, {}, Options{level});
+    ASSERT_TRUE(exe) << exe.status().message();
+    RunContext rc;
+    EXPECT_EQ((*exe)->run(rc, 0), 41040u);
+  }
+}
+
+TEST(LlvmCalls, UnknownHelperIsRefusedAsTheInterpreterDoes) {
+  Prog p;
+  p << call(999) << I(Op::Exit);
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+  auto exe = llvm_tier::compile(p.insns, test_helpers(), {});
+  ASSERT_FALSE(exe);
+  EXPECT_EQ(exe.status().err(), EINVAL);
+  EXPECT_EQ(exe.status().message(), "invalid func unknown#999 (insn 0)");
+}
+
+TEST(LlvmCalls, TailCallIsRefusedWithAClearMessage) {
+  HelperTable h;
+  h.set(12, "bpf_tail_call",
+        [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) { return uint64_t{0}; });
+  Prog p;
+  p << I(Op::Mov64K, 0, 0, 0, 0) << call(12) << I(Op::Exit);
+  auto exe = llvm_tier::compile(p.insns, h, {});
+  ASSERT_FALSE(exe);
+  EXPECT_EQ(exe.status().err(), EINVAL);
+  EXPECT_EQ(exe.status().message(),
+            "bpf_tail_call (call 12) is not supported by the llvm engine yet (insn 1)");
+}
+
+TEST(LlvmCalls, LocalCallPreservesR6ToR9AndHasItsOwnStack) {
+  Prog p;
+  for (uint8_t r = 1; r <= 9; ++r) p << I(Op::Mov64K, r, 0, 0, r);
+  p << I(Op::StDW, 10, 0, -8, 1234);
+  const size_t at = p.insns.size();
+  p << call_local(0);  // -> f, patched below
+  p << I(Op::LdxDW, 1, 10, -8) << I(Op::Add64X, 0, 1);
+  for (uint8_t r = 6; r <= 9; ++r) p << I(Op::Mul64X, 0, r);
+  p.exit();
+  const size_t f = p.insns.size();
+  p << I(Op::StDW, 10, 0, -8, 99);
+  for (uint8_t r = 6; r <= 9; ++r) p << I(Op::Mov64K, r, 0, 0, 0);
+  p << I(Op::Mov64X, 0, 1);
+  for (uint8_t r = 2; r <= 5; ++r) p << I(Op::Add64X, 0, r);
+  p << I(Op::LdxDW, 6, 10, -8) << I(Op::Add64X, 0, 6);
+  p.exit();
+  p.insns[at].imm = static_cast<int32_t>(f - at - 1);
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+}
+
+TEST(LlvmCalls, CalleeWritesTheCallersFrameThroughAPointer) {
+  Prog p;  // main passes &slot to f, f stores through it
+  p << I(Op::StDW, 10, 0, -8, 1) << I(Op::Mov64X, 1, 10) << I(Op::Add64K, 1, 0, 0, -8);
+  p << call_local(2) << I(Op::LdxDW, 0, 10, -8) << I(Op::Exit);
+  p << I(Op::StDW, 1, 0, 0, 77) << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Exit);
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+}
+
+TEST(LlvmCalls, DepthLimit) {
+  for (int frames : {7, 8, 9}) {
+    Prog p;
+    p << I(Op::Mov64K, 1, 0, 0, frames - 1) << I(Op::Mov64K, 0, 0, 0, 0);
+    p << call_local(1) << I(Op::Exit);
+    // f(r1): if r1 == 0 return 1; r6 = r1; r1 -= 1; r0 = f(r1) + r6
+    p << I(Op::Jne64K, 1, 0, 2, 0) << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+    p << I(Op::Mov64X, 6, 1) << I(Op::Sub64K, 1, 0, 0, 1) << call_local(-6);
+    p << I(Op::Add64X, 0, 6) << I(Op::StxDW, 10, 0, -8) << I(Op::LdxDW, 0, 10, -8) << I(Op::Exit);
+    EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+  }
+}
+
+TEST(LlvmCalls, RecursionIntoMainIsAFunctionToo) {
+  Prog p;
+  p << I(Op::Jeq64K, 1, 0, 4, 0);                 // 0: r1 == 0 -> pc 5
+  p << I(Op::Mov64K, 1, 0, 0, 0);                 // 1
+  p << call_local(-3);                            // 2: call pc 0
+  p << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Exit);  // 3, 4
+  p << I(Op::Mov64K, 0, 0, 0, 7) << I(Op::Exit);  // 5, 6
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns, std::vector<uint8_t>(8));
+}
+
+TEST(LlvmCalls, CallxHelperFunctionAndBadTarget) {
+  {
+    Prog p;  // a helper id in a register
+    p << I(Op::Mov64K, 1, 0, 0, 41) << I(Op::Mov64K, 7, 0, 0, 2) << I(Op::Callx, 7) << I(Op::Exit);
+    EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+  }
+  {
+    Prog p;  // a BPF_PSEUDO_FUNC value
+    p.lddw(8, 0, BPF_PSEUDO_FUNC);
+    p.insns[0].imm = 6;  // the function at pc 7
+    p << I(Op::Mov64K, 1, 0, 0, 3) << I(Op::Mov64K, 6, 0, 0, 100) << I(Op::Callx, 8)
+      << I(Op::Add64X, 0, 6) << I(Op::Exit);
+    p << I(Op::Mov64X, 0, 1) << I(Op::Mov64K, 6, 0, 0, 0) << I(Op::Mul64K, 0, 0, 0, 3)
+      << I(Op::Exit);
+    EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+  }
+  for (int64_t bad : {int64_t{4}, int64_t{1000}, int64_t{-1}}) {
+    Prog p;
+    p.lddw(3, static_cast<uint64_t>(bad));
+    p << I(Op::Callx, 3) << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+    EXPECT_LLVM_SAME_AS_INTERP(p.insns);
+  }
+}
+
+TEST(LlvmCalls, RefusesWhatTheInterpreterRefuses) {
+  Prog r10;
+  r10 << I(Op::Mov64K, 10, 0, 0, 0) << I(Op::Exit);
+  EXPECT_LLVM_SAME_AS_INTERP(r10.insns);
+  auto a = llvm_tier::compile(r10.insns, test_helpers(), {});
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.status().message(), "frame pointer is read only (insn 0)");
+  Prog kfunc;
+  kfunc << I(Op::CallKfunc, 0, 0, 0, 7) << I(Op::Exit);
+  EXPECT_LLVM_SAME_AS_INTERP(kfunc.insns);
+}
+
+}  // namespace
+}  // namespace bpfbox::vm::llvm_tier::test
