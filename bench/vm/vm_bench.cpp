@@ -159,9 +159,28 @@ void bm_empty(benchmark::State& st, vm::EngineKind engine) {
   for (auto _ : st) benchmark::DoNotOptimize((*exe)->run(rc, 0));
 }
 
+// Compile time: vm::compile of the kernel's program (decode included); per_insn is per static
+// instruction of the program.
+void bm_compile(benchmark::State& st, const VmKernel* k, vm::EngineKind engine) {
+  const auto prog = assemble_or_die(*k, Wrapping::Buffer);
+  for (auto _ : st) {
+    auto exe = vm::compile(engine, prog, helpers());
+    if (!exe) {
+      st.SkipWithError(exe.status().message().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(exe->get());
+  }
+  st.counters["static_insns"] = static_cast<double>(prog.size());
+  st.counters["per_insn"] = benchmark::Counter(
+      static_cast<double>(prog.size()),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 [[maybe_unused]] const bool registered = [] {
   benchmark::RegisterBenchmark("BM_EmptyProgram/interp", bm_empty, vm::EngineKind::Interp);
   benchmark::RegisterBenchmark("BM_EmptyProgram/jit", bm_empty, vm::EngineKind::Jit);
+  benchmark::RegisterBenchmark("BM_EmptyProgram/llvm", bm_empty, vm::EngineKind::Llvm);
   for (const VmKernel& k : vm_kernels()) {
     const std::string base = std::string("BM_") + k.name;
     benchmark::RegisterBenchmark((base + "/interp").c_str(), bm_engine, &k, vm::EngineKind::Interp,
@@ -170,6 +189,12 @@ void bm_empty(benchmark::State& st, vm::EngineKind engine) {
                                  vm::EngineKind::Interp, true);
     benchmark::RegisterBenchmark((base + "/jit").c_str(), bm_engine, &k, vm::EngineKind::Jit,
                                  false);
+    benchmark::RegisterBenchmark((base + "/llvm").c_str(), bm_engine, &k, vm::EngineKind::Llvm,
+                                 false);
+    benchmark::RegisterBenchmark(("BM_Compile_" + std::string(k.name) + "/jit").c_str(), bm_compile,
+                                 &k, vm::EngineKind::Jit);
+    benchmark::RegisterBenchmark(("BM_Compile_" + std::string(k.name) + "/llvm").c_str(),
+                                 bm_compile, &k, vm::EngineKind::Llvm);
     benchmark::RegisterBenchmark((base + "/kernel").c_str(), bm_kernel, &k)
         ->UseManualTime()
         ->Iterations(25);
