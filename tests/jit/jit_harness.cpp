@@ -1,5 +1,6 @@
 #include "jit_harness.hpp"
 
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,20 @@ const HelperTable& test_helpers() {
     h.set(5, "nop", [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext*) {
       return uint64_t{0};
     });
+    // bpf_loop-like: fn(i, ctx) for i < nr until it returns 1 or the run faults; returns the count.
+    h.set(7, "loop",
+          [](uint64_t nr, uint64_t fn, uint64_t ctx, uint64_t d, uint64_t e, RunContext* rc) {
+            log_call(7, nr, 0, 0, d, e, rc);  // fn and ctx are addresses: not comparable
+            if (!rc->call_function) return static_cast<uint64_t>(-EOPNOTSUPP);
+            uint64_t i = 0;
+            while (i < nr) {
+              const uint64_t r = rc->call_function(rc, fn, i++, ctx, 0, 0, 0);
+              if (rc->fault.kind != FaultKind::None) return uint64_t{0};
+              log_call(8, i, r, 0, 0, 0, rc);
+              if (r == 1) break;
+            }
+            return i;
+          });
     h.set(6, "pkt_len",
           [](uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e, RunContext* rc) {
             log_call(6, a, b, c, d, e, rc);

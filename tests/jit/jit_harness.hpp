@@ -36,7 +36,8 @@ struct CallLog {
 uint64_t log_call(uint64_t id, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
                   RunContext* rc);
 // 1: returns a mix of its arguments; 2: returns r1 + 1; 3: faults the run (BadCall);
-// 5: returns 0 (the conformance suite's); 6: returns its RunContext's pkt_len.
+// 5: returns 0 (the conformance suite's); 6: returns its RunContext's pkt_len; 7: bpf_loop-like
+// (r1 = count, r2 = function, r3 = ctx), calling back through RunContext::call_function.
 const HelperTable& test_helpers();
 
 struct Run {

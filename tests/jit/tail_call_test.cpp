@@ -358,23 +358,26 @@ uint64_t call_back(uint64_t fn, uint64_t ctx, uint64_t, uint64_t, uint64_t, RunC
 TEST(TailCallRefusal, InsideACallbackFaults) {
   HelperTable h = tail_helpers();
   h.set(21, "call_back", call_back);
-  ProgArray array;
-  Prog p;
-  p.lddw(1, 0, BPF_PSEUDO_FUNC);  // -> the callback
-  p << I(Op::Mov64K, 2, 0, 0, 0) << I(Op::Call, 0, 0, 0, 21) << I(Op::Exit);
-  // cb:
-  const size_t cb = p.size();
-  tail_call(p, array, 0);
-  p << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
-  p.insns[0].imm = static_cast<int32_t>(cb - 1);
-  auto exe = compile(EngineKind::Interp, p.insns, h, {});
-  ASSERT_TRUE(exe) << exe.status().message();
-  array.slots = {exe->get()};
-  RunContext rc;
-  EXPECT_EQ((*exe)->run(rc, 0), 0u);
-  EXPECT_EQ(rc.fault.kind, FaultKind::Unsupported);
-  EXPECT_EQ(rc.fault.pc, cb + 3);
-  EXPECT_EQ(describe(rc.fault), "pc " + std::to_string(cb + 3) + ": tail call inside a callback");
+  for (EngineKind e : {EngineKind::Interp, EngineKind::Jit}) {
+    ProgArray array;
+    Prog p;
+    p.lddw(1, 0, BPF_PSEUDO_FUNC);  // -> the callback
+    p << I(Op::Mov64K, 2, 0, 0, 0) << I(Op::Call, 0, 0, 0, 21) << I(Op::Exit);
+    const size_t cb = p.size();
+    tail_call(p, array, 0);
+    p << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+    p.insns[0].imm = static_cast<int32_t>(cb - 1);
+    auto exe = compile(e, p.insns, h, {});
+    ASSERT_TRUE(exe) << exe.status().message();
+    array.slots = {exe->get()};
+    RunContext rc;
+    EXPECT_EQ((*exe)->run(rc, 0), 0u);
+    EXPECT_EQ(rc.fault.kind, FaultKind::Unsupported);
+    EXPECT_EQ(rc.fault.err, EOPNOTSUPP);
+    EXPECT_EQ(rc.fault.pc, cb + 3);
+    EXPECT_EQ(describe(rc.fault), "pc " + std::to_string(cb + 3) + ": tail call inside a callback");
+    EXPECT_EQ(rc.tail_call_cnt, 0u);
+  }
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
         f.ld_pkt = true;
         break;
       case Kind::Lddw:
-        if (d.src == BPF_PSEUDO_FUNC) f.local_calls = true;
+        if (d.src == BPF_PSEUDO_FUNC) f.local_calls = f.pseudo_func = true;
         break;
       default:
         break;

@@ -26,6 +26,7 @@ struct ProgramFacts {
   bool helper_calls = false;
   bool local_calls = false;  // bpf-to-bpf calls (or BPF_PSEUDO_FUNC values a callx may use)
   bool callx = false;
+  bool pseudo_func = false;  // a BPF_PSEUDO_FUNC value is loaded (a helper may call it back)
   bool may_goto = false;
   bool ld_pkt = false;               // LD_ABS / LD_IND
   bool main_is_callee = false;       // pc 0 is also the target of a call or BPF_PSEUDO_FUNC load

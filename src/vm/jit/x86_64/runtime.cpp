@@ -21,8 +21,10 @@ uint64_t check_access(RunContext* rc, uint64_t addr, uint64_t packed) {
 
 void call_fault(RunContext* rc, uint64_t kind, uint64_t pc, uint64_t addr) {
   const FaultKind k = static_cast<FaultKind>(kind);
-  rc->fault =
-      Fault{k, k == FaultKind::CallDepth ? E2BIG : EINVAL, static_cast<uint32_t>(pc), addr, 0, 0};
+  const int err = k == FaultKind::CallDepth     ? E2BIG
+                  : k == FaultKind::Unsupported ? EOPNOTSUPP
+                                                : EINVAL;
+  rc->fault = Fault{k, err, static_cast<uint32_t>(pc), addr, 0, 0};
 }
 
 void budget_fault(RunContext* rc, uint64_t seg_pc, uint64_t seg_len, const uint8_t* slots,

@@ -17,7 +17,8 @@ constexpr uint32_t pack_access(uint32_t pc, uint8_t size, uint8_t access) {
 // and returns 0.
 uint64_t check_access(RunContext* rc, uint64_t addr, uint64_t packed);
 
-// BadCall (addr: the callx value) and CallDepth (addr: the callee's pc).
+// BadCall (addr: the callx value), CallDepth (addr: the callee's pc) and Unsupported (addr 12: a
+// tail call inside a callback).
 void call_fault(RunContext* rc, uint64_t kind, uint64_t pc, uint64_t addr);
 
 // The budget ran out in the segment starting at seg_pc: fault at the instruction it ran out on.

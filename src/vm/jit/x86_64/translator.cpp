@@ -40,6 +40,17 @@ constexpr int32_t kOffInsns = offsetof(RunContext, insns_executed);
 constexpr int32_t kOffPktData = offsetof(RunContext, pkt_data);
 constexpr int32_t kOffPktLen = offsetof(RunContext, pkt_len);
 constexpr int32_t kOffTailCallCtx = offsetof(RunContext, tail_call_ctx);
+constexpr int32_t kOffCallFunction = offsetof(RunContext, call_function);
+constexpr int32_t kOffEngineState = offsetof(RunContext, engine_state);
+
+// Programs a helper may call back into (RunContext::call_function) keep a record just above the
+// top of the BPF stack in the main frame; rc->engine_state points at it while the program runs.
+constexpr int32_t kRecCallRbp = 0;    // r10 at the current helper call
+constexpr int32_t kRecCallPc = 8;     // its pc (faults of call_function name it)
+constexpr int32_t kRecUnwind = 16;    // inside a callback: where its trampoline resumes; else 0
+constexpr int32_t kRecOldHook = 24;   // the run context's call_function before this run
+constexpr int32_t kRecOldState = 32;  // and its engine_state
+constexpr int32_t kRecordBytes = 48;
 static_assert(sizeof(Fault) % 8 == 0);
 
 uint64_t splitmix(uint64_t& s) {
@@ -90,7 +101,8 @@ class Emitter {
     pc_fixups_.reserve(n);
     stubs_.reserve(opts.checked || opts.insn_budget ? n : 16);
     label_fixups_.reserve(64);
-    needs_frame_ = f.uses_stack || f.local_calls || f.may_goto;
+    callbacks_ = f.pseudo_func && (f.helper_calls || f.callx);
+    needs_frame_ = f.uses_stack || f.local_calls || f.may_goto || callbacks_;
     need_rc_ =
         opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.ld_pkt || f.local_calls;
     may_fault_ = opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.local_calls;
@@ -102,7 +114,7 @@ class Emitter {
     if (f.regs_used & (1 << 7)) saved_[n_saved_++] = R13;
     if (f.regs_used & (1 << 8)) saved_[n_saved_++] = R14;
     if (f.regs_used & (1 << 9)) saved_[n_saved_++] = R15;
-    frame_ = needs_frame_ ? kHeader + kStackBytes : 0;
+    frame_ = needs_frame_ ? kHeader + kStackBytes + (callbacks_ ? kRecordBytes : 0) : 0;
     if ((calls_out || needs_frame_) && (8 + 8 * n_saved_ + frame_) % 16) frame_ += 8;
     // What a bpf-to-bpf call preserves for its caller: r6..r9 that some instruction writes.
     for (int r = 6; r <= 9; ++r)
@@ -122,6 +134,7 @@ class Emitter {
     label_fixups_.clear();
     stubs_.clear();
     relocs_.clear();
+    label_relocs_.clear();
     shrinkable_ = 0;
 
     prologue();
@@ -149,6 +162,7 @@ class Emitter {
     if (opts_.checked) check_thunk();
     labels_[kEnterThunk] = a.size();
     if (opts_.checked && f_.local_calls) enter_thunk();
+    if (callbacks_) trampoline();
 
     for (const auto& fx : pc_fixups_) {
       const int64_t disp =
@@ -168,6 +182,11 @@ class Emitter {
       std::memcpy(a.data() + r.at, &v, 8);
       relocs.push_back(r.at);
     }
+    for (const auto& r : label_relocs_) {
+      const uint64_t v = labels_[r.label];
+      std::memcpy(a.data() + r.at, &v, 8);
+      relocs.push_back(r.at);
+    }
     size_ = a.size();
     return true;
   }
@@ -176,7 +195,19 @@ class Emitter {
   size_t shrinkable() const { return shrinkable_; }
 
  private:
-  enum Label { kExitUnwind, kCheckThunk, kEnterThunk, kLabels };
+  enum Label {
+    kExitUnwind,
+    kCheckThunk,
+    kEnterThunk,
+    kTrampoline,
+    kTrampolineResume,  // after the callback's call: its r0 (or 0 after a fault) in rax
+    kTrampolineFail,    // nothing pushed for the call: return 0
+    kLabels
+  };
+  struct LabelReloc {
+    size_t at;
+    Label label;
+  };
   struct PcFixup {
     size_t at;
     uint8_t width;
@@ -188,7 +219,7 @@ class Emitter {
     Label label;
   };
   struct Stub {
-    enum Kind : uint8_t { Check, Budget, Depth, BadCall } kind;
+    enum Kind : uint8_t { Check, Budget, Depth, BadCall, TailInCallback } kind;
     size_t at;  // the rel32 jumping here
     uint32_t pc;
     uint64_t a;   // Check: packed access; Budget: segment length; Depth: callee pc
@@ -260,7 +291,17 @@ class Emitter {
   }
 
   // --- frame -----------------------------------------------------------------------------------
+  // With rsp at the main frame: the run context's hook as it was before this run.
+  void restore_hook() {
+    if (!callbacks_) return;
+    a().load(8, R11, Mem{RSP, kHeader + kStackBytes + kRecOldHook});
+    a().store(8, Mem{kRc, kOffCallFunction}, R11);
+    a().load(8, R11, Mem{RSP, kHeader + kStackBytes + kRecOldState});
+    a().store(8, Mem{kRc, kOffEngineState}, R11);
+  }
+
   void epilogue() {
+    restore_hook();
     if (frame_) a().alu_ri(true, kAdd, RSP, frame_);
     for (int i = n_saved_ - 1; i >= 0; --i) a().pop(saved_[i]);
     a().ret();
@@ -294,6 +335,21 @@ class Emitter {
     if (need_rc_ && (f_.helper_calls || f_.callx))
       as.store_imm(4, Mem{kRc, kOffChecked}, opts_.checked);
     if (f_.may_goto) as.store_imm(8, Mem{RSP, 8}, BPFBOX_MAX_LOOPS);
+    if (callbacks_) {
+      // Helpers may call back into this program while it runs (the hook of the run before is
+      // kept and given back at every exit).
+      const int32_t rec = kHeader + kStackBytes;
+      as.load(8, R11, Mem{kRc, kOffCallFunction});
+      as.store(8, Mem{RSP, rec + kRecOldHook}, R11);
+      as.load(8, R11, Mem{kRc, kOffEngineState});
+      as.store(8, Mem{RSP, rec + kRecOldState}, R11);
+      as.store_imm(8, Mem{RSP, rec + kRecUnwind}, 0);
+      as.lea(R11, Mem{RSP, rec});
+      as.store(8, Mem{kRc, kOffEngineState}, R11);
+      as.movabs(R11, 0);
+      label_relocs_.push_back({as.size() - 8, kTrampoline});
+      as.store(8, Mem{kRc, kOffCallFunction}, R11);
+    }
     if (opts_.checked && needs_frame_) {
       // Unverified code may read stack it never wrote: zeros, as the interpreter gives it.
       as.mov_rr(true, R10, RCX);
@@ -315,6 +371,18 @@ class Emitter {
     // A fault or a failed packet load ends the run from any call depth: the frame is found again
     // from the stack base the prologue recorded.
     if (!need_rc_) return;
+    if (callbacks_) {
+      // Inside a callback, only the callback ends: back to its trampoline, which returns 0 to the
+      // helper (with the fault recorded, the helper returns and its caller unwinds further).
+      a().load(8, R11, Mem{kRc, kOffEngineState});
+      a().load(8, R10, Mem{R11, kRecUnwind});
+      a().test_rr(true, R10, R10);
+      const size_t in_main = a().jcc_fwd32(kE);
+      a().mov_rr(true, RSP, R10);
+      a().op_rr(false, 0x31, RAX, RAX);
+      jmp_label(kTrampolineResume);
+      a().bind32(in_main);
+    }
     if (needs_frame_) {
       // stack_base + stack_size is the top of the stack in every mode.
       a().load(8, RSP, Mem{kRc, kOffStackBase});
@@ -362,6 +430,100 @@ class Emitter {
     as.ret();
   }
 
+  // RunContext::call_function while this program runs: (rc, fn, r1..r5) from a helper, SysV (r5
+  // on the stack). Runs fn one frame below the helper's caller, as a bpf-to-bpf call would, and
+  // returns its r0; a fault inside ends only the callback (exit_unwind comes back here) and
+  // returns 0 with the fault recorded, as the interpreter's.
+  void trampoline() {
+    Assembler& as = a();
+    as.ensure();
+    labels_[kTrampoline] = as.size();
+    static constexpr Reg kCalleeSaved[] = {RBP, RBX, R12, R13, R14, R15};
+    for (Reg r : kCalleeSaved) as.push(r);
+    as.mov_rr(true, kRc, RDI);
+    as.mov_rr(true, R11, RSI);  // fn
+    as.mov_rr(true, RDI, RDX);  // r1..r5 where BPF code expects them
+    as.mov_rr(true, RSI, RCX);
+    as.mov_rr(true, RDX, R8);
+    as.mov_rr(true, RCX, R9);
+    as.load(8, R8, Mem{RSP, 6 * 8 + 8});  // the seventh argument, above the return address
+    // The helper call's state, given back when the callback is done (the helper may call again).
+    as.load(8, R10, Mem{kRc, kOffEngineState});
+    for (int32_t off : {kRecCallRbp, kRecCallPc, kRecUnwind}) {
+      as.load(8, R9, Mem{R10, off});
+      as.push(R9);
+    }
+    as.load(8, R9, Mem{kRc, kOffStackBase});
+    as.push(R9);
+    as.load(8, R9, Mem{kRc, kOffStackSize});
+    as.push(R9);  // 11 pushes: rsp is 16-byte aligned for the calls below
+    as.load(8, RBP, Mem{R10, kRecCallRbp});
+    // fn must be one of this program's functions; r9 = its pc.
+    found_.clear();
+    auto try_function = [&](uint32_t fpc) {
+      as.ensure();
+      as.movabs(R9, 0);
+      relocs_.push_back({as.size() - 8, fpc});
+      as.alu_rr(true, kCmp, R11, R9);
+      const size_t next = as.jcc_fwd32(kNE);
+      as.mov_imm32(R9, fpc);
+      found_.push_back(as.jmp_fwd32());
+      as.bind32(next);
+    };
+    if (f_.main_is_callee) try_function(0);
+    for (uint32_t fpc : f_.functions) try_function(fpc);
+    as.ensure();
+    tramp_fault(FaultKind::BadCall, R11);
+    for (size_t at : found_) as.bind32(at);
+    // The callback's frame must fit below the helper caller's: (top - r10) + 512 < 8 * 512.
+    as.load(8, RAX, Mem{kRc, kOffStackBase});
+    as.alu_rm(true, kAdd, RAX, Mem{kRc, kOffStackSize});
+    as.alu_rr(true, kSub, RAX, RBP);
+    as.alu_ri(true, kCmp, RAX, kStackBytes - 2 * kFrameBytes);
+    const size_t fits = as.jcc_fwd32(kBE);
+    tramp_fault(FaultKind::CallDepth, R9);
+    as.bind32(fits);
+    as.ensure();
+    // As a bpf-to-bpf call: a fresh may_goto counter at [rsp+8] of the callee (or padding).
+    if (f_.may_goto)
+      as.push_imm32(BPFBOX_MAX_LOOPS);
+    else
+      as.alu_ri(true, kSub, RSP, 8);
+    as.alu_ri(true, kSub, RBP, kFrameBytes);
+    as.mov_rr(true, R9, R11);
+    if (opts_.checked) call_label(kEnterThunk);
+    as.load(8, R10, Mem{kRc, kOffEngineState});
+    as.store(8, Mem{R10, kRecUnwind}, RSP);
+    for (Reg r : {RAX, RBX, R13, R14, R15}) as.op_rr(false, 0x31, r, r);  // as the interpreter
+    as.call_r(R9);
+    labels_[kTrampolineResume] = as.size();
+    as.alu_ri(true, kAdd, RSP, 8);
+    labels_[kTrampolineFail] = as.size();
+    as.pop(R9);
+    as.store(8, Mem{kRc, kOffStackSize}, R9);
+    as.pop(R9);
+    as.store(8, Mem{kRc, kOffStackBase}, R9);
+    as.load(8, R10, Mem{kRc, kOffEngineState});
+    for (int32_t off : {kRecUnwind, kRecCallPc, kRecCallRbp}) {
+      as.pop(R9);
+      as.store(8, Mem{R10, off}, R9);
+    }
+    for (int i = 5; i >= 0; --i) as.pop(kCalleeSaved[i]);
+    as.ret();
+  }
+  // A fault of call_function itself, at the helper call's pc: returns 0 to the helper.
+  void tramp_fault(FaultKind kind, Reg addr) {
+    Assembler& as = a();
+    as.mov_rr(true, RCX, addr);
+    as.load(8, R10, Mem{kRc, kOffEngineState});
+    as.load(4, RDX, Mem{R10, kRecCallPc});
+    as.mov_rr(true, RDI, kRc);
+    as.mov_imm32(RSI, static_cast<uint32_t>(kind));
+    call_abs(reinterpret_cast<const void*>(&rt::call_fault));
+    as.op_rr(false, 0x31, RAX, RAX);
+    jmp_label(kTrampolineFail);
+  }
+
   void emit_stubs() {
     Assembler& as = a();
     for (const Stub& s : stubs_) {
@@ -384,13 +546,16 @@ class Emitter {
           break;
         case Stub::Depth:
         case Stub::BadCall:
+        case Stub::TailInCallback:
           if (s.kind == Stub::BadCall)
             as.mov_rr(true, RCX, s.reg);
           else
             as.mov_imm64(RCX, s.a);
           as.mov_rr(true, RDI, kRc);
-          as.mov_imm32(RSI, static_cast<uint32_t>(s.kind == Stub::Depth ? FaultKind::CallDepth
-                                                                        : FaultKind::BadCall));
+          as.mov_imm32(RSI,
+                       static_cast<uint32_t>(s.kind == Stub::Depth     ? FaultKind::CallDepth
+                                             : s.kind == Stub::BadCall ? FaultKind::BadCall
+                                                                       : FaultKind::Unsupported));
           as.mov_imm32(RDX, s.pc);
           call_abs(reinterpret_cast<const void*>(&rt::call_fault));
           break;
@@ -480,9 +645,9 @@ class Emitter {
       }
       case Kind::Call:
         if (is_tail_call(d, helpers_))
-          tail_call();
+          tail_call(pc);
         else
-          helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
+          helper_call(pc, helpers_.get(static_cast<uint32_t>(d.imm))->fn);
         break;
       case Kind::CallLocal:
         local_call(pc, static_cast<uint32_t>(pc + 1 + d.imm));
@@ -847,7 +1012,16 @@ class Emitter {
     jump_pc(cond_of(o.op), pc + 1, target);
   }
 
-  void helper_call(HelperFn fn) {
+  // What call_function needs to know about the helper call about to happen.
+  void note_helper_call(uint32_t pc) {
+    if (!callbacks_) return;
+    a().load(8, R11, Mem{kRc, kOffEngineState});
+    a().store(8, Mem{R11, kRecCallRbp}, RBP);
+    a().store_imm(4, Mem{R11, kRecCallPc}, static_cast<int32_t>(pc));
+  }
+
+  void helper_call(uint32_t pc, HelperFn fn) {
+    note_helper_call(pc);
     a().mov_rr(true, R9, kRc);
     call_abs(reinterpret_cast<const void*>(fn));
     // A helper may end the run by recording a fault.
@@ -858,8 +1032,13 @@ class Emitter {
   // bpf_tail_call (r2 = map, r3 = index): resolved now, so an update is seen by the next tail
   // call. On success this program's frame is left from any depth, as its epilogue would, and the
   // target is entered as Executable::run does (r1 = the run's ctx): the native stack does not grow.
-  void tail_call() {
+  void tail_call(uint32_t pc) {
     Assembler& as = a();
+    if (callbacks_) {  // a callback cannot leave its helper this way (as the interpreter)
+      as.load(8, R11, Mem{kRc, kOffEngineState});
+      as.alu_mi(true, kCmp, Mem{R11, kRecUnwind}, 0);
+      jcc_stub(kNE, Stub{Stub::TailInCallback, 0, pc, BPF_FUNC_tail_call, 0, RAX});
+    }
     as.mov_rr(true, RCX, RDX);  // index
     as.mov_rr(true, RDX, RSI);  // map
     as.movabs(RSI, reinterpret_cast<uint64_t>(tables_.self));
@@ -875,6 +1054,7 @@ class Emitter {
       as.alu_ri(true, kSub, RSP, kHeader + kStackBytes);
     }
     if (frame_) as.alu_ri(true, kAdd, RSP, frame_);
+    restore_hook();
     for (int i = n_saved_ - 1; i >= 0; --i) as.pop(saved_[i]);
     as.mov_rr(true, RDI, RAX);
     as.mov_rr(true, RSI, R10);
@@ -937,6 +1117,11 @@ class Emitter {
     as.load(8, R11, Mem{R11, 0});
     as.test_rr(true, R11, R11);
     jcc_stub(kE, Stub{Stub::BadCall, 0, pc, 0, 0, dst});
+    if (callbacks_) {
+      as.load(8, R10, Mem{kRc, kOffEngineState});
+      as.store(8, Mem{R10, kRecCallRbp}, RBP);
+      as.store_imm(4, Mem{R10, kRecCallPc}, static_cast<int32_t>(pc));
+    }
     as.mov_rr(true, R9, kRc);
     as.call_r(R11);
     as.cmp_m8(Mem{kRc, kOffFaultKind}, 0);
@@ -1057,7 +1242,7 @@ class Emitter {
   uint64_t seed_;
   uint64_t rng_ = 0;
 
-  bool needs_frame_ = false, need_rc_ = false, may_fault_ = false;
+  bool needs_frame_ = false, need_rc_ = false, may_fault_ = false, callbacks_ = false;
   Reg saved_[6] = {};
   int n_saved_ = 0;
   int32_t frame_ = 0;
@@ -1072,6 +1257,8 @@ class Emitter {
   std::vector<LabelFixup> label_fixups_;
   std::vector<Stub> stubs_;
   std::vector<Reloc> relocs_;
+  std::vector<LabelReloc> label_relocs_;
+  std::vector<size_t> found_;  // the trampoline's jumps to its common path
   size_t labels_[kLabels] = {};
   size_t size_ = 0;
   size_t shrinkable_ = 0;
