@@ -134,6 +134,7 @@ struct InsnAux {
   const maps::Map* map_ptr = nullptr;
   bool map_ptr_poisoned = false;
   bool map_key_const = false;
+  bool map_key_poisoned = false;  // paths disagreed on the key (or one had no constant key)
   uint64_t map_key = 0;
   // BPF_PSEUDO_MAP_VALUE / BPF_PSEUDO_MAP_IDX_VALUE lddw: the offset into the value (the second
   // slot's imm as loaded), set by resolve_pseudo_ldimm64 with map_ptr; the core gives the
