@@ -35,4 +35,11 @@ struct PluginOptions {
 };
 void run_conformance_plugin(const PluginOptions& o);
 
+struct JitDumpOptions {
+  std::string path;
+  bool checked = false;
+  bool opcodes = false;
+};
+void run_jit_dump(const JitDumpOptions& o);
+
 }  // namespace bpfbox::cli

@@ -71,6 +71,17 @@ void add_conformance_plugin(CLI::App& app) {
   });
 }
 
+void add_jit_dump(CLI::App& app) {
+  auto o = std::make_shared<JitDumpOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "jit-dump",
+      "Compile a program with the JIT and print its x86-64 code under each eBPF instruction");
+  cmd->add_option("FILE", o->path, "The program, raw or assembly")->required();
+  cmd->add_flag("--checked", o->checked, "Compile in checked mode (bounds-checked accesses)");
+  cmd->add_flag("--opcodes", o->opcodes, "Also print each native instruction's bytes");
+  cmd->callback([o] { run_jit_dump(*o); });
+}
+
 }  // namespace
 }  // namespace bpfbox::cli
 
@@ -86,6 +97,7 @@ int main(int argc, char** argv) {
   bpfbox::cli::add_disasm(app);
   bpfbox::cli::add_run(app);
   bpfbox::cli::add_conformance_plugin(app);
+  bpfbox::cli::add_jit_dump(app);
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.

@@ -20,6 +20,7 @@ class JitProgram final : public Executable {
   CodeMemory memory;
   std::vector<uint8_t> slots;     // per pc: 1, or 2 for an lddw (budget faults name the pc)
   std::vector<HelperFn> helpers;  // by id, for callx
+  std::vector<uint32_t> insn_offsets;
   int passes = 0;
 
   void set_entry(const HelperTable& table, const ExecOptions& opts) {
@@ -84,6 +85,7 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   }
   if (Status st = exe->memory.seal(); !st) return st;
   exe->passes = image.passes;
+  exe->insn_offsets = image.insn_offsets;
   exe->set_entry(helpers, opts);
   return std::unique_ptr<Executable>(std::move(exe));
 }
@@ -91,7 +93,7 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
 NativeInfo native_info(const Executable& exe) {
   const auto* p = dynamic_cast<const JitProgram*>(&exe);
   if (!p) return {};
-  return NativeInfo{p->memory.code(), p->memory.size(), p->passes};
+  return NativeInfo{p->memory.code(), p->memory.size(), p->passes, p->insn_offsets};
 }
 
 }  // namespace bpfbox::vm::jit

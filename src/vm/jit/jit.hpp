@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "bpfbox/vm.hpp"
 #include "vm/jit/x86_64/translator.hpp"
@@ -16,6 +17,9 @@ struct NativeInfo {
   const uint8_t* code = nullptr;
   size_t size = 0;
   int passes = 0;  // layout passes the compile took
+  // Per pc, the offset of its code from `code` (index n: the end of the body, where the
+  // out-of-line code starts): the line mapping of `dump jited` and jited_line_info.
+  std::span<const uint32_t> insn_offsets;
 };
 
 Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> prog,

@@ -191,6 +191,7 @@ class Emitter {
     return true;
   }
   size_t size() const { return size_; }
+  const std::vector<size_t>& insn_offsets() const { return addrs_; }
   // Long jumps of the last pass that the next pass would shorten: none means the layout settled.
   size_t shrinkable() const { return shrinkable_; }
 
@@ -1298,6 +1299,7 @@ Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
     if (!tuning.short_jumps || e.shrinkable() == 0) break;
   }
   out.code.resize(e.size());
+  out.insn_offsets.assign(e.insn_offsets().begin(), e.insn_offsets().end());
   return Status::ok();
 }
 

@@ -32,6 +32,9 @@ struct Image {
   std::vector<uint8_t> code;
   // Offsets of imm64 fields holding a code offset: the code's address must be added once placed.
   std::vector<size_t> relocs;
+  // Per pc, where its code starts (the body's end at index n): the line mapping of `dump jited`
+  // and of bpf_prog_info's jited_line_info. The second slot of an lddw maps to the next insn.
+  std::vector<uint32_t> insn_offsets;
   int passes = 0;
 };
 
