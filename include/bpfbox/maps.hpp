@@ -48,6 +48,7 @@
 #include <linux/bpf.h>
 
 #include "bpfbox/status.hpp"
+#include "bpfbox/vm.hpp"
 
 namespace bpfbox::maps {
 
@@ -105,18 +106,38 @@ struct InlineArray {
   uint32_t max_entries = 0;
 };
 
-// What maps that hold other objects (PROG_ARRAY: prog fds in, prog ids out; ARRAY_OF_MAPS and
-// HASH_OF_MAPS: map fds in, map ids out; DEVMAP/DEVMAP_HASH: ifindexes) need from the object
-// table src/sys will provide. The map stores ids in its arena (shareable, no pointers) and keeps
-// a reference through the table for each stored object. Not implemented yet: see the report.
+// Maps that hold other objects: PROG_ARRAY (prog fds in, prog ids out), ARRAY_OF_MAPS and
+// HASH_OF_MAPS (map fds in, map ids out), PERF_EVENT_ARRAY (perf event fds in). The object table
+// (src/sys, for real fds) resolves an fd to an ObjectRef and holds one reference on the object
+// for the map until the map drops it. The map stores ids in its arena (shareable, no pointers) and
+// keeps the ObjectRef in process-local memory for the program side. A reference replaced or
+// deleted is dropped only once every run that might still use the object has ended (the run
+// epoch, as for hash elements), so a program a tail call reached or an inner map a lookup
+// returned stays alive until the run ends; map destruction drops the rest.
+class PerfEventRing;
+
+enum class ObjectKind : uint8_t { Prog, Map, PerfEvent };
+
+struct ObjectRef {
+  ObjectKind kind = ObjectKind::Prog;
+  uint32_t id = 0;  // what syscall-side lookups return (prog id, map id)
+  // Prog: its BPF_PROG_TYPE_* (PROG_ARRAY's owner check) and what bpf_tail_call runs.
+  uint32_t prog_type = 0;
+  const vm::Executable* exec = nullptr;
+  Map* map = nullptr;             // Map: the map (bpf_map_lookup_elem on a map-in-map returns it)
+  PerfEventRing* perf = nullptr;  // PerfEvent: the event's ring
+};
+
 class ObjectTable {
  public:
   virtual ~ObjectTable() = default;
-  // The id of the object behind fd, with a reference held for the map; EBADF, EINVAL otherwise.
-  virtual Result<uint32_t> ref_prog_fd(int fd) = 0;
-  virtual Result<uint32_t> ref_map_fd(int fd, std::shared_ptr<Map>* map) = 0;
-  virtual void unref_prog(uint32_t id) = 0;
-  virtual void unref_map(uint32_t id) = 0;
+  // The object behind fd, with a reference held for the map. The kernel's errno: EBADF when fd
+  // is not open, EINVAL (programs, maps) or EBADF (perf events) when it is another kind of file.
+  virtual Result<ObjectRef> ref_prog_fd(int fd) = 0;
+  virtual Result<ObjectRef> ref_map_fd(int fd) = 0;
+  virtual Result<ObjectRef> ref_perf_event_fd(int fd) = 0;
+  // Drops a reference one of the ref_*_fd calls returned.
+  virtual void unref(const ObjectRef& ref) = 0;
 };
 
 // Extra creation inputs the bpf() layer derives from BTF and fds.
@@ -137,8 +158,10 @@ class Map {
   // BPF_MAP_CREATE: the map_create fields of attr (map_type .. map_extra).
   static Result<std::shared_ptr<Map>> create(const union bpf_attr& attr,
                                              const CreateOptions& opts = {});
-  // A Map over an existing map's arena (another process's memfd, e.g. from a pin).
-  static Result<std::shared_ptr<Map>> attach(int memfd);
+  // A Map over an existing map's arena (another process's memfd, e.g. from a pin). Maps holding
+  // objects answer syscall-side lookups from the arena's ids; their program side sees the objects
+  // this process stored (resolving ids through `objects` is for the pinning issue).
+  static Result<std::shared_ptr<Map>> attach(int memfd, ObjectTable* objects = nullptr);
   ~Map();
   Map(const Map&) = delete;
   Map& operator=(const Map&) = delete;
@@ -162,15 +185,30 @@ class Map {
   Status delete_elem(const void* key);
   Status get_next_key(const void* key, void* next_key);  // key may be nullptr: the first key
   Status lookup_and_delete(const void* key, void* value, uint64_t flags = 0);
+  // BPF_MAP_FREEZE: EBUSY while a writable mapping exists (the kernel's map->writecnt).
   Status freeze();
   bool frozen() const;
-  // BPF_MAP_{LOOKUP,LOOKUP_AND_DELETE,UPDATE,DELETE}_BATCH. in_batch/out_batch hold a key_size
-  // cursor (nullptr in_batch: from the start); count is in/out as the kernel's attr.batch.count.
+  // A writable mmap of the map (BPF_F_MMAPABLE array, ring buffer consumer page) exists from a
+  // successful acquire to its release, as the kernel counts VM_WRITE mappings: EPERM after
+  // freeze, EACCES for BPF_F_RDONLY_PROG maps. Counted in the arena, so across processes.
+  Status acquire_writable_mapping();
+  void release_writable_mapping();
+  // BPF_MAP_{LOOKUP,LOOKUP_AND_DELETE,UPDATE,DELETE}_BATCH, as the kernel per family (ENOTSUPP for
+  // families without them). The cursor (in_batch, nullptr to start; out_batch) is the family's:
+  // hash maps a u32 bucket index (a bucket that does not fit in what is left of count ends the
+  // batch, ENOSPC when nothing fit), other families a key (arrays: the u32 index) walked with
+  // get_next_key. count is in/out as attr.batch.count; flags is attr.batch.flags.
   Status lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values,
-                      uint32_t* count, uint64_t elem_flags = 0, bool and_delete = false);
+                      uint32_t* count, uint64_t elem_flags = 0, bool and_delete = false,
+                      uint64_t flags = 0);
   Status update_batch(const void* keys, const void* values, uint32_t* count,
                       uint64_t elem_flags = 0);
-  Status delete_batch(const void* keys, uint32_t* count);
+  Status delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags = 0);
+
+  // PROG_ARRAY: whether a program of this type may use the map (and be stored in it), as the
+  // kernel's bpf_prog_map_compatible: the first program fixes the owner type. EINVAL otherwise.
+  Status prog_array_compatible(uint32_t prog_type);
+  ObjectTable* objects() const { return objects_; }
 
   // Program side.
   const ProgOps& prog() const { return prog_; }
@@ -195,6 +233,7 @@ class Map {
   const MapOps& ops() const { return *ops_; }
   uint8_t* arena_base() const { return base_; }
   void* impl = nullptr;  // the family's cached pointers into the arena (process-local)
+  void* held = nullptr;  // maps holding objects: their process-local references (held_objects)
 
  private:
   Map() = default;
@@ -212,6 +251,7 @@ class Map {
   int memfd_ = -1;
   uint64_t arena_size_ = 0;
   uint8_t* base_ = nullptr;
+  ObjectTable* objects_ = nullptr;
 };
 
 // BPF_MAP_TYPE_RINGBUF's program side: the bpf_ringbuf_* helpers.
@@ -221,6 +261,58 @@ void submit(void* sample, uint64_t flags);
 void discard(void* sample, uint64_t flags);
 long output(Map* map, const void* data, uint64_t size, uint64_t flags);  // 0, -EAGAIN, -EINVAL
 uint64_t query(Map* map, uint64_t flags);  // BPF_RB_AVAIL_DATA, RING_SIZE, CONS_POS, PROD_POS
+// A notification fd (an eventfd, non-blocking) that becomes readable when the kernel would wake
+// the ring's consumer: a submit that finds the consumer caught up with its record (the ring was
+// empty), unless BPF_RB_NO_WAKEUP; always with BPF_RB_FORCE_WAKEUP. The consumer reads it to
+// rearm. Process-local; -1 if it could not be created.
+int wakeup_fd(const Map* map);
 }  // namespace ringbuf
+
+// BPF_MAP_TYPE_PROG_ARRAY's tail-call lookup (vm::TailCallLookup): the program in slot `index` of
+// the PROG_ARRAY `map` at this moment, nullptr when empty or out of range. Lock-free; the program
+// stays alive until the calling run ends (its RunSlot).
+const vm::Executable* prog_array_lookup(void* map, uint32_t index);
+
+// The user-space ring of a PERF_COUNT_SW_BPF_OUTPUT perf event: a memfd with the kernel's perf
+// mmap layout, so a consumer written for the kernel (libbpf's perf_buffer) works on an mmap of
+// it: page 0 a struct perf_event_mmap_page (data_head, data_tail, data_offset, data_size), then
+// data_pages (a power of two) pages of records. The writer's lock and lost-sample count follow in
+// a page the consumer does not map.
+class PerfEventRing {
+ public:
+  // cpu: the CPU the event was opened on (perf_event_open's cpu), -1 for any CPU; id: the event id
+  // PERF_RECORD_LOST records carry.
+  static Result<std::unique_ptr<PerfEventRing>> create(uint32_t data_pages, int32_t cpu = -1,
+                                                       uint64_t id = 0);
+  ~PerfEventRing();
+  PerfEventRing(const PerfEventRing&) = delete;
+  PerfEventRing& operator=(const PerfEventRing&) = delete;
+
+  int memfd() const { return memfd_; }
+  uint64_t mmap_size() const;  // (1 + data_pages) pages: what a consumer maps
+  int32_t cpu() const { return cpu_; }
+  // An eventfd readable after each record (the perf attr wakeup_events = 1 libbpf sets).
+  int wakeup_fd() const { return wakeup_fd_; }
+  // One PERF_RECORD_SAMPLE with PERF_SAMPLE_RAW (u32 size, the data, zero padding to 8 bytes),
+  // preceded by a PERF_RECORD_LOST when samples were lost. -ENOSPC (counting a lost sample) when
+  // it does not fit; -E2BIG when the record would exceed a perf header's u16 size.
+  long output(const void* data, uint64_t size);
+  uint64_t lost() const;  // samples lost and not yet reported
+
+ private:
+  PerfEventRing() = default;
+  int memfd_ = -1;
+  int wakeup_fd_ = -1;
+  int32_t cpu_ = -1;
+  uint64_t id_ = 0;
+  uint32_t data_pages_ = 0;
+  uint8_t* base_ = nullptr;
+};
+
+// bpf_perf_event_output's map side: flags' BPF_F_INDEX_MASK bits pick the slot (BPF_F_CURRENT_CPU:
+// the run's cpu). The kernel's errno: -EINVAL for other flag bits, -E2BIG for an index beyond
+// max_entries, -ENOENT for an empty slot, -EOPNOTSUPP when the slot's event is bound to another
+// CPU, -ENOSPC when its ring is full.
+long perf_event_output(Map* map, uint64_t flags, const void* data, uint64_t size, uint32_t cpu);
 
 }  // namespace bpfbox::maps

@@ -166,6 +166,7 @@ constexpr MapOps make_ops(const char* name) {
   o.get_next_key = get_next_key;
   o.mmap_region = mmap_region;
   o.missing_delete_errno = EINVAL;
+  o.batch_ops = kBatchLookup | kBatchUpdate;  // generic_map_*_batch
   return o;
 }
 

@@ -16,6 +16,7 @@
 
 #include <bit>
 #include <string>
+#include <vector>
 
 #include "maps/elem_pool.hpp"
 #include "maps/jhash.hpp"
@@ -513,6 +514,8 @@ constexpr MapOps make_ops(const char* name) {
   o.delete_elem = remove;
   o.get_next_key = get_next_key;
   o.lookup_and_delete = lookup_and_delete;
+  o.lookup_batch = hash_lookup_batch;
+  o.batch_ops = kBatchAll;
   return o;
 }
 
@@ -542,6 +545,8 @@ constexpr MapOps make_devmap_hash_ops() {
   o.alloc_check = devmap_alloc_check;
   o.update = devmap_hash_update;
   o.lookup_and_delete = nullptr;
+  o.lookup_batch = nullptr;
+  o.batch_ops = 0;
   return o;
 }
 
@@ -552,5 +557,72 @@ const MapOps kPercpuHashOps = make_ops("BPF_MAP_TYPE_PERCPU_HASH");
 const MapOps kLruHashOps = make_ops("BPF_MAP_TYPE_LRU_HASH");
 const MapOps kLruPercpuHashOps = make_ops("BPF_MAP_TYPE_LRU_PERCPU_HASH");
 const MapOps kDevmapHashOps = make_devmap_hash_ops();
+
+// __htab_map_lookup_and_delete_batch: whole buckets from the u32 bucket cursor on; a bucket that
+// does not fit in what is left of count ends the batch (ENOSPC if nothing was copied), the end of
+// the table gives ENOENT. out_batch is the next bucket to read.
+Status hash_lookup_batch(Map& m, const void* in_batch, void* out_batch, void* keys, void* values,
+                         uint32_t* count, uint64_t elem_flags, bool and_delete) {
+  HashView& v = view(m);
+  uint32_t max = *count;
+  if (max == 0) return Status::ok();
+  *count = 0;
+  uint32_t batch = 0;
+  if (in_batch) std::memcpy(&batch, in_batch, 4);
+  if (batch > v.mask) return Status(ENOENT, "batch cursor is past the last bucket");
+  const uint32_t vsize = m.value_copy_size();
+  auto* kout = static_cast<uint8_t*>(keys);
+  auto* vout = static_cast<uint8_t*>(values);
+  uint32_t total = 0;
+  Status st;
+  for (;;) {
+    Bucket& b = v.buckets[batch];
+    std::vector<uint32_t> removed;  // retired once the bucket lock is released
+    bool fits = true;
+    {
+      SpinGuard g(b.lock);
+      uint32_t cnt = 0;
+      for (uint32_t idx = b.head.load(std::memory_order_relaxed); idx;
+           idx = v.elem(idx)->next.load(std::memory_order_relaxed))
+        ++cnt;
+      if (cnt > max - total) {
+        fits = false;
+      } else {
+        for (uint32_t idx = b.head.load(std::memory_order_relaxed); idx;) {
+          HashElem* e = v.elem(idx);
+          uint32_t next = e->next.load(std::memory_order_relaxed);
+          std::memcpy(kout + uint64_t(total) * v.key_size, v.key_of(e), v.key_size);
+          uint8_t* src = v.value_of(e);
+          uint8_t* dst = vout + uint64_t(total) * vsize;
+          if (v.percpu) {
+            std::memcpy(dst, src, vsize);
+          } else {
+            copy_value_flags(dst, src, v.value_size, v.lock_off, elem_flags, src);
+          }
+          ++total;
+          if (and_delete) {
+            v.unlink(b, idx);
+            v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+            if (v.lru) v.lru_lists.remove(idx);
+            removed.push_back(idx);
+          }
+          idx = next;
+        }
+      }
+    }
+    for (uint32_t idx : removed) v.pool.retire(idx);
+    if (!fits) {
+      if (total == 0) st = Status(ENOSPC, "batch: the next bucket holds more keys than count");
+      break;
+    }
+    if (++batch > v.mask) {
+      st = Status(ENOENT, "batch: end of map reached");
+      break;
+    }
+  }
+  std::memcpy(out_batch, &batch, 4);
+  *count = total;
+  return st;
+}
 
 }  // namespace bpfbox::maps

@@ -406,6 +406,7 @@ constexpr MapOps make_ops() {
   o.update = update;
   o.delete_elem = remove;
   o.get_next_key = get_next_key;
+  o.batch_ops = kBatchLookup | kBatchUpdate | kBatchDelete;  // generic_map_*_batch
   return o;
 }
 

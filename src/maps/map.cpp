@@ -85,6 +85,7 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
   a.numa_node = attr.numa_node;
   a.map_extra = attr.map_extra;
   a.spin_lock_off = opts.spin_lock_off;
+  a.objects = opts.objects;
 
   if (a.map_type != BPF_MAP_TYPE_BLOOM_FILTER && a.map_type != 33 /* ARENA */ && a.map_extra)
     return invalid("map_extra is only meaningful for BPF_MAP_TYPE_BLOOM_FILTER");
@@ -104,6 +105,9 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
     return invalid("bpf_spin_lock at offset " + std::to_string(a.spin_lock_off) +
                    " does not fit a " + std::to_string(a.value_size) + "-byte value");
   if (Status st = ops->alloc_check(a); !st) return st;
+  if (ops->resolve) {
+    if (Status st = ops->resolve(a); !st) return st;
+  }
 
   char name[BPF_OBJ_NAME_LEN];
   if (Status st = check_name(attr.map_name, name); !st) return st;
@@ -126,15 +130,16 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
   std::memcpy(h->name, name, sizeof name);
   h->nr_cpus = a.nr_cpus;
   h->spin_lock_off = a.spin_lock_off;
-  h->frozen.store(0);
+  h->freeze_state.store(0);
+  h->family_off = 0;
   ops->init(a, arena->base);
 
-  auto m = attach(arena->fd);
+  auto m = attach(arena->fd, opts.objects);
   arena->release();  // attach took its own fd and mapping
   return m;
 }
 
-Result<std::shared_ptr<Map>> Map::attach(int memfd) {
+Result<std::shared_ptr<Map>> Map::attach(int memfd, ObjectTable* objects) {
   auto arena = Arena::attach(memfd);
   if (!arena) return arena.status();
   auto* h = reinterpret_cast<MapHeader*>(arena->base);
@@ -165,6 +170,7 @@ Result<std::shared_ptr<Map>> Map::attach(int memfd) {
   m->memfd_ = arena->fd;
   m->arena_size_ = arena->size;
   m->base_ = arena->base;
+  m->objects_ = objects;
   ops->bind(*m);
   fill_stubs(m->prog_);
   return m;
@@ -180,7 +186,7 @@ uint32_t Map::value_copy_size() const {
 }
 
 bool Map::frozen() const {
-  return header_of(*this)->frozen.load(std::memory_order_acquire) != 0;
+  return header_of(*this)->freeze_state.load(std::memory_order_acquire) & MapHeader::kFrozen;
 }
 
 int Map::memfd() const {
@@ -256,8 +262,28 @@ Status Map::freeze() {
     return Status(kENOTSUPP, "maps with special fields (bpf_spin_lock) cannot be frozen");
   if (!can_write(*this)) return no_write(*this);
   uint32_t expected = 0;
-  if (!header_of(*this)->frozen.compare_exchange_strong(expected, 1)) return no_write(*this);
+  if (header_of(*this)->freeze_state.compare_exchange_strong(expected, MapHeader::kFrozen))
+    return Status::ok();
+  if (expected & MapHeader::kFrozen) return no_write(*this);
+  return Status(EBUSY, "a writable mapping of the map exists");
+}
+
+// bpf_map_mmap's VM_WRITE rules, with freeze_state standing for freeze_mutex + writecnt.
+Status Map::acquire_writable_mapping() {
+  std::atomic<uint32_t>& state = header_of(*this)->freeze_state;
+  uint32_t cur = state.load(std::memory_order_acquire);
+  do {
+    if (cur & MapHeader::kFrozen)
+      return Status(EPERM, "map is frozen: it cannot be mapped writable");
+    if (map_flags_ & BPF_F_RDONLY_PROG)
+      return Status(EACCES,
+                    "map is read-only to programs (BPF_F_RDONLY_PROG): no writable mapping");
+  } while (!state.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel));
   return Status::ok();
+}
+
+void Map::release_writable_mapping() {
+  header_of(*this)->freeze_state.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 Result<MmapRegion> Map::mmap_region() const {
@@ -265,17 +291,31 @@ Result<MmapRegion> Map::mmap_region() const {
   return ops_->mmap_region(*this);
 }
 
-// Batches, as the kernel's generic_map_*_batch: a key cursor walked with get_next_key.
-Status Map::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values,
-                         uint32_t* count, uint64_t elem_flags, bool and_delete) {
+// Batches, as bpf_map_do_batch: fd permissions, then ENOTSUPP for types without the command, then
+// the family's batch (the hash's bucket cursor) or the generic one (a key cursor walked with
+// get_next_key; elements deleted meanwhile are skipped).
+static Status batch_checks(const Map& m, uint8_t cmd, bool read, bool write, uint64_t elem_flags) {
+  if (read && !can_read(m)) return no_read();
+  if (write && !can_write(m)) return no_write(m);
+  if (!(m.ops().batch_ops & cmd))
+    return Status(kENOTSUPP, std::string("this batch command is not supported by ") + m.ops().name);
   if (elem_flags & ~uint64_t(BPF_F_LOCK)) return invalid("batch elem_flags may only be BPF_F_LOCK");
-  if ((elem_flags & BPF_F_LOCK) && spin_lock_off_ < 0) return no_lock();
-  if (!can_read(*this)) return no_read();
-  if (and_delete && !can_write(*this)) return no_write(*this);
-  if (!ops_->get_next_key || uses_push(type_)) return no_cmd(EINVAL, *this, "batch lookup");
+  if ((elem_flags & BPF_F_LOCK) && m.spin_lock_off() < 0) return no_lock();
+  return Status::ok();
+}
+
+Status Map::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values,
+                         uint32_t* count, uint64_t elem_flags, bool and_delete, uint64_t flags) {
+  uint8_t cmd = and_delete ? kBatchLookupAndDelete : kBatchLookup;
+  if (Status st = batch_checks(*this, cmd, true, and_delete, elem_flags); !st) return st;
+  if (ops_->lookup_batch) {
+    if (flags) return invalid("batch flags must be 0");
+    return ops_->lookup_batch(*this, in_batch, out_batch, keys, values, count, elem_flags,
+                              and_delete);
+  }
   uint32_t max = *count;
-  *count = 0;
   if (max == 0) return Status::ok();
+  *count = 0;
   std::vector<uint8_t> prev(key_size_), cur(key_size_);
   bool have_prev = in_batch != nullptr;
   if (have_prev) std::memcpy(prev.data(), in_batch, key_size_);
@@ -287,7 +327,7 @@ Status Map::lookup_batch(const void* in_batch, void* out_batch, void* keys, void
     st = ops_->get_next_key(*this, have_prev ? prev.data() : nullptr, cur.data());
     if (!st) break;
     Status ls = ops_->lookup(*this, cur.data(), vout + uint64_t(*count) * vsize, elem_flags);
-    if (ls.err() == ENOENT) {  // deleted meanwhile: skip it, as the kernel retries
+    if (ls.err() == ENOENT) {  // an empty slot or deleted meanwhile: skip it
       std::swap(prev, cur);
       have_prev = true;
       continue;
@@ -299,20 +339,13 @@ Status Map::lookup_batch(const void* in_batch, void* out_batch, void* keys, void
     have_prev = true;
   }
   if (*count > 0) std::memcpy(out_batch, prev.data(), key_size_);
-  if (and_delete) {
-    for (uint32_t i = 0; i < *count; ++i) {
-      if (Status ds = ops_->delete_elem ? ops_->delete_elem(*this, kout + uint64_t(i) * key_size_)
-                                        : no_cmd(EINVAL, *this, "delete");
-          !ds && ds.err() != ENOENT)
-        return ds;
-    }
-  }
   if (!st && st.err() == ENOENT) return Status(ENOENT, "end of map reached");
   return st;
 }
 
 Status Map::update_batch(const void* keys, const void* values, uint32_t* count,
                          uint64_t elem_flags) {
+  if (Status st = batch_checks(*this, kBatchUpdate, false, true, elem_flags); !st) return st;
   uint32_t max = *count;
   *count = 0;
   auto* k = static_cast<const uint8_t*>(keys);
@@ -327,7 +360,8 @@ Status Map::update_batch(const void* keys, const void* values, uint32_t* count,
   return Status::ok();
 }
 
-Status Map::delete_batch(const void* keys, uint32_t* count) {
+Status Map::delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags) {
+  if (Status st = batch_checks(*this, kBatchDelete, false, true, elem_flags); !st) return st;
   uint32_t max = *count;
   *count = 0;
   auto* k = static_cast<const uint8_t*>(keys);

@@ -14,6 +14,16 @@
 
 namespace bpfbox::maps {
 
+// What a map-in-map checks inner maps against (the kernel's inner_map_meta), from inner_map_fd.
+struct InnerMapMeta {
+  uint32_t map_type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t map_flags;  // without BPF_F_RDONLY/WRONLY, which are fd permissions
+  uint32_t max_entries;
+  uint32_t reserved;
+};
+
 // The map_create attributes a family sees.
 struct MapAttr {
   uint32_t map_type = 0;
@@ -27,12 +37,15 @@ struct MapAttr {
   uint32_t nr_cpus = 1;  // value slots: nr_possible_cpus() for per-CPU maps, else 1
   uint32_t nr_cpus_possible = 1;
   int32_t spin_lock_off = -1;
+  ObjectTable* objects = nullptr;  // resolves fds (inner_map_fd, values of fd-holding maps)
+  InnerMapMeta inner{};            // map-in-map: filled by the family's resolve()
 };
 
 // The start of every arena: enough to rebuild the Map in another process.
 struct MapHeader {
   static constexpr uint64_t kMagic = 0x50414d584f424642ull;  // "BFBOXMAP"
-  static constexpr uint32_t kVersion = 1;
+  static constexpr uint32_t kVersion = 2;
+  static constexpr uint32_t kFrozen = 1u << 31;  // freeze_state: frozen, else writable mappings
   uint64_t magic;
   uint32_t version;
   uint32_t map_type;
@@ -44,8 +57,9 @@ struct MapHeader {
   char name[BPF_OBJ_NAME_LEN];
   uint32_t nr_cpus;
   int32_t spin_lock_off;
-  std::atomic<uint32_t> frozen;
+  std::atomic<uint32_t> freeze_state;  // kFrozen | count of writable mappings
   uint32_t reserved;
+  uint64_t family_off;  // families wrapping another (HASH_OF_MAPS): where their own part starts
 };
 // The family's layout starts here.
 constexpr uint64_t kMapHeaderSize = 128;
@@ -59,6 +73,8 @@ struct MapOps {
   const char* name;  // "BPF_MAP_TYPE_HASH"
   // Attribute checks (the kernel's map_alloc_check), then the arena size the map needs.
   Status (*alloc_check)(const MapAttr& attr) = nullptr;
+  // After alloc_check: resolves fds the attributes name (inner_map_fd), as the kernel's map_alloc.
+  Status (*resolve)(MapAttr& attr) = nullptr;
   Result<uint64_t> (*arena_size)(const MapAttr& attr) = nullptr;
   // Lays out a fresh, zeroed arena (base is the arena start; the family's part follows the
   // MapHeader at base + kMapHeaderSize).
@@ -79,10 +95,18 @@ struct MapOps {
   Status (*peek)(Map& map, void* value) = nullptr;
   // The arena part user space may mmap (BPF_F_MMAPABLE arrays, ring buffers).
   Result<MmapRegion> (*mmap_region)(const Map& map) = nullptr;
+  // Batches (BPF_MAP_*_BATCH). A family the kernel gives a lookup batch either has its own
+  // (hash maps: a bucket cursor) or uses the generic one (a key cursor walked with get_next_key).
+  Status (*lookup_batch)(Map& map, const void* in_batch, void* out_batch, void* keys, void* values,
+                         uint32_t* count, uint64_t elem_flags, bool and_delete) = nullptr;
+  uint8_t batch_ops = 0;  // kBatch* bits: which batch commands the kernel has for the type
   // Errno for commands the type lacks: delete on an array is EINVAL, on a bloom filter EOPNOTSUPP.
   int missing_delete_errno = EINVAL;
   int missing_get_next_key_errno = EINVAL;
 };
+
+constexpr uint8_t kBatchLookup = 1, kBatchLookupAndDelete = 2, kBatchUpdate = 4, kBatchDelete = 8;
+constexpr uint8_t kBatchAll = kBatchLookup | kBatchLookupAndDelete | kBatchUpdate | kBatchDelete;
 
 const MapOps* map_ops_for(uint32_t map_type);  // nullptr for an unknown type
 
@@ -148,6 +172,12 @@ extern const MapOps kBloomFilterOps;
 extern const MapOps kRingbufOps;
 extern const MapOps kLpmTrieOps;
 extern const MapOps kDevmapOps, kDevmapHashOps;
+extern const MapOps kProgArrayOps, kArrayOfMapsOps, kPerfEventArrayOps;
+extern const MapOps kHashOfMapsOps;
+
+// Hash maps' lookup batch with the kernel's bucket cursor (hash_map.cpp).
+Status hash_lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values,
+                         uint32_t* count, uint64_t elem_flags, bool and_delete);
 
 // Device map values (devmap.cpp): creation checks, and a struct bpf_devmap_val checked and turned
 // into what lookups return (ifindex, prog id).

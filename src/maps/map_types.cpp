@@ -40,18 +40,6 @@ constexpr Refusal kRefusals[] = {
     {33, "BPF_MAP_TYPE_ARENA", "it shares pages between the kernel and user space"},
 };
 
-// Kernel types bpfbox will implement but has not yet.
-struct Pending {
-  uint32_t type;
-  const char* name;
-};
-constexpr Pending kPending[] = {
-    {BPF_MAP_TYPE_PROG_ARRAY, "BPF_MAP_TYPE_PROG_ARRAY"},
-    {BPF_MAP_TYPE_PERF_EVENT_ARRAY, "BPF_MAP_TYPE_PERF_EVENT_ARRAY"},
-    {BPF_MAP_TYPE_ARRAY_OF_MAPS, "BPF_MAP_TYPE_ARRAY_OF_MAPS"},
-    {BPF_MAP_TYPE_HASH_OF_MAPS, "BPF_MAP_TYPE_HASH_OF_MAPS"},
-};
-
 constexpr uint32_t kMaxMapType = 34;  // __MAX_BPF_MAP_TYPE as of Linux 6.9
 
 template <size_t I>
@@ -60,30 +48,17 @@ Status refuse(const MapAttr&) {
       EINVAL, std::string(kRefusals[I].name) + " is not supported by bpfbox: " + kRefusals[I].why);
 }
 
-template <size_t I>
-Status pending(const MapAttr&) {
-  return Status(EINVAL, std::string(kPending[I].name) + " is not implemented in bpfbox yet");
-}
-
 template <size_t... I>
 constexpr auto refused_ops(std::index_sequence<I...>) {
   return std::array<MapOps, sizeof...(I)>{
       MapOps{.name = kRefusals[I].name, .alloc_check = refuse<I>}...};
 }
-template <size_t... I>
-constexpr auto pending_ops(std::index_sequence<I...>) {
-  return std::array<MapOps, sizeof...(I)>{
-      MapOps{.name = kPending[I].name, .alloc_check = pending<I>}...};
-}
-
 const auto kRefusedOps = refused_ops(std::make_index_sequence<std::size(kRefusals)>());
-const auto kPendingOps = pending_ops(std::make_index_sequence<std::size(kPending)>());
 
 struct Table {
   const MapOps* ops[kMaxMapType] = {};
   Table() {
     for (size_t i = 0; i < std::size(kRefusals); ++i) ops[kRefusals[i].type] = &kRefusedOps[i];
-    for (size_t i = 0; i < std::size(kPending); ++i) ops[kPending[i].type] = &kPendingOps[i];
     ops[BPF_MAP_TYPE_ARRAY] = &kArrayOps;
     ops[BPF_MAP_TYPE_PERCPU_ARRAY] = &kPercpuArrayOps;
     ops[BPF_MAP_TYPE_HASH] = &kHashOps;
@@ -97,6 +72,10 @@ struct Table {
     ops[BPF_MAP_TYPE_QUEUE] = &kQueueOps;
     ops[BPF_MAP_TYPE_STACK] = &kStackOps;
     ops[BPF_MAP_TYPE_BLOOM_FILTER] = &kBloomFilterOps;
+    ops[BPF_MAP_TYPE_PROG_ARRAY] = &kProgArrayOps;
+    ops[BPF_MAP_TYPE_PERF_EVENT_ARRAY] = &kPerfEventArrayOps;
+    ops[BPF_MAP_TYPE_ARRAY_OF_MAPS] = &kArrayOfMapsOps;
+    ops[BPF_MAP_TYPE_HASH_OF_MAPS] = &kHashOfMapsOps;
   }
 };
 

@@ -12,7 +12,9 @@
 // process-local view [meta page][data][data] (the data mapped twice) so they can write a wrapping
 // record in one go; a record's pg_off leads from its header back to the meta page, which names
 // the Map, so bpf_ringbuf_submit needs nothing but the sample.
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -44,6 +46,7 @@ struct RingView {
   RingPriv* priv;
   std::atomic<uint64_t>* consumer_pos;
   std::atomic<uint64_t>* producer_pos;
+  int wakeup_fd;  // eventfd written when the kernel would wake the consumer
 };
 
 RingView& view(const Map& m) {
@@ -78,6 +81,7 @@ void bind(Map& m) {
   v->priv = reinterpret_cast<RingPriv*>(m.arena_base() + kPrivOff);
   v->consumer_pos = reinterpret_cast<std::atomic<uint64_t>*>(m.arena_base() + kConsumerOff);
   v->producer_pos = reinterpret_cast<std::atomic<uint64_t>*>(m.arena_base() + kProducerOff);
+  v->wakeup_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   // [meta page][data][data]: the meta page is private memory naming this Map.
   void* p = mmap(nullptr, kPageSize + 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                  -1, 0);
@@ -101,6 +105,7 @@ void bind(Map& m) {
 void unbind(Map& m) {
   auto* v = static_cast<RingView*>(m.impl);
   if (v->meta) munmap(v->meta, kPageSize + 2 * uint64_t(m.max_entries()));
+  if (v->wakeup_fd >= 0) close(v->wakeup_fd);
   delete v;
   m.impl = nullptr;
 }
@@ -144,13 +149,26 @@ void* reserve(Map* m, uint64_t size, uint64_t flags) {
   return hdr + kHdrSize;
 }
 
+// bpf_ringbuf_commit: the record's pg_off leads back to the meta page and so to the Map.
 static void commit(void* sample, uint64_t flags, bool discard) {
-  (void)flags;  // BPF_RB_NO_WAKEUP / BPF_RB_FORCE_WAKEUP: no waiters to wake yet
   auto* hdr = static_cast<uint8_t*>(sample) - kHdrSize;
   auto* len_word = reinterpret_cast<uint32_t*>(hdr);
   uint32_t new_len = __atomic_load_n(len_word, __ATOMIC_RELAXED) ^ kBusyBit;
   if (discard) new_len |= kDiscardBit;
   __atomic_exchange_n(len_word, new_len, __ATOMIC_ACQ_REL);
+  uint32_t pg_off;
+  std::memcpy(&pg_off, hdr + 4, 4);
+  auto* meta = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(hdr) & ~(kPageSize - 1)) -
+                                          uint64_t(pg_off) * kPageSize);
+  RingView& v = view(**reinterpret_cast<Map**>(meta));
+  // Wake the consumer when it has caught up with this record (it may be sleeping), as the kernel.
+  uint64_t rec_pos = static_cast<uint64_t>(hdr - v.data) & v.mask;
+  uint64_t cons_pos = v.consumer_pos->load(std::memory_order_acquire) & v.mask;
+  bool wake = (flags & BPF_RB_FORCE_WAKEUP) || (cons_pos == rec_pos && !(flags & BPF_RB_NO_WAKEUP));
+  if (wake && v.wakeup_fd >= 0) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(v.wakeup_fd, &one, sizeof one);
+  }
 }
 
 void submit(void* sample, uint64_t flags) {
@@ -167,6 +185,10 @@ long output(Map* m, const void* data, uint64_t size, uint64_t flags) {
   std::memcpy(rec, data, size);
   submit(rec, flags);
   return 0;
+}
+
+int wakeup_fd(const Map* m) {
+  return m->type() == BPF_MAP_TYPE_RINGBUF ? view(*m).wakeup_fd : -1;
 }
 
 uint64_t query(Map* m, uint64_t flags) {

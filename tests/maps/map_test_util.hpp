@@ -84,6 +84,23 @@ class KernelMap {
     a.next_key = reinterpret_cast<uint64_t>(next);
     return sys(BPF_MAP_GET_NEXT_KEY, &a);
   }
+  // BPF_MAP_*_BATCH: cmd is the batch command; count is in/out.
+  long batch(int cmd, const void* in, void* out, void* keys, void* values, uint32_t* count,
+             uint64_t elem_flags = 0, uint64_t flags = 0) const {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.batch.map_fd = static_cast<uint32_t>(fd_);
+    a.batch.in_batch = reinterpret_cast<uint64_t>(in);
+    a.batch.out_batch = reinterpret_cast<uint64_t>(out);
+    a.batch.keys = reinterpret_cast<uint64_t>(keys);
+    a.batch.values = reinterpret_cast<uint64_t>(values);
+    a.batch.count = *count;
+    a.batch.elem_flags = elem_flags;
+    a.batch.flags = flags;
+    long r = sys(cmd, &a);
+    *count = a.batch.count;
+    return r;
+  }
   long freeze() const {
     union bpf_attr a;
     std::memset(&a, 0, sizeof a);

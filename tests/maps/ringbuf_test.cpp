@@ -1,5 +1,7 @@
 // RINGBUF: the kernel's layout, consumed the way libbpf's ring_buffer__poll consumes it.
+#include <poll.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -114,6 +116,81 @@ TEST(Ringbuf, ReserveSubmitDiscardAndFull) {
     EXPECT_EQ(std::memcmp(p, big.data(), len), 0);
   }),
             1);
+}
+
+bool readable(int fd) {
+  struct pollfd p = {fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+// Reads the eventfd as a woken consumer would; returns whether it was readable.
+bool take_wakeup(const Map& m) {
+  int fd = ringbuf::wakeup_fd(&m);
+  bool r = readable(fd);
+  uint64_t n;
+  if (r) {
+    EXPECT_EQ(read(fd, &n, sizeof n), 8);
+  }
+  return r;
+}
+
+// The consumer is woken when it has caught up with the submitted record (the ring was empty to
+// it), never with BPF_RB_NO_WAKEUP, always with BPF_RB_FORCE_WAKEUP: bpf_ringbuf_commit.
+TEST(Ringbuf, WakeupFdFollowsTheKernelRule) {
+  auto m = make_map(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096);
+  ASSERT_TRUE(m);
+  Consumer c(*m);
+  ASSERT_GE(ringbuf::wakeup_fd(m.get()), 0);
+  EXPECT_FALSE(readable(ringbuf::wakeup_fd(m.get())));
+  uint64_t v = 1;
+  ASSERT_EQ(ringbuf::output(m.get(), &v, 8, 0), 0);
+  EXPECT_TRUE(take_wakeup(*m));  // empty before: wake
+  ASSERT_EQ(ringbuf::output(m.get(), &v, 8, 0), 0);
+  EXPECT_FALSE(take_wakeup(*m));  // the consumer has not caught up: it is not sleeping
+  ASSERT_EQ(ringbuf::output(m.get(), &v, 8, BPF_RB_FORCE_WAKEUP), 0);
+  EXPECT_TRUE(take_wakeup(*m));
+  EXPECT_EQ(c.poll([](const uint8_t*, uint32_t) {}), 3);
+  ASSERT_EQ(ringbuf::output(m.get(), &v, 8, BPF_RB_NO_WAKEUP), 0);
+  EXPECT_FALSE(take_wakeup(*m));
+  EXPECT_EQ(c.poll([](const uint8_t*, uint32_t) {}), 1);
+  // reserve/submit: the record's position, not the reserve time, decides; discard also wakes.
+  void* a = ringbuf::reserve(m.get(), 8, 0);
+  void* b = ringbuf::reserve(m.get(), 8, 0);
+  ASSERT_TRUE(a && b);
+  ringbuf::submit(b, 0);
+  EXPECT_FALSE(take_wakeup(*m));  // the consumer waits at a, not b
+  ringbuf::discard(a, 0);
+  EXPECT_TRUE(take_wakeup(*m));
+  EXPECT_EQ(ringbuf::wakeup_fd(make_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1).get()), -1);
+}
+
+// A writable mapping (here the consumer page) blocks freeze; a frozen map cannot be mapped
+// writable: the kernel's map->writecnt and bpf_map_mmap rules.
+TEST(Ringbuf, FreezeAndWritableMappings) {
+  auto m = make_map(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096);
+  ASSERT_TRUE(m);
+  ASSERT_TRUE(m->acquire_writable_mapping());
+  ASSERT_TRUE(m->acquire_writable_mapping());
+  EXPECT_EQ(rc(m->freeze()), -EBUSY);
+  m->release_writable_mapping();
+  EXPECT_EQ(rc(m->freeze()), -EBUSY);
+  m->release_writable_mapping();
+  ASSERT_TRUE(m->freeze());
+  EXPECT_TRUE(m->frozen());
+  EXPECT_EQ(rc(m->acquire_writable_mapping()), -EPERM);
+  EXPECT_EQ(rc(m->freeze()), -EPERM);
+  auto ro = make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE | BPF_F_RDONLY_PROG);
+  ASSERT_TRUE(ro);
+  EXPECT_EQ(rc(ro->acquire_writable_mapping()), -EACCES);
+  // Counted in the arena: another process's Map over the same memfd sees the mapping.
+  auto arr = make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_MMAPABLE);
+  ASSERT_TRUE(arr);
+  auto other = Map::attach(arr->memfd());
+  ASSERT_TRUE(other);
+  ASSERT_TRUE((*other)->acquire_writable_mapping());
+  EXPECT_EQ(rc(arr->freeze()), -EBUSY);
+  (*other)->release_writable_mapping();
+  EXPECT_TRUE(arr->freeze());
+  EXPECT_TRUE((*other)->frozen());
 }
 
 TEST(Ringbuf, ProducersAndConsumerConcurrently) {

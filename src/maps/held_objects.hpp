@@ -1,0 +1,66 @@
+// The references a map holds on other objects (programs, maps, perf events), process-local.
+//
+// Slot i holds one ObjectRef: its id goes to the arena (ids[i], what syscall-side lookups return
+// and another process can read), the pointer programs use (the vm::Executable, the Map, the
+// PerfEventRing) to a lock-free array. Replacing or clearing a slot retires the old reference with
+// a run-epoch tag; it is dropped through the ObjectTable once every run that was active at that
+// moment has ended, so a run that loaded the pointer may use it until it ends. Changes are
+// serialized by `mu` (syscall side only: programs never change these maps).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "bpfbox/maps.hpp"
+
+namespace bpfbox::maps {
+
+class HeldObjects {
+ public:
+  // allocates: slots are handed out by alloc_slot (HASH_OF_MAPS), not indexes (fd arrays).
+  HeldObjects(ObjectTable* objects, uint32_t n_slots, std::atomic<uint32_t>* ids, bool allocates);
+  ~HeldObjects();  // drops every reference (after the runs that may use them, outside a run)
+  HeldObjects(const HeldObjects&) = delete;
+  HeldObjects& operator=(const HeldObjects&) = delete;
+
+  // Lock-free: the program-facing pointer in slot, or nullptr.
+  void* ptr(uint32_t slot) const { return ptrs_[slot].load(std::memory_order_acquire); }
+  uint32_t id(uint32_t slot) const { return ids_[slot].load(std::memory_order_acquire); }
+  uint32_t n_slots() const { return n_slots_; }
+
+  // Under mu. Puts ref into slot (nullptr empties it) in one atomic exchange; the old reference is
+  // retired. Returns whether the slot held one.
+  bool put(uint32_t slot, const ObjectRef* ref);
+  // Under mu. Drops the retired references no run can hold any more (put does it too).
+  void reclaim() { drain(false); }
+  // Under mu. Empties a slot no run can have seen (a failed insert): dropped at once.
+  void discard(uint32_t slot);
+  // Under mu. A free slot for allocate-on-insert users (HASH_OF_MAPS), or UINT32_MAX. Waits for
+  // runs to end when only retired slots are left, unless called from inside a run.
+  uint32_t alloc_slot();
+
+  std::mutex mu;
+
+ private:
+  struct Retired {
+    uint64_t tag;
+    ObjectRef ref;
+    uint32_t slot;
+  };
+  static void* program_pointer(const ObjectRef& ref);
+  void drain(bool wait);
+
+  ObjectTable* objects_;
+  uint32_t n_slots_;
+  bool allocates_;
+  std::atomic<uint32_t>* ids_;  // in the arena
+  std::unique_ptr<std::atomic<void*>[]> ptrs_;
+  std::vector<ObjectRef> refs_;
+  std::vector<uint32_t> free_;    // slots free for alloc_slot
+  std::vector<Retired> retired_;  // in tag order
+};
+
+}  // namespace bpfbox::maps

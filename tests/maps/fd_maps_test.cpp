@@ -1,0 +1,340 @@
+// Maps holding other objects through an ObjectTable: PROG_ARRAY, ARRAY_OF_MAPS, HASH_OF_MAPS. The
+// kernel's errno for each case (checked against the kernel in kernel_diff_test where bpf() can
+// make the same objects), references dropped only after the runs that may use them end.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "bpfbox/vm.hpp"
+#include "map_test_util.hpp"
+#include "maps/run_domain.hpp"
+#include "test_object_table.hpp"
+
+namespace bpfbox::maps::testing {
+namespace {
+
+// r0 = ret; exit
+std::unique_ptr<vm::Executable> returning(int32_t ret) {
+  static const vm::HelperTable helpers;
+  struct bpf_insn prog[2] = {};
+  prog[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  prog[0].imm = ret;
+  prog[1].code = BPF_JMP | BPF_EXIT;
+  auto r = vm::compile(vm::EngineKind::Interp, prog, helpers);
+  EXPECT_TRUE(r) << r.status().message();
+  return std::move(r).value();
+}
+
+std::shared_ptr<Map> create(TestObjectTable& t, union bpf_attr a, int* err = nullptr) {
+  CreateOptions o;
+  o.objects = &t;
+  auto r = Map::create(a, o);
+  if (err) *err = r ? 0 : r.status().err();
+  return r ? *r : nullptr;
+}
+
+// Makes RunDomain drop what was retired before now (no run is active in these tests).
+void quiesce() {
+  RunDomain::process().synchronize(RunDomain::process().retire());
+}
+
+TEST(ProgArray, FdsInIdsOutAndTheKernelErrno) {
+  TestObjectTable t;
+  auto e1 = returning(1), e2 = returning(2);
+  int p1 = t.add_prog(BPF_PROG_TYPE_XDP, e1.get());
+  int p2 = t.add_prog(BPF_PROG_TYPE_XDP, e2.get());
+  int other = t.add_prog(BPF_PROG_TYPE_SOCKET_FILTER, e1.get());
+  int ext = t.add_prog(BPF_PROG_TYPE_EXT, e1.get());
+  int a_map = t.add_map(make_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1));
+  auto m = create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4));
+  ASSERT_TRUE(m);
+  uint32_t k = 0, out = 0;
+  int32_t fd = p1;
+  EXPECT_EQ(rc(m->lookup(&k, &out)), -ENOENT);
+  ASSERT_TRUE(m->update(&k, &fd));
+  ASSERT_TRUE(m->lookup(&k, &out));
+  EXPECT_EQ(out, t.id(p1));
+  EXPECT_EQ(t.refs(p1), 1);
+  EXPECT_EQ(rc(m->update(&k, &fd, BPF_NOEXIST)), -EINVAL);  // BPF_ANY only
+  EXPECT_EQ(rc(m->update(&k, &fd, BPF_EXIST)), -EINVAL);
+  k = 4;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -E2BIG);
+  EXPECT_EQ(rc(m->update(&k, &fd, BPF_EXIST)), -EINVAL);  // flags before the index
+  EXPECT_EQ(rc(m->delete_elem(&k)), -E2BIG);
+  EXPECT_EQ(rc(m->lookup(&k, &out)), -ENOENT);
+  k = 1;
+  fd = 999;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -EBADF);
+  fd = a_map;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -EINVAL);  // a map is no program
+  fd = TestObjectTable::kNotBpf;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -EINVAL);
+  fd = other;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -EINVAL);  // the owner type is XDP
+  EXPECT_EQ(t.refs(other), 0);
+  fd = ext;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -EINVAL);
+  EXPECT_EQ(rc(m->prog_array_compatible(BPF_PROG_TYPE_SOCKET_FILTER)), -EINVAL);
+  EXPECT_TRUE(m->prog_array_compatible(BPF_PROG_TYPE_XDP));
+  fd = p2;
+  ASSERT_TRUE(m->update(&k, &fd));
+  EXPECT_EQ(rc(m->lookup_and_delete(&k, &out)), -kENOTSUPP);
+
+  // The tail-call lookup engines use.
+  EXPECT_EQ(prog_array_lookup(m.get(), 0), e1.get());
+  EXPECT_EQ(prog_array_lookup(m.get(), 1), e2.get());
+  EXPECT_EQ(prog_array_lookup(m.get(), 2), nullptr);
+  EXPECT_EQ(prog_array_lookup(m.get(), 4), nullptr);
+  EXPECT_EQ(prog_array_lookup(m.get(), UINT32_MAX), nullptr);
+  vm::RunContext rc_;
+  EXPECT_EQ(prog_array_lookup(m.get(), 1)->run(rc_, 0), 2u);
+
+  k = 0;
+  ASSERT_TRUE(m->delete_elem(&k));
+  EXPECT_EQ(rc(m->delete_elem(&k)), -ENOENT);
+  EXPECT_EQ(prog_array_lookup(m.get(), 0), nullptr);
+  quiesce();
+  uint32_t next;
+  ASSERT_TRUE(m->get_next_key(nullptr, &next));
+  EXPECT_EQ(next, 0u);
+  m.reset();  // destruction drops the rest
+  EXPECT_EQ(t.total_refs(), 0);
+}
+
+TEST(ProgArray, CreationChecks) {
+  TestObjectTable t;
+  int err;
+  create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 8, 4), &err);
+  EXPECT_EQ(err, EINVAL);
+  create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, BPF_F_RDONLY_PROG), &err);
+  EXPECT_EQ(err, EINVAL);
+  create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, BPF_F_MMAPABLE), &err);
+  EXPECT_EQ(err, EINVAL);
+  create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 0), &err);
+  EXPECT_EQ(err, EINVAL);
+  create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 8, 4, 4), &err);
+  EXPECT_EQ(err, EINVAL);
+  // Without an object table the map exists, but fds cannot be stored.
+  auto m = make_map(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+  ASSERT_TRUE(m);
+  uint32_t k = 0;
+  int32_t fd = 3;
+  EXPECT_EQ(rc(m->update(&k, &fd)), -EBADF);
+}
+
+// A program that reached a slot (a tail call in flight) keeps it alive until its run ends.
+TEST(ProgArray, ReplacedProgramLivesUntilRunsEnd) {
+  TestObjectTable t;
+  auto e1 = returning(1), e2 = returning(2);
+  int p1 = t.add_prog(BPF_PROG_TYPE_XDP, e1.get());
+  int p2 = t.add_prog(BPF_PROG_TYPE_XDP, e2.get());
+  auto m = create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1));
+  ASSERT_TRUE(m);
+  uint32_t k = 0;
+  int32_t fd = p1;
+  ASSERT_TRUE(m->update(&k, &fd));
+  quiesce();
+  {
+    RunSlot run;
+    const vm::Executable* held = prog_array_lookup(m.get(), 0);
+    ASSERT_EQ(held, e1.get());
+    fd = p2;
+    ASSERT_TRUE(m->update(&k, &fd));  // the syscall side never waits for runs
+    EXPECT_EQ(prog_array_lookup(m.get(), 0), e2.get());
+    ASSERT_TRUE(m->update(&k, &fd));  // drains what it can: p1 is still held by the run
+    EXPECT_EQ(t.refs(p1), 1);
+  }
+  quiesce();
+  ASSERT_TRUE(m->delete_elem(&k));  // drops what was retired, retires the live p2
+  EXPECT_EQ(t.refs(p1), 0);
+  EXPECT_EQ(t.refs(p2), 1);
+  m.reset();
+  EXPECT_EQ(t.total_refs(), 0);
+}
+
+TEST(ArrayOfMaps, InnerTemplateChecks) {
+  TestObjectTable t;
+  int hash = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 4));
+  int hash_big = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 40));
+  int hash_other_key = t.add_map(make_map(BPF_MAP_TYPE_HASH, 8, 8, 4));
+  int hash_no_prealloc = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 4, BPF_F_NO_PREALLOC));
+  int hash_rdonly = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 4, BPF_F_RDONLY));
+  int prog_array = t.add_map(make_map(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4));
+  int a = t.add_map(make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4));
+  int a9 = t.add_map(make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 9));
+  int a_inner = t.add_map(make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_INNER_MAP));
+  int a_inner9 = t.add_map(make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 9, BPF_F_INNER_MAP));
+  auto attr = [](uint32_t type, int inner, uint32_t value_size = 4, uint32_t flags = 0) {
+    union bpf_attr x = map_attr(type, 4, value_size, 2, flags);
+    x.inner_map_fd = static_cast<uint32_t>(inner);
+    return x;
+  };
+  int err;
+  create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, 999), &err);
+  EXPECT_EQ(err, EBADF);
+  create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, 999, 8), &err);
+  EXPECT_EQ(err, EINVAL);  // attributes before the fd
+  create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, TestObjectTable::kNotBpf), &err);
+  EXPECT_EQ(err, EINVAL);
+  create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, prog_array), &err);
+  EXPECT_EQ(err, kENOTSUPP);
+  create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, hash, 4, BPF_F_RDONLY_PROG), &err);
+  EXPECT_EQ(err, EINVAL);
+  create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, hash, 4, BPF_F_INNER_MAP), &err);
+  EXPECT_EQ(err, EINVAL);
+  EXPECT_FALSE(Map::create(attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, hash)));  // no object table
+  auto outer = create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, hash));
+  ASSERT_TRUE(outer);
+  EXPECT_EQ(t.refs(hash), 0);  // the template is not held
+  int nested = t.add_map(outer);
+  create(t, attr(BPF_MAP_TYPE_HASH_OF_MAPS, nested), &err);
+  EXPECT_EQ(err, EINVAL);  // one level only
+
+  uint32_t k = 0, id = 0;
+  auto put = [&](int fd) {
+    int32_t v = fd;
+    return rc(outer->update(&k, &v));
+  };
+  EXPECT_EQ(put(hash), 0);
+  EXPECT_EQ(put(hash_big), 0);     // hash maps may differ in max_entries
+  EXPECT_EQ(put(hash_rdonly), 0);  // fd permissions are not map flags
+  EXPECT_EQ(put(hash_other_key), -EINVAL);
+  EXPECT_EQ(put(hash_no_prealloc), -EINVAL);
+  EXPECT_EQ(put(a), -EINVAL);
+  EXPECT_EQ(put(nested), -EINVAL);
+  EXPECT_EQ(put(999), -EBADF);
+  ASSERT_TRUE(outer->lookup(&k, &id));
+  EXPECT_EQ(id, t.id(hash_rdonly));
+
+  // Arrays must match max_entries unless the template has BPF_F_INNER_MAP.
+  auto of_arrays = create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, a));
+  auto of_inner_arrays = create(t, attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, a_inner));
+  ASSERT_TRUE(of_arrays && of_inner_arrays);
+  int32_t v = a;
+  EXPECT_EQ(rc(of_arrays->update(&k, &v)), 0);
+  v = a9;
+  EXPECT_EQ(rc(of_arrays->update(&k, &v)), -EINVAL);
+  v = a_inner9;
+  EXPECT_EQ(rc(of_inner_arrays->update(&k, &v)), 0);
+  v = a_inner;
+  EXPECT_EQ(rc(of_inner_arrays->update(&k, &v)), 0);
+}
+
+// What bpf_map_lookup_elem gives a program: the inner Map, usable with the map helpers.
+TEST(ArrayOfMaps, ProgramLookupReturnsTheInnerMap) {
+  TestObjectTable t;
+  auto inner = make_map(BPF_MAP_TYPE_HASH, 4, 8, 4);
+  int fd = t.add_map(inner);
+  union bpf_attr x = map_attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 3);
+  x.inner_map_fd = static_cast<uint32_t>(fd);
+  auto outer = create(t, x);
+  ASSERT_TRUE(outer);
+  uint32_t k = 1;
+  int32_t v = fd;
+  ASSERT_TRUE(outer->update(&k, &v));
+  uint64_t val = 77;
+  uint32_t ik = 5;
+  ASSERT_TRUE(inner->update(&ik, &val));
+  {
+    RunSlot run;
+    auto* got = static_cast<Map*>(outer->prog_lookup(&k, run.cpu()));
+    ASSERT_EQ(got, inner.get());
+    auto* pv = static_cast<uint64_t*>(got->prog_lookup(&ik, run.cpu()));
+    ASSERT_NE(pv, nullptr);
+    EXPECT_EQ(*pv, 77u);
+    k = 0;
+    EXPECT_EQ(outer->prog_lookup(&k, run.cpu()), nullptr);
+    k = 3;
+    EXPECT_EQ(outer->prog_lookup(&k, run.cpu()), nullptr);
+  }
+  k = 1;
+  EXPECT_EQ(rc(outer->update(&k, &v, BPF_NOEXIST)), -EINVAL);
+  ASSERT_TRUE(outer->delete_elem(&k));
+  EXPECT_EQ(rc(outer->delete_elem(&k)), -ENOENT);
+  k = 3;
+  EXPECT_EQ(rc(outer->delete_elem(&k)), -E2BIG);
+  outer.reset();
+  EXPECT_EQ(t.refs(fd), 0);
+}
+
+TEST(HashOfMaps, FdsInIdsOutWithHashFlags) {
+  TestObjectTable t;
+  int h1 = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 4));
+  int h2 = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 4));
+  union bpf_attr x = map_attr(BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 2);
+  x.inner_map_fd = static_cast<uint32_t>(h1);
+  auto m = create(t, x);
+  ASSERT_TRUE(m);
+  uint32_t k = 1, id = 0;
+  int32_t v = h1;
+  ASSERT_TRUE(m->update(&k, &v));
+  EXPECT_EQ(rc(m->update(&k, &v, BPF_NOEXIST)), -EEXIST);
+  v = 999;
+  EXPECT_EQ(rc(m->update(&k, &v, BPF_NOEXIST)), -EBADF);  // the fd before the flags
+  v = h1;
+  EXPECT_EQ(rc(m->update(&k, &v, 7)), -EINVAL);
+  k = 2;
+  EXPECT_EQ(rc(m->update(&k, &v, BPF_EXIST)), -ENOENT);
+  ASSERT_TRUE(m->update(&k, &v));
+  k = 3;
+  EXPECT_EQ(rc(m->update(&k, &v)), -E2BIG);
+  EXPECT_EQ(t.refs(h1), 2);
+  k = 1;
+  v = h2;
+  ASSERT_TRUE(m->update(&k, &v));  // replace
+  ASSERT_TRUE(m->lookup(&k, &id));
+  EXPECT_EQ(id, t.id(h2));
+  EXPECT_EQ(rc(m->lookup_and_delete(&k, &id)), -kENOTSUPP);
+  quiesce();
+  k = 9;
+  EXPECT_EQ(rc(m->delete_elem(&k)), -ENOENT);  // drains the retired h1 reference
+  EXPECT_EQ(t.refs(h1), 1);
+  {
+    RunSlot run;
+    k = 1;
+    auto* inner = static_cast<Map*>(m->prog_lookup(&k, run.cpu()));
+    ASSERT_NE(inner, nullptr);
+    ASSERT_TRUE(m->delete_elem(&k));
+    EXPECT_EQ(t.refs(h2), 1);  // still held for the run
+    uint32_t ik = 0;
+    uint64_t val = 5;
+    EXPECT_EQ(inner->prog_update(&ik, &val, BPF_ANY, run.cpu()), 0);  // still usable
+  }
+  // Batches see ids.
+  uint32_t keys[4], ids[4], count = 4, out_batch = 0;
+  Status st = m->lookup_batch(nullptr, &out_batch, keys, ids, &count);
+  EXPECT_EQ(st.err(), ENOENT);
+  ASSERT_EQ(count, 1u);
+  EXPECT_EQ(keys[0], 2u);
+  EXPECT_EQ(ids[0], t.id(h1));
+  count = 4;
+  st = m->lookup_batch(nullptr, &out_batch, keys, ids, &count, 0, /*and_delete=*/true);
+  EXPECT_EQ(count, 1u);
+  EXPECT_EQ(rc(m->lookup(&keys[0], &id)), -ENOENT);
+  m.reset();
+  EXPECT_EQ(t.total_refs(), 0);
+}
+
+// Many replaces while a run holds inner maps: slots are recycled once runs end, never while held.
+TEST(HashOfMaps, ChurnRecyclesSlots) {
+  TestObjectTable t;
+  std::vector<int> fds;
+  for (int i = 0; i < 4; ++i) fds.push_back(t.add_map(make_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1)));
+  union bpf_attr x = map_attr(BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 8);
+  x.inner_map_fd = static_cast<uint32_t>(fds[0]);
+  auto m = create(t, x);
+  ASSERT_TRUE(m);
+  for (uint32_t i = 0; i < 10000; ++i) {
+    uint32_t k = i % 8;
+    int32_t v = fds[i % 4];
+    ASSERT_TRUE(m->update(&k, &v)) << i;
+  }
+  int held = 0;
+  for (int fd : fds) held += t.refs(fd);
+  EXPECT_GE(held, 8);
+  m.reset();
+  EXPECT_EQ(t.total_refs(), 0);
+}
+
+}  // namespace
+}  // namespace bpfbox::maps::testing
