@@ -1,5 +1,6 @@
 #include "vm/jit/x86_64/analysis.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -123,23 +124,31 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   }
   f.uses_stack = (f.regs_used >> 10) & 1;
 
-  // Registers the straight-line start of the program writes before reading need no zeroing.
+  // Registers live at the program's entry: the prologue zeroes only those (the interpreter starts
+  // every register at zero). Backward dataflow to a fixed point over the main program's flow; a
+  // bpf-to-bpf call or callx may read any register in its callee, and `exit` reads r0.
   {
-    uint16_t defined = 0, read_first = 0;
-    size_t pc = 0;
-    for (; pc < n; pc += prog[pc].slots) {
-      const isa::OpInfo& o = prog[pc].info();
-      uint16_t r, w;
-      reg_effects(prog[pc], o, r, w);
-      read_first |= static_cast<uint16_t>(r & ~defined);
-      const Kind k = o.kind;
-      if (k == Kind::Ja || k == Kind::Gotol || k == Kind::Jcond || k == Kind::MayGoto ||
-          k == Kind::Exit || k == Kind::CallLocal || k == Kind::Callx)
-        break;
-      defined |= w;
+    std::vector<uint16_t> live(n + 1, 0);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t pc = n; pc-- > 0;) {
+        const isa::Decoded& d = prog[pc];
+        if (d.slots == 0) continue;
+        uint16_t out = 0;
+        if (flow[pc].next) out |= live[std::min(pc + flow[pc].next, n)];
+        if (flow[pc].jump >= 0) out |= live[static_cast<size_t>(flow[pc].jump)];
+        const isa::OpInfo& o = d.info();
+        uint16_t r, w;
+        reg_effects(d, o, r, w);
+        if (o.kind == Kind::CallLocal || o.kind == Kind::Callx) r |= 0x3ff;
+        const uint16_t in = static_cast<uint16_t>(r | (out & ~w));
+        if (in != live[pc]) {
+          live[pc] = in;
+          changed = true;
+        }
+      }
     }
-    f.read_before_written =
-        pc < n ? static_cast<uint16_t>(read_first | (0x7ff & ~defined)) : read_first;
+    f.read_before_written = static_cast<uint16_t>(live[0] & 0x7ff);
   }
 
   std::vector<uint32_t> work;

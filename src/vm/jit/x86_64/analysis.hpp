@@ -19,8 +19,8 @@ enum FrameKind : uint8_t { kInMain = 1, kInCallee = 2 };
 struct ProgramFacts {
   uint16_t regs_used = 0;     // bit i: ri is read or written somewhere
   uint16_t regs_written = 0;  // bit i: ri is written somewhere (never r10: refused)
-  // bit i: ri may be read before the program writes it, so the prologue must zero it (the
-  // interpreter starts every register but r1, r2, r10 at zero).
+  // bit i: ri is live at entry (some path may read it before writing it), so the prologue must
+  // zero it (the interpreter starts every register but r1, r2, r10 at zero).
   uint16_t read_before_written = 0x7ff;
   bool uses_stack = false;  // r10 is referenced
   bool helper_calls = false;
