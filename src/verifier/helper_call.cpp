@@ -447,6 +447,35 @@ Status record_func_map(Env& env, const CallArgMeta& meta, int32_t f, uint32_t in
   return Status::ok();
 }
 
+// record_func_key(): bpf_tail_call's map must be a PROG_ARRAY (checked here, before the map
+// compatibility check, as 6.18 does); its index is remembered when the same constant on every path.
+Status record_func_key(Env& env, const CallArgMeta& meta, int32_t f, uint32_t insn_idx) {
+  if (f != BPF_FUNC_tail_call) return Status::ok();
+  if (!meta.map || meta.map->type() != BPF_MAP_TYPE_PROG_ARRAY) {
+    // The kernel's message has no newline.
+    env.verbose("expected prog array map for tail call");
+    explain(env, Rule::HelperArgument).reg(2);
+    return Status(EINVAL, "expected prog array map for tail call");
+  }
+  InsnAux& aux = env.aux[insn_idx];
+  const RegState& r3 = cur_regs(env)[3];
+  const bool known =
+      r3.type == SCALAR_VALUE && r3.s.is_const() && r3.s.const_value() < meta.map->max_entries();
+  if (!known) {
+    aux.map_key_const = false;
+    aux.map_key_poisoned = true;
+  } else if (!aux.map_key_poisoned) {
+    if (aux.map_key_const && aux.map_key != r3.s.const_value()) {
+      aux.map_key_const = false;
+      aux.map_key_poisoned = true;
+    } else {
+      aux.map_key_const = true;
+      aux.map_key = r3.s.const_value();
+    }
+  }
+  return Status::ok();
+}
+
 // clear_all_pkt_pointers(): after a helper that may move the packet, no packet pointer is valid.
 void clear_all_pkt_pointers(Env& env) {
   VerifierState& st = *env.cur_state;
@@ -484,7 +513,8 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
       env.ops && env.ops->get_func_proto
           ? env.ops->get_func_proto(static_cast<uint32_t>(func_id), env.opts.load)
           : nullptr;
-  if (!fn || !fn->fn) {
+  // bpf_tail_call has no function: the engines carry it out themselves.
+  if (!fn || (!fn->fn && func_id != BPF_FUNC_tail_call)) {
     env.verbose("program of this type cannot use helper %s#%d\n", func_id_name(func_id), func_id);
     explain(env, Rule::UnknownHelper);
     return refuse(env, EINVAL);
@@ -511,6 +541,7 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
     if (Status st = check_func_arg(env, i, meta, *fn); !st) return st;
 
   if (Status st = record_func_map(env, meta, func_id, insn_idx); !st) return st;
+  if (Status st = record_func_key(env, meta, func_id, insn_idx); !st) return st;
 
   RegState* regs = cur_regs(env);
   if (meta.release_regno) {
