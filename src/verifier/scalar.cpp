@@ -189,6 +189,15 @@ void deduce32(Scalar& s) {
   if (static_cast<uint32_t>(s.s32_min) <= static_cast<uint32_t>(s.s32_max)) {
     s.u32_min = std::max(s.u32_min, static_cast<uint32_t>(s.s32_min));
     s.u32_max = std::min(s.u32_max, static_cast<uint32_t>(s.s32_max));
+  } else if (s.u32_max < static_cast<uint32_t>(s.s32_min)) {
+    // The s32 range crosses the sign boundary, so it is two pieces of the u32 domain; a u32 range
+    // missing the upper piece lies in the lower one: [u32_min, min(u32_max, s32_max)].
+    s.s32_min = static_cast<int32_t>(s.u32_min);
+    s.u32_max = std::min(s.u32_max, static_cast<uint32_t>(s.s32_max));
+  } else if (static_cast<uint32_t>(s.s32_max) < s.u32_min) {
+    // ... and one missing the lower piece lies in the upper one.
+    s.s32_max = static_cast<int32_t>(s.u32_max);
+    s.u32_min = std::max(s.u32_min, static_cast<uint32_t>(s.s32_min));
   }
 }
 
