@@ -159,6 +159,35 @@ void bm_empty(benchmark::State& st, vm::EngineKind engine) {
   for (auto _ : st) benchmark::DoNotOptimize((*exe)->run(rc, 0));
 }
 
+// Tail calls: a program that tail-calls itself through a one-slot array until the limit of 33;
+// per_call is the time per tail call (the run's fixed cost included, spread over the 33).
+const vm::Executable* one_slot_lookup(void* map, uint32_t index) {
+  return index == 0 ? *static_cast<const vm::Executable* const*>(map) : nullptr;
+}
+
+void bm_tail_calls(benchmark::State& st, vm::EngineKind engine) {
+  const vm::Executable* slot = nullptr;
+  isa::Insn lddw[2];
+  isa::encode_lddw(2, 0, reinterpret_cast<uint64_t>(&slot), lddw);
+  const std::vector<isa::Insn> prog = {lddw[0], lddw[1], isa::encode(isa::Op::Mov64K, 3, 0, 0, 0),
+                                       isa::encode(isa::Op::Call, 0, 0, 0, BPF_FUNC_tail_call),
+                                       isa::encode(isa::Op::Exit, 0, 0, 0, 0)};
+  vm::HelperTable table;
+  table.set_tail_call_lookup(&one_slot_lookup);
+  auto exe = vm::compile(engine, prog, table);
+  if (!exe) {
+    st.SkipWithError(exe.status().message().c_str());
+    return;
+  }
+  slot = exe->get();
+  vm::RunContext rc;
+  for (auto _ : st) benchmark::DoNotOptimize((*exe)->run(rc, 0));
+  if (rc.tail_call_cnt != vm::kMaxTailCallCnt) st.SkipWithError("the chain did not reach 33");
+  st.counters["per_call"] =
+      benchmark::Counter(vm::kMaxTailCallCnt, benchmark::Counter::kIsIterationInvariantRate |
+                                                  benchmark::Counter::kInvert);
+}
+
 // Compile time: vm::compile of the kernel's program (decode included); per_insn is per static
 // instruction of the program.
 void bm_compile(benchmark::State& st, const VmKernel* k, vm::EngineKind engine) {
@@ -181,6 +210,8 @@ void bm_compile(benchmark::State& st, const VmKernel* k, vm::EngineKind engine) 
   benchmark::RegisterBenchmark("BM_EmptyProgram/interp", bm_empty, vm::EngineKind::Interp);
   benchmark::RegisterBenchmark("BM_EmptyProgram/jit", bm_empty, vm::EngineKind::Jit);
   benchmark::RegisterBenchmark("BM_EmptyProgram/llvm", bm_empty, vm::EngineKind::Llvm);
+  benchmark::RegisterBenchmark("BM_TailCalls/interp", bm_tail_calls, vm::EngineKind::Interp);
+  benchmark::RegisterBenchmark("BM_TailCalls/jit", bm_tail_calls, vm::EngineKind::Jit);
   for (const VmKernel& k : vm_kernels()) {
     const std::string base = std::string("BM_") + k.name;
     benchmark::RegisterBenchmark((base + "/interp").c_str(), bm_engine, &k, vm::EngineKind::Interp,
