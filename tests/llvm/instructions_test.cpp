@@ -172,7 +172,11 @@ TEST(LlvmInstructions, AtomicsFetchAndCompareExchange) {
     const Op op = static_cast<Op>(i);
     const isa::OpInfo& o = isa::info(op);
     if (o.kind != Kind::Atomic) continue;
-    for (uint64_t r0 : {uint64_t{0}, uint64_t{0x1111111122222222}, uint64_t{0x22222222}}) {
+    // r0 matters to cmpxchg only: compared equal to the old value (64 and 32 bits) and not.
+    std::vector<uint64_t> r0s = {0x1111111122222222};
+    if (op == Op::Atomic64Cmpxchg || op == Op::Atomic32Cmpxchg)
+      r0s = {0, 0x1111111122222222, 0x22222222};
+    for (uint64_t r0 : r0s) {
       Prog p;
       p.lddw(0, r0).lddw(2, 0x0f0f0f0f0f0f0f0f);
       p << I(Op::LdxDW, 3, 1, 0) << I(Op::StxDW, 10, 3, -16);
@@ -189,7 +193,7 @@ TEST(LlvmInstructions, AtomicsFetchAndCompareExchange) {
 
 TEST(LlvmInstructions, PacketLoads) {
   const std::vector<uint8_t> pkt = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x11};
-  for (int32_t off : {0, 1, 5, 6, 8, 9, -1, 0x7fffffff}) {
+  for (int32_t off : {0, 6, 8, -1, 0x7fffffff}) {
     for (Op op : {Op::LdAbsB, Op::LdAbsH, Op::LdAbsW}) {
       Prog p;
       p << I(op, 0, 0, 0, off) << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Exit);

@@ -85,7 +85,12 @@ Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LL
   module->setTargetTriple((*tm)->getTargetTriple().str());
   optimize(*module, tm->get(), opt_level);
 
-  auto jit = ::llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create();
+  // No platform: generated code has no static initializers to run, and the generic platform
+  // would compile a support module of its own for every program.
+  auto jit = ::llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(jtmb))
+                 .setPlatformSetUp([](::llvm::orc::LLJIT&) { return ::llvm::Error::success(); })
+                 .create();
   if (!jit) return Status(EINVAL, "llvm: " + message(jit.takeError()));
   // memset/memcpy the code generator may call.
   auto process = ::llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
