@@ -128,7 +128,7 @@ Status resolve_pseudo_ldimm64(Env& env) {
         env.verbose("invalid access to map value pointer, value_size=%u off=%u\n",
                     aux.map_ptr->value_size(), off);
         explain(env, Rule::BadLdImm64).at(i).access(off, 1, aux.map_ptr->value_size());
-        return Status(aux.map_ptr->max_entries() != 1 ? EOPNOTSUPP : EINVAL,
+        return Status(aux.map_ptr->max_entries() != 1 ? maps::kENOTSUPP : EINVAL,
                       "invalid access to map value pointer");
       }
       aux.map_off = off;

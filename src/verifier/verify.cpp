@@ -10,18 +10,7 @@
 #include "verifier/env.hpp"
 #include "verifier/passes.hpp"
 
-namespace bpfbox {
-// The program types' registry (src/progs), likewise bound when it is in the library.
-const ProgTypeOps* prog_type_ops(uint32_t prog_type) __attribute__((weak));
-}  // namespace bpfbox
-
 namespace bpfbox::verifier {
-
-// The passes other engineers own are bound when their files are in the library; until then a
-// verification stops after the front's passes with ENOTSUP rather than failing to link.
-Status do_check(Env& env) __attribute__((weak));
-Status check_max_stack_depth(Env& env) __attribute__((weak));
-Status fixup(Env& env, Program& out) __attribute__((weak));
 
 namespace {
 
@@ -78,29 +67,17 @@ Status run_passes(Env& env, Program& out) {
   if (Status st = check_subprogs(env); !st) return st;
   if (Status st = resolve_pseudo_ldimm64(env); !st) return st;
   if (Status st = check_cfg(env); !st) return st;
-  if (!do_check) {
-    env.diag.message = "the abstract interpreter (do_check) is not in this build";
-    return Status(ENOTSUP, env.diag.message);
-  }
   const uint64_t before = env.log.pos();
   if (Status st = do_check(env); !st) return st;
   // A successful level-1 verification keeps only the statistics (the kernel resets the log).
   if (env.log.level1() && !env.log.level2()) env.log.reset(before);
   if (Status st = check_decodes(env); !st) return st;
-  if (check_max_stack_depth) {
-    if (Status st = check_max_stack_depth(env); !st) return st;
-  }
+  if (Status st = check_max_stack_depth(env); !st) return st;
   out.subprogs.clear();
   for (const SubprogInfo& s : env.subprogs) out.subprogs.push_back({s.start, s.stack_depth});
   out.maps = env.used_maps;
   out.verified_insns = env.insn_processed;
-  if (fixup) return fixup(env, out);
-  // Without the rewrite the program is reported as verified but not executable: map lddw keep
-  // their fds, which vm::check_executable_form() refuses.
-  out.xlated = env.insns;
-  out.orig_index.resize(env.insns.size());
-  for (size_t i = 0; i < env.insns.size(); ++i) out.orig_index[i] = static_cast<uint32_t>(i);
-  return Status::ok();
+  return fixup(env, out);
 }
 
 }  // namespace
@@ -125,7 +102,7 @@ VerifyResult verify(std::span<const struct bpf_insn> insns, const Options& opts)
       load.prog_type != BPF_PROG_TYPE_CGROUP_SKB)
     return refuse_early(Status(EPERM, "program type needs CAP_BPF"), Rule::Privilege,
                         "unprivileged loads may only load socket_filter and cgroup_skb programs");
-  env.ops = opts.type ? opts.type : (prog_type_ops ? prog_type_ops(load.prog_type) : nullptr);
+  env.ops = opts.type ? opts.type : prog_type_ops(load.prog_type);
   if (!env.ops)
     return refuse_early(Status(EINVAL, "unknown program type"), Rule::BadOptions,
                         "bpfbox has no such program type");

@@ -1,0 +1,65 @@
+// The verifier case corpus (cases/*.txt): programs in the kernel's assembly syntax with what the
+// kernel's verifier says about them. Format, one case per block:
+//
+//   == name                         a unique name: letters, digits, underscores
+//   type: xdp                       socket_filter (default) | sched_cls | sched_act | xdp
+//   map: array key=4 value=64 entries=1 [flags=N]   the i-th map line is map[fd:i] in the asm
+//   unpriv                          an unprivileged load (default: privileged)
+//   prog_flags: 1                   bpf_attr.prog_flags
+//   license: MIT                    default GPL
+//   expect: accept
+//   expect: reject EACCES invalid access to map value      errno name, then a log substring
+//   ---
+//   r0 = 0                          the program until the next "==" line
+//   exit
+//
+// Lines starting with '#' outside a program are comments. Inside a program, ".raw CODE DST SRC OFF
+// IMM" is one instruction given field by field (for encodings the assembler refuses to write).
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <linux/bpf.h>
+
+namespace bpfbox::corpus {
+
+struct MapSpec {
+  uint32_t type = 0;  // BPF_MAP_TYPE_*
+  uint32_t key_size = 0, value_size = 0, max_entries = 0, flags = 0;
+};
+
+struct Case {
+  std::string name;
+  std::string file;  // cases/xxx.txt:line, for messages
+  uint32_t prog_type = 0;
+  std::vector<MapSpec> maps;
+  bool privileged = true;
+  uint32_t prog_flags = 0;
+  std::string license = "GPL";
+  bool accept = true;
+  int err = 0;          // the errno of a rejection
+  std::string message;  // a substring of the log of a rejection
+  std::string asm_text;
+};
+
+// Every case of every cases/*.txt under dir, in file and then text order. Throws
+// std::runtime_error naming the file and line of a malformed case.
+std::vector<Case> load_corpus(const std::string& dir);
+
+// The case's program: its text through isa::assemble(), with the ".raw" lines in place.
+// Throws std::runtime_error with the case's file and line on an assembly error.
+std::vector<struct bpf_insn> assemble_case(const Case& c);
+
+// GoogleTest prints a case by its name.
+inline void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
+// "EACCES" -> EACCES; 0 for an unknown name.
+int errno_by_name(const std::string& name);
+const char* errno_name(int err);
+
+}  // namespace bpfbox::corpus

@@ -1,0 +1,267 @@
+// The corpus runner: every case is loaded into the running kernel (its expectation must be true of
+// the kernel) and verified by bpfbox (which must agree, unless the case is listed in pending.txt
+// with the reason; a pending case that starts agreeing fails too, so the list only shrinks).
+//
+// BPFBOX_CORPUS_PENDING_OUT=FILE writes the cases bpfbox disagrees on, with its verdict, to FILE
+// (the Summary test), to refresh pending.txt after a part of the verifier lands.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "bpfbox/maps.hpp"
+#include "bpfbox/verifier.hpp"
+#include "corpus.hpp"
+#include "isa/assembler.hpp"
+#include "kernel_bpf.hpp"
+#include "kernel_verifier.hpp"
+
+namespace bpfbox::corpus {
+namespace {
+
+const std::string kCorpusDir = std::string(BPFBOX_SOURCE_DIR) + "/tests/verifier/corpus";
+
+const std::vector<Case>& all_cases() {
+  static const std::vector<Case> cases = load_corpus(kCorpusDir + "/cases");
+  return cases;
+}
+
+// pending.txt: "name reason..." per line.
+const std::map<std::string, std::string>& pending() {
+  static const std::map<std::string, std::string> list = [] {
+    std::map<std::string, std::string> m;
+    std::ifstream f(kCorpusDir + "/pending.txt");
+    std::string line;
+    while (std::getline(f, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream in(line);
+      std::string name, reason;
+      in >> name;
+      std::getline(in, reason);
+      m[name] = reason;
+    }
+    return m;
+  }();
+  return list;
+}
+
+struct Outcome {
+  int err = 0;
+  std::string log;
+};
+
+std::string verdict_text(int err) {
+  return err == 0 ? "accept" : std::string("reject ") + errno_name(err);
+}
+
+// The last log line that is not the statistics line: the verdict's message.
+std::string verdict_line(const std::string& log) {
+  std::istringstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty() && line.rfind("processed ", 0) != 0 &&
+        line.rfind("verification time", 0) != 0 && line.rfind("stack depth", 0) != 0)
+      last = line;
+  return last;
+}
+
+// Does an outcome meet the case's expectation? Empty when it does, else why not.
+std::string mismatch(const Case& c, const Outcome& o) {
+  if (c.accept) return o.err == 0 ? "" : "expected accept, got " + verdict_text(o.err);
+  if (o.err != c.err)
+    return "expected reject " + std::string(errno_name(c.err)) + ", got " + verdict_text(o.err);
+  if (o.log.find(c.message) == std::string::npos) return "log lacks '" + c.message + "'";
+  return "";
+}
+
+std::string last_lines(const std::string& log, size_t n = 6) {
+  size_t pos = log.size();
+  for (size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i)
+    pos = log.rfind('\n', pos - 1);
+  return pos == std::string::npos ? log : log.substr(pos + 1);
+}
+
+bool is_map_lddw(const struct bpf_insn& in) {
+  return in.code == (BPF_LD | BPF_IMM | BPF_DW) &&
+         (in.src_reg == BPF_PSEUDO_MAP_FD || in.src_reg == BPF_PSEUDO_MAP_VALUE);
+}
+
+Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns) {
+  std::vector<std::shared_ptr<maps::Map>> maps;
+  for (const MapSpec& m : c.maps) {
+    union bpf_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.map_type = m.type;
+    attr.key_size = m.key_size;
+    attr.value_size = m.value_size;
+    attr.max_entries = m.max_entries;
+    attr.map_flags = m.flags;
+    auto made = maps::Map::create(attr);
+    if (!made) return {made.status().err(), "map create: " + made.status().message()};
+    maps.push_back(made.value());
+  }
+  verifier::Options opts;
+  opts.load.prog_type = c.prog_type;
+  opts.load.prog_flags = c.prog_flags;
+  opts.load.privileged = c.privileged;
+  opts.load.gpl_compatible = c.license == "GPL" || c.license == "Dual BSD/GPL";
+  opts.log_level = 1;
+  opts.log_size = 1 << 20;
+  // map[fd:N] names the N-th map of the case.
+  opts.map_by_fd = [&](int fd) -> Result<std::shared_ptr<maps::Map>> {
+    if (fd >= 0 && static_cast<size_t>(fd) < maps.size()) return maps[fd];
+    return Status(EBADF, "not a map");
+  };
+  const verifier::VerifyResult r = verifier::verify(insns, opts);
+  Outcome o{r.status.err(), r.log};
+  // The message of refusals that leave no log line (E2BIG, EPERM before the verifier).
+  if (r.diagnostic) o.log += "\n" + r.diagnostic->message;
+  return o;
+}
+
+struct KernelOutcome {
+  bool ran = false;
+  std::string skipped;  // why not
+  Outcome outcome;
+};
+
+KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns) {
+  KernelOutcome k;
+  if (testsupport::kernel_bpf_unavailable()) {
+    k.skipped = *testsupport::kernel_bpf_unavailable();
+    return k;
+  }
+  if (!c.privileged) {
+    if (auto why = testsupport::kernel_unprivileged_unavailable()) {
+      k.skipped = *why;
+      return k;
+    }
+  }
+  std::vector<testsupport::KernelMap> maps;
+  for (const MapSpec& m : c.maps) {
+    int err = 0;
+    maps.push_back(testsupport::kernel_map_create(m.type, m.key_size, m.value_size, m.max_entries,
+                                                  m.flags, &err));
+    if (err) {
+      k.ran = true;
+      k.outcome = {err, "map create failed"};
+      return k;
+    }
+  }
+  for (auto& in : insns)
+    if (is_map_lddw(in) && in.imm >= 0 && static_cast<size_t>(in.imm) < maps.size())
+      in.imm = maps[in.imm].fd();
+  testsupport::KernelLoad load;
+  load.prog_type = c.prog_type;
+  load.prog_flags = c.prog_flags;
+  load.insns = insns;
+  load.license = c.license.c_str();
+  const testsupport::KernelVerdict v = c.privileged ? testsupport::kernel_verify(load)
+                                                    : testsupport::kernel_verify_unprivileged(load);
+  k.ran = true;
+  k.outcome = {v.err, v.log};
+  return k;
+}
+
+// Results of this process's runs, for the summary.
+struct Tally {
+  int cases = 0, kernel_checked = 0, kernel_skipped = 0, agree = 0, pending = 0;
+  std::vector<std::string> disagreeing;  // "name  bpfbox says ..."
+};
+Tally& tally() {
+  static Tally t;
+  return t;
+}
+
+class Corpus : public testing::TestWithParam<Case> {};
+
+TEST_P(Corpus, KernelAndBpfbox) {
+  const Case& c = GetParam();
+  const std::vector<struct bpf_insn> insns = assemble_case(c);
+  Tally& t = tally();
+  ++t.cases;
+
+  const KernelOutcome k = run_kernel(c, insns);
+  if (k.ran) {
+    ++t.kernel_checked;
+    const std::string why = mismatch(c, k.outcome);
+    EXPECT_EQ(why, "") << c.file << " " << c.name << ": the expectation is not true of the kernel\n"
+                       << last_lines(k.outcome.log);
+  } else {
+    ++t.kernel_skipped;
+  }
+
+  const Outcome b = run_bpfbox(c, insns);
+  const std::string why = mismatch(c, b);
+  const auto p = pending().find(c.name);
+  if (p != pending().end()) {
+    ++t.pending;
+    EXPECT_NE(why, "") << c.file << " " << c.name
+                       << ": bpfbox now agrees; remove it from pending.txt (" << p->second << ")";
+  } else {
+    EXPECT_EQ(why, "") << c.file << " " << c.name << ": bpfbox disagrees\n" << last_lines(b.log);
+  }
+  if (why.empty()) {
+    ++t.agree;
+  } else {
+    t.disagreeing.push_back(c.name + " " + why + " (bpfbox: " + verdict_line(b.log) + ")");
+  }
+  if (!k.ran) GTEST_SKIP() << "kernel half skipped: " << k.skipped;
+}
+
+std::string case_name(const testing::TestParamInfo<Case>& info) {
+  return info.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, Corpus, testing::ValuesIn(all_cases()), case_name);
+
+TEST(CorpusList, NamesAreUniqueAndPendingNamesExist) {
+  std::map<std::string, int> seen;
+  for (const Case& c : all_cases()) EXPECT_EQ(seen[c.name]++, 0) << "duplicate case " << c.name;
+  for (const auto& [name, reason] : pending())
+    EXPECT_EQ(seen.count(name), 1u) << "pending.txt names no case: " << name;
+  EXPECT_GE(all_cases().size(), 100u);
+}
+
+// Runs every case (in this process) and reports the counts; writes the disagreements when asked.
+TEST(CorpusList, Summary) {
+  Tally& t = tally();
+  if (t.cases == 0) {
+    for (const Case& c : all_cases()) {
+      const std::vector<struct bpf_insn> insns = assemble_case(c);
+      ++t.cases;
+      if (mismatch(c, run_bpfbox(c, insns)).empty()) {
+        ++t.agree;
+      } else {
+        const Outcome b = run_bpfbox(c, insns);
+        t.disagreeing.push_back(c.name + " " + mismatch(c, b) + " (bpfbox: " + verdict_line(b.log) +
+                                ")");
+      }
+    }
+  }
+  std::printf("corpus: %d cases, bpfbox agrees on %d, %zu disagree (pending.txt lists %zu)\n",
+              t.cases, t.agree, t.disagreeing.size(), pending().size());
+  if (const char* out = std::getenv("BPFBOX_CORPUS_PENDING_OUT")) {
+    std::ofstream f(out);
+    for (const std::string& d : t.disagreeing) f << d << "\n";
+  }
+  // The disagreements are exactly the pending cases.
+  std::vector<std::string> unexpected, fixed;
+  std::map<std::string, bool> disagree;
+  for (const std::string& d : t.disagreeing) disagree[d.substr(0, d.find(' '))] = true;
+  for (const auto& [name, yes] : disagree)
+    if (!pending().count(name)) unexpected.push_back(name);
+  for (const auto& [name, reason] : pending())
+    if (!disagree.count(name)) fixed.push_back(name);
+  EXPECT_TRUE(unexpected.empty()) << unexpected.size() << " cases disagree but are not pending, "
+                                  << "e.g. " << (unexpected.empty() ? "" : unexpected[0]);
+  EXPECT_TRUE(fixed.empty()) << fixed.size() << " pending cases now agree, e.g. "
+                             << (fixed.empty() ? "" : fixed[0]);
+}
+
+}  // namespace
+}  // namespace bpfbox::corpus
