@@ -47,7 +47,8 @@ struct Scalar {
   bool within(const Scalar& old) const;
 
   // The bounds part of the verifier log's scalar(...): "smin=...,umax=...,var_off=(0x0; 0xff)",
-  // in the kernel 6.x format (defaults omitted, equal bounds merged as "smin=smin32=0").
+  // in the kernel 6.x format (defaults omitted, equal bounds merged as "smin=smin32=0"); "" when
+  // unknown. A constant gives its value as the log prints a known register ("5", "-1", "0x10000").
   std::string to_string() const;
 };
 
