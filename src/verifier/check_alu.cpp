@@ -8,6 +8,7 @@
 
 #include "verifier/diagnostic.hpp"
 #include "verifier/mem.hpp"
+#include "verifier/print.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -70,7 +71,7 @@ Status check_reg_sane_offset(Env& env, const RegState& reg, uint32_t ptr_type) {
   }
   if (!msg) return {};
   explain(env, Rule::PointerArithmetic);
-  return Status(EACCES, msg);
+  return Status(EINVAL, msg);
 }
 
 // sanitize_check_bounds(): unprivileged pointer arithmetic must stay inside its object.
@@ -80,7 +81,7 @@ Status sanitize_check_bounds(Env& env, int dst, const RegState& r) {
     const int64_t off = r.off + static_cast<int64_t>(r.s.var_off.value);
     if (!r.s.is_const()) {
       env.verbose("R%d variable stack access prohibited for !root, var_off=%s off=%d\n", dst,
-                  r.s.var_off.to_string().c_str(), static_cast<int>(off));
+                  tnum_str(r.s.var_off).c_str(), static_cast<int>(off));
       return refuse_ptr(env, dst, Rule::Privilege, "variable stack access prohibited for !root");
     }
     if (off >= 0 || off < -static_cast<int64_t>(kMaxStack)) {

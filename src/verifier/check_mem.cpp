@@ -7,6 +7,7 @@
 #include "isa/uapi.hpp"
 #include "verifier/diagnostic.hpp"
 #include "verifier/mem.hpp"
+#include "verifier/print.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -128,7 +129,7 @@ Status check_stack_access_within_bounds(Env& env, int regno, int64_t off, int64_
                   static_cast<int>(size));
     else
       env.verbose("invalid variable-offset%s stack R%d var_off=%s off=%d size=%d\n", err_extra,
-                  regno, reg.s.var_off.to_string().c_str(), static_cast<int>(off),
+                  regno, tnum_str(reg.s.var_off).c_str(), static_cast<int>(off),
                   static_cast<int>(size));
     explain(env, Rule::StackBounds)
         .reg(regno)
@@ -249,7 +250,7 @@ Status check_stack_range_initialized(Env& env, int regno, int64_t off, uint32_t 
   } else {
     if (!env.bypass_spec_v1()) {
       env.verbose("R%d%s variable offset stack access prohibited for !root, var_off=%s\n", regno,
-                  err_extra, reg.s.var_off.to_string().c_str());
+                  err_extra, tnum_str(reg.s.var_off).c_str());
       explain(env, Rule::Privilege).reg(regno);
       return refuse(EACCES, "variable stack offset prohibited for !root");
     }
@@ -292,7 +293,7 @@ Status check_stack_range_initialized(Env& env, int regno, int64_t off, uint32_t 
                   static_cast<int>(min_off), static_cast<int>(i - min_off), access_size);
     else
       env.verbose("invalid%s read from stack R%d var_off %s+%d size %d\n", err_extra, regno,
-                  reg.s.var_off.to_string().c_str(), static_cast<int>(i - min_off), access_size);
+                  tnum_str(reg.s.var_off).c_str(), static_cast<int>(i - min_off), access_size);
     explain(env, Rule::UninitStack).reg(regno).access(min_off, access_size, kMaxStack);
     return refuse(EACCES, "invalid indirect read from stack");
   }
@@ -308,12 +309,12 @@ Status check_stack_read(Env& env, int ptr_regno, int64_t off, uint32_t size, int
     env.verbose(
         "variable offset stack pointer cannot be passed into helper function; var_off=%s off=%d "
         "size=%d\n",
-        reg.s.var_off.to_string().c_str(), static_cast<int>(off), size);
+        tnum_str(reg.s.var_off).c_str(), static_cast<int>(off), size);
     return refuse(EACCES, "variable offset stack pointer");
   }
   if (!env.bypass_spec_v1() && var_off) {
     env.verbose("R%d variable offset stack access prohibited for !root, var_off=%s\n", ptr_regno,
-                reg.s.var_off.to_string().c_str());
+                tnum_str(reg.s.var_off).c_str());
     explain(env, Rule::Privilege).reg(ptr_regno);
     return refuse(EACCES, "variable stack offset prohibited for !root");
   }
@@ -553,7 +554,7 @@ Status check_ptr_off_reg(Env& env, const RegState& reg, int regno, bool fixed_of
   }
   if (!reg.s.is_const() || reg.s.const_value()) {
     env.verbose("variable %s access var_off=%s disallowed\n", reg_type_str(reg.type).c_str(),
-                reg.s.var_off.to_string().c_str());
+                tnum_str(reg.s.var_off).c_str());
     explain(env, Rule::CtxAccess).reg(regno);
     return refuse(EACCES, "variable pointer offset");
   }
@@ -574,7 +575,7 @@ Status check_ptr_alignment(Env& env, const RegState& reg, int32_t off, uint32_t 
           tnum_add(reg.s.var_off, Tnum::constant(static_cast<uint64_t>(2 + reg.off + off)));
       if (!tnum_is_aligned(reg_off, size)) {
         env.verbose("misaligned packet access off %d+%s+%d+%d size %d\n", 2,
-                    reg.s.var_off.to_string().c_str(), reg.off, off, size);
+                    tnum_str(reg.s.var_off).c_str(), reg.off, off, size);
         explain(env, Rule::Misaligned);
         return refuse(EACCES, "misaligned packet access");
       }
@@ -600,8 +601,8 @@ Status check_ptr_alignment(Env& env, const RegState& reg, int32_t off, uint32_t 
   Tnum reg_off = tnum_add(
       reg.s.var_off, Tnum::constant(static_cast<uint64_t>(static_cast<int64_t>(reg.off) + off)));
   if (!tnum_is_aligned(reg_off, size)) {
-    env.verbose("misaligned %saccess off %s+%d+%d size %d\n", desc,
-                reg.s.var_off.to_string().c_str(), reg.off, off, size);
+    env.verbose("misaligned %saccess off %s+%d+%d size %d\n", desc, tnum_str(reg.s.var_off).c_str(),
+                reg.off, off, size);
     explain(env, Rule::Misaligned);
     return refuse(EACCES, "misaligned access");
   }
@@ -683,7 +684,7 @@ Status check_mem_access(Env& env, uint32_t insn_idx, int regno, int32_t insn_off
     if (value_regno >= 0 && (!write || rdonly)) mark_reg_unknown(env, rs[value_regno]);
   } else if (reg.type == PTR_TO_CTX) {
     TRY(leaks("ctx"));
-    TRY(check_ptr_off_reg(env, reg, regno, true));
+    TRY(check_ptr_off_reg(env, reg, regno, false));
     CtxAccessInfo info;
     info.is_ldsx = is_ldsx;
     const ProgTypeOps* ops = env.ops;

@@ -83,8 +83,6 @@ Status check_ld_imm(Env& env, const struct bpf_insn* insn) {
       dst.type = PTR_TO_MAP_VALUE;
       dst.map_ptr = aux.map_ptr;
       dst.off = static_cast<int32_t>(aux.map_off);
-      // Read-only maps (BPF_F_RDONLY_PROG or frozen) give read-only memory.
-      if (aux.map_ptr && !aux.map_ptr->prog_may_write()) dst.type |= MEM_RDONLY;
       return {};
     default:
       env.verbose("bpf verifier is misconfigured\n");

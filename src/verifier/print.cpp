@@ -47,6 +47,10 @@ uint32_t vlog_alignment(uint32_t pos) {
 
 }  // namespace
 
+std::string tnum_str(Tnum t) {
+  return t.is_const() ? unum(t.value) : t.to_string();
+}
+
 std::string reg_state_str(const RegState& reg, uint32_t cur_frameno) {
   const uint32_t t = reg.type;
   std::string out;
@@ -152,8 +156,10 @@ void print_insn(Env& env, uint32_t insn_idx) {
   if (isa::decode(env.insns, insn_idx, d)) text = isa::disassemble(d);
   uint64_t start = env.log.pos();
   env.log.printf("%u: (%02x) %s\n", insn_idx, env.insns[insn_idx].code, text.c_str());
-  // The kernel's prev_insn_print_pos: the length of the instruction line, newline excluded.
-  env.prev_insn_print_pos = env.log.pos() - start - 1;
+  // The kernel's prev_insn_print_pos (the line's length, newline included) and prev_log_pos
+  // (nothing logged since: the state goes on this line).
+  env.prev_insn_print_pos = env.log.pos() - start;
+  env.prev_log_pos = env.log.pos();
 }
 
 }  // namespace bpfbox::verifier

@@ -10,6 +10,10 @@
 
 namespace bpfbox::verifier {
 
+// tnum_strn(): a constant as a number ("0", "0x10000"), else "(0x0; 0xff)", as messages print
+// var_off.
+std::string tnum_str(Tnum t);
+
 // One register as the log prints it after "R1=": "ctx()", "fp-8", "P5",
 // "map_value(map=m,ks=4,vs=8,off=4)", "scalar(id=2,smin=smin32=0,umax=255,var_off=(0x0; 0xff))".
 std::string reg_state_str(const RegState& reg, uint32_t cur_frameno);
