@@ -37,7 +37,8 @@ Status resolve_inner_map_meta(MapAttr& attr) {
 }
 
 Status check_inner_map(const InnerMapMeta& meta, const Map& inner) {
-  bool array = meta.map_type == BPF_MAP_TYPE_ARRAY || meta.map_type == BPF_MAP_TYPE_PERCPU_ARRAY;
+  // array_map_meta_equal is BPF_MAP_TYPE_ARRAY's alone (checked against the kernel).
+  bool array = meta.map_type == BPF_MAP_TYPE_ARRAY;
   if (inner.type() != meta.map_type || inner.key_size() != meta.key_size ||
       inner.value_size() != meta.value_size ||
       (inner.map_flags() & ~kFdPermissions) != meta.map_flags)

@@ -12,7 +12,7 @@ namespace bpfbox::maps {
 Status resolve_inner_map_meta(MapAttr& attr);
 
 // bpf_map_fd_get_ptr's check (map_meta_equal): type, key_size, value_size and map_flags equal;
-// arrays also max_entries unless the template has BPF_F_INNER_MAP.
+// BPF_MAP_TYPE_ARRAY also max_entries unless the template has BPF_F_INNER_MAP.
 Status check_inner_map(const InnerMapMeta& meta, const Map& inner);
 
 // The map behind fd, checked against meta, with a reference held (released on failure).

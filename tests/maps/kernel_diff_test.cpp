@@ -2,17 +2,22 @@
 // random operation sequences on a kernel map (through bpf()) and a bpfbox map, comparing every
 // result, errno, value, the final contents and, where the kernel defines it (arrays, hash maps with
 // BPF_F_ZERO_SEED), the get_next_key order. Skipped where bpf() is refused.
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "create_cases.hpp"
 #include "map_test_util.hpp"
+#include "maps/map_ops.hpp"
+#include "test_object_table.hpp"
 
 namespace bpfbox::maps::testing {
 namespace {
@@ -116,6 +121,88 @@ std::vector<std::vector<uint8_t>> walk(uint32_t key_size, Next next) {
   return keys;
 }
 
+// One random batch command on both maps: the same errno and count, and where the order is the
+// kernel's, the same keys, values and cursor. Cursors are the previous out_batch, the start, or a
+// random one (for hash maps, a bucket index that may be past the last bucket).
+void batch_step(const DiffSpec& s, KernelMap& km, Map& bm, std::mt19937& rng,
+                std::vector<uint8_t>& cursor, const std::string& where) {
+  const uint32_t vsize = bm.value_copy_size();
+  const uint32_t csize = std::max<uint32_t>(s.key_size, 4);
+  const bool hash_cursor = bm.ops().lookup_batch != nullptr;
+  // Seeded hashes put keys in other buckets than the kernel: only updates and deletes compare.
+  uint32_t kind = s.ordered ? rng() % 4 : 2 + rng() % 2;
+  uint32_t n = rng() % 9;
+  std::vector<uint8_t> kkeys(s.key_size * 8 + 1, 0xee), bkeys = kkeys;
+  std::vector<uint8_t> kvals(vsize * 8 + 1, 0xee), bvals = kvals;
+  if (kind < 2) {
+    std::vector<uint8_t> in(csize, 0), kout(csize, 0xee), bout(csize, 0xee);
+    const void* inp = nullptr;
+    uint32_t pick = rng() % 4;
+    if (pick == 1 && !cursor.empty()) {
+      in = cursor;
+      inp = in.data();
+    } else if (pick == 2) {
+      if (hash_cursor) {
+        uint32_t b = rng() % (2 * std::bit_ceil(s.max_entries) + 1);
+        std::memcpy(in.data(), &b, 4);
+      } else {
+        auto key = make_key(s, rng() % s.key_space);
+        std::memcpy(in.data(), key.data(), s.key_size);
+      }
+      inp = in.data();
+    }
+    bool del = kind == 1;
+    uint64_t elem_flags = rng() % 10 == 0 ? BPF_F_LOCK : 0;
+    uint64_t flags = rng() % 20 == 0 ? 1 : 0;
+    uint32_t kc = n, bc = n;
+    long kr = km.batch(del ? BPF_MAP_LOOKUP_AND_DELETE_BATCH : BPF_MAP_LOOKUP_BATCH, inp,
+                       kout.data(), kkeys.data(), kvals.data(), &kc, elem_flags, flags);
+    long br = rc(
+        bm.lookup_batch(inp, bout.data(), bkeys.data(), bvals.data(), &bc, elem_flags, del, flags));
+    std::string what = where + (del ? " lookup_and_delete_batch" : " lookup_batch") + " count " +
+                       std::to_string(n);
+    ASSERT_EQ(br, kr) << what;
+    ASSERT_EQ(bc, kc) << what;
+    if (s.ordered) {
+      ASSERT_EQ(bkeys, kkeys) << what << " keys";
+      ASSERT_EQ(bvals, kvals) << what << " values";
+      ASSERT_EQ(bout, kout) << what << " out_batch";
+      if (kr == 0) cursor = kout;
+    }
+    return;
+  }
+  // update or delete batch with random keys
+  std::vector<uint8_t> keys, vals(vsize * n);
+  for (uint32_t i = 0; i < n; ++i) {
+    auto key = make_key(s, rng() % s.key_space);
+    keys.insert(keys.end(), key.begin(), key.end());
+  }
+  for (auto& b : vals) b = static_cast<uint8_t>(rng());
+  if (s.devmap_values) {
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t lo = 1;
+      std::memcpy(vals.data() + i * vsize, &lo, 4);
+      if (vsize >= 8) std::memset(vals.data() + i * vsize + 4, 0, 4);
+    }
+  }
+  const uint64_t kElemFlags[] = {0, 0, 0, BPF_F_LOCK, BPF_NOEXIST};
+  uint64_t elem_flags = kElemFlags[rng() % std::size(kElemFlags)];
+  uint32_t kc = n, bc = n;
+  long kr, br;
+  if (kind == 2) {
+    kr =
+        km.batch(BPF_MAP_UPDATE_BATCH, nullptr, nullptr, keys.data(), vals.data(), &kc, elem_flags);
+    br = rc(bm.update_batch(keys.data(), vals.data(), &bc, elem_flags));
+  } else {
+    kr = km.batch(BPF_MAP_DELETE_BATCH, nullptr, nullptr, keys.data(), nullptr, &kc, elem_flags);
+    br = rc(bm.delete_batch(keys.data(), &bc, elem_flags));
+  }
+  std::string what = where + (kind == 2 ? " update_batch" : " delete_batch") + " flags " +
+                     std::to_string(elem_flags) + " count " + std::to_string(n);
+  ASSERT_EQ(br, kr) << what;
+  ASSERT_EQ(bc, kc) << what;
+}
+
 TEST_P(KernelDiffOps, RandomSequence) {
   REQUIRE_KERNEL_BPF();
   const DiffSpec& s = GetParam();
@@ -133,6 +220,7 @@ TEST_P(KernelDiffOps, RandomSequence) {
   std::mt19937 rng(0xb9f + s.type * 131 + s.key_size);
   const uint64_t kFlags[] = {BPF_ANY, BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK, 8, 3};
   std::vector<uint8_t> kv(vsize), bv(vsize), val(vsize);
+  std::vector<uint8_t> cursor;  // the last out_batch both agreed on
   for (int step = 0; step < 20000; ++step) {
     uint32_t kidx = rng() % s.key_space;
     auto key = make_key(s, kidx);
@@ -173,6 +261,9 @@ TEST_P(KernelDiffOps, RandomSequence) {
       long br = rc(bm.lookup_and_delete(key.data(), bv.data(), flags));
       ASSERT_EQ(br, kr) << where << " lookup_and_delete";
       ASSERT_EQ(bv, kv) << where << " lookup_and_delete value";
+    } else if (op < 94) {
+      batch_step(s, km, bm, rng, cursor, where);
+      if (HasFatalFailure()) return;
     } else if (s.ordered) {
       std::vector<uint8_t> kn(s.key_size, 0xee), bn(s.key_size, 0xee);
       bool from_null = rng() % 4 == 0;
@@ -297,6 +388,126 @@ TEST_P(KernelDiffPush, RandomSequence) {
 
 INSTANTIATE_TEST_SUITE_P(Types, KernelDiffPush, ::testing::ValuesIn(kPushSpecs),
                          [](const auto& p) { return std::string(p.param.name); });
+
+// Map-in-map templates and inner maps, every pair: the kernel's errno for creating the outer map
+// with inner_map_fd, then for storing the candidate (kernel fds on one side, the same maps in a
+// TestObjectTable on the other).
+struct InnerSpec {
+  const char* name;
+  uint32_t type, key_size, value_size, max_entries, flags;
+};
+const InnerSpec kInnerSpecs[] = {
+    {"hash", BPF_MAP_TYPE_HASH, 4, 8, 4, 0},
+    {"hash_big", BPF_MAP_TYPE_HASH, 4, 8, 40, 0},
+    {"hash_key8", BPF_MAP_TYPE_HASH, 8, 8, 4, 0},
+    {"hash_no_prealloc", BPF_MAP_TYPE_HASH, 4, 8, 4, BPF_F_NO_PREALLOC},
+    {"hash_rdonly", BPF_MAP_TYPE_HASH, 4, 8, 4, BPF_F_RDONLY},
+    {"lru", BPF_MAP_TYPE_LRU_HASH, 4, 8, 4, 0},
+    {"array", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0},
+    {"array9", BPF_MAP_TYPE_ARRAY, 4, 8, 9, 0},
+    {"array_inner", BPF_MAP_TYPE_ARRAY, 4, 8, 4, BPF_F_INNER_MAP},
+    {"array_inner9", BPF_MAP_TYPE_ARRAY, 4, 8, 9, BPF_F_INNER_MAP},
+    {"percpu_array", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 4, 0},
+    {"percpu_array9", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 9, 0},
+    {"prog_array", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0},
+    {"perf", BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 4, 0},
+    {"queue", BPF_MAP_TYPE_QUEUE, 0, 8, 4, 0},
+    {"ringbuf", BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0},
+    {"ringbuf2", BPF_MAP_TYPE_RINGBUF, 0, 0, 8192, 0},
+    {"lpm", BPF_MAP_TYPE_LPM_TRIE, 8, 8, 4, BPF_F_NO_PREALLOC},
+    {"bloom", BPF_MAP_TYPE_BLOOM_FILTER, 0, 8, 4, 0},
+    {"devmap", BPF_MAP_TYPE_DEVMAP, 4, 4, 4, 0},
+};
+
+TEST(KernelDiff, MapInMapTemplates) {
+  REQUIRE_KERNEL_BPF();
+  TestObjectTable t;
+  std::vector<std::unique_ptr<KernelMap>> kinner;
+  std::vector<int> binner;
+  for (const InnerSpec& i : kInnerSpecs) {
+    union bpf_attr a = map_attr(i.type, i.key_size, i.value_size, i.max_entries, i.flags);
+    kinner.push_back(std::make_unique<KernelMap>(a));
+    ASSERT_GE(kinner.back()->fd(), 0) << i.name;
+    auto m = Map::create(a);
+    ASSERT_TRUE(m) << i.name << ": " << m.status().message();
+    binner.push_back(t.add_map(*m));
+  }
+  CreateOptions o;
+  o.objects = &t;
+  for (uint32_t outer_type :
+       {uint32_t(BPF_MAP_TYPE_ARRAY_OF_MAPS), uint32_t(BPF_MAP_TYPE_HASH_OF_MAPS)}) {
+    for (size_t ti = 0; ti < std::size(kInnerSpecs); ++ti) {
+      std::string where = std::string(outer_type == BPF_MAP_TYPE_ARRAY_OF_MAPS ? "aom" : "hom") +
+                          " template " + kInnerSpecs[ti].name;
+      union bpf_attr ka = map_attr(outer_type, 4, 4, 2), ba = ka;
+      ka.inner_map_fd = static_cast<uint32_t>(kinner[ti]->fd());
+      ba.inner_map_fd = static_cast<uint32_t>(binner[ti]);
+      KernelMap kouter(ka);
+      auto bouter = Map::create(ba, o);
+      ASSERT_EQ(bouter ? 0 : -bouter.status().err(), kouter.fd() >= 0 ? 0 : kouter.fd())
+          << where << ": " << bouter.status().message();
+      if (!bouter) continue;
+      for (size_t ci = 0; ci < std::size(kInnerSpecs); ++ci) {
+        uint32_t key = 1;
+        int32_t kfd = static_cast<int32_t>(kinner[ci]->fd()), bfd = binner[ci];
+        long kr = kouter.update(&key, &kfd);
+        long br = rc((*bouter)->update(&key, &bfd));
+        EXPECT_EQ(br, kr) << where << " inner " << kInnerSpecs[ci].name;
+      }
+    }
+  }
+}
+
+// PROG_ARRAY and PERF_EVENT_ARRAY given fds of the wrong kind, and every command's errno on them.
+TEST(KernelDiff, FdArrayCommands) {
+  REQUIRE_KERNEL_BPF();
+  TestObjectTable t;
+  KernelMap kmap(map_attr(BPF_MAP_TYPE_HASH, 4, 8, 4));
+  int bmap = t.add_map(make_map(BPF_MAP_TYPE_HASH, 4, 8, 4));
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);  // an open fd that is no bpf object
+  ASSERT_GE(devnull, 0);
+  CreateOptions o;
+  o.objects = &t;
+  for (uint32_t type : {uint32_t(BPF_MAP_TYPE_PROG_ARRAY), uint32_t(BPF_MAP_TYPE_PERF_EVENT_ARRAY),
+                        uint32_t(BPF_MAP_TYPE_ARRAY_OF_MAPS)}) {
+    union bpf_attr ka = map_attr(type, 4, 4, 4), ba = ka;
+    if (type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+      ka.inner_map_fd = static_cast<uint32_t>(kmap.fd());
+      ba.inner_map_fd = static_cast<uint32_t>(bmap);
+    }
+    KernelMap km(ka);
+    ASSERT_GE(km.fd(), 0);
+    auto made = Map::create(ba, o);
+    ASSERT_TRUE(made) << made.status().message();
+    Map& bm = **made;
+    std::string where = bm.ops().name;
+    for (uint32_t key : {0u, 3u, 4u, 100u}) {
+      for (uint64_t flags :
+           {uint64_t(BPF_ANY), uint64_t(BPF_NOEXIST), uint64_t(BPF_EXIST), uint64_t(BPF_F_LOCK)}) {
+        for (int which : {0, 1, 2}) {  // a map fd, a closed fd, a non-bpf fd
+          int32_t kfd = which == 0 ? static_cast<int32_t>(kmap.fd()) : which == 1 ? 999 : devnull;
+          int32_t bfd = which == 0 ? bmap : which == 1 ? 999 : TestObjectTable::kNotBpf;
+          EXPECT_EQ(rc(bm.update(&key, &bfd, flags)), km.update(&key, &kfd, flags))
+              << where << " key " << key << " flags " << flags << " fd kind " << which;
+        }
+      }
+      uint32_t kv = 0, bv = 0, kn = 0, bn = 0;
+      EXPECT_EQ(rc(bm.lookup(&key, &bv)), km.lookup(&key, &kv)) << where << " lookup " << key;
+      EXPECT_EQ(rc(bm.delete_elem(&key)), km.remove(&key)) << where << " delete " << key;
+      EXPECT_EQ(rc(bm.lookup_and_delete(&key, &bv)), km.lookup_and_delete(&key, &kv))
+          << where << " lookup_and_delete " << key;
+      EXPECT_EQ(rc(bm.get_next_key(&key, &bn)), km.get_next_key(&key, &kn)) << where;
+      EXPECT_EQ(bn, kn) << where;
+    }
+    uint32_t keys[4], vals[4], kc = 4, bc = 4, kout = 0, bout = 0;
+    EXPECT_EQ(rc(bm.lookup_batch(nullptr, &bout, keys, vals, &bc)),
+              km.batch(BPF_MAP_LOOKUP_BATCH, nullptr, &kout, keys, vals, &kc))
+        << where << " lookup_batch";
+    EXPECT_EQ(bc, kc) << where;
+    EXPECT_EQ(rc(bm.freeze()), km.freeze()) << where << " freeze";
+  }
+  close(devnull);
+}
 
 }  // namespace
 }  // namespace bpfbox::maps::testing

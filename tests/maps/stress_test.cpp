@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "map_test_util.hpp"
+#include "test_object_table.hpp"
 
 namespace bpfbox::maps::testing {
 namespace {
@@ -305,6 +308,61 @@ TEST(MapStress, LpmLookupsDuringInsertAndDelete) {
   for (auto& t : runs) t.join();
   stop = true;
   writer.join();
+}
+
+// Tail calls racing with PROG_ARRAY updates: a program a run found in the array stays alive (its
+// reference is not dropped) until that run ends, while user space replaces it thousands of times.
+struct FakeProgram : vm::Executable {
+  const char* engine_name() const override { return "fake"; }
+  std::atomic<bool> released{false};
+};
+
+TEST(MapStress, TailCallTargetsLiveUntilRunsEnd) {
+  TestObjectTable t;
+  constexpr int kPrograms = 4000;
+  std::vector<std::unique_ptr<FakeProgram>> progs;
+  std::vector<int> fds;
+  std::map<uint32_t, FakeProgram*> by_id;
+  for (int i = 0; i < kPrograms; ++i) {
+    progs.push_back(std::make_unique<FakeProgram>());
+    fds.push_back(t.add_prog(BPF_PROG_TYPE_XDP, progs.back().get()));
+    by_id[t.id(fds.back())] = progs.back().get();
+  }
+  t.on_released = [&](const ObjectRef& r) { by_id.at(r.id)->released.store(true); };
+  CreateOptions o;
+  o.objects = &t;
+  auto made = Map::create(map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2), o);
+  ASSERT_TRUE(made);
+  Map* m = made->get();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> calls{0}, bad{0};
+  std::vector<std::thread> runners;
+  for (int r = 0; r < 2; ++r) {
+    runners.emplace_back([&, r] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        RunSlot run;
+        for (int i = 0; i < 64; ++i) {
+          auto* p = static_cast<const FakeProgram*>(prog_array_lookup(m, uint32_t(i + r) % 2));
+          if (!p) continue;
+          if (p->released.load()) bad.fetch_add(1);
+          calls.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  Status failed;
+  for (int i = 0; i < kPrograms && failed; ++i) {
+    uint32_t k = uint32_t(i) % 2;
+    int32_t fd = fds[i];
+    failed = m->update(&k, &fd);
+  }
+  stop.store(true);
+  for (auto& th : runners) th.join();
+  ASSERT_TRUE(failed) << failed.message();
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_GT(calls.load(), 0u);
+  made->reset();
+  EXPECT_EQ(t.total_refs(), 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,7 +17,7 @@ namespace bpfbox::maps::testing {
 
 class TestObjectTable : public ObjectTable {
  public:
-  static constexpr int kNotBpf = 1000;  // an open fd that is no bpf object (a plain file)
+  static constexpr int kNotBpf = 1 << 20;  // an open fd that is no bpf object (a plain file)
 
   int add_prog(uint32_t prog_type, const vm::Executable* exec) {
     ObjectRef r{ObjectKind::Prog, next_id_++, prog_type, exec, nullptr, nullptr};
@@ -30,6 +31,9 @@ class TestObjectTable : public ObjectTable {
     ObjectRef r{ObjectKind::PerfEvent, next_id_++, 0, nullptr, nullptr, ring};
     return add(r, nullptr);
   }
+  // Called (under the table's lock) when the last reference a map held on an object is dropped.
+  std::function<void(const ObjectRef&)> on_released;
+
   uint32_t id(int fd) const { return entries_.at(fd).ref.id; }
   // References maps hold on the object behind fd.
   int refs(int fd) const {
@@ -53,6 +57,7 @@ class TestObjectTable : public ObjectTable {
     for (auto& [fd, e] : entries_) {
       if (e.ref.id == r.id) {
         if (--e.refs < 0) ADD_FAILURE() << "unref below zero for id " << r.id;
+        if (e.refs == 0 && on_released) on_released(r);
         return;
       }
     }
