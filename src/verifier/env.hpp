@@ -55,6 +55,8 @@ struct Env {
   // Pruning (prune.cpp): per instruction, the registers some path from it reads before writing
   // (bit i: ri), computed once from the program as the kernel's compute_live_registers.
   std::vector<uint16_t> live_regs_before;
+  // Checkpoints dropped from `explored` (they missed too often) but still parents of live paths.
+  std::vector<std::unique_ptr<VerifierState>> evicted_states;
   bool privileged() const { return opts.load.privileged; }
   bool allow_ptr_leaks() const { return opts.load.privileged; }
   bool bypass_spec_v1() const { return opts.load.privileged; }

@@ -313,24 +313,36 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
   const bool add_new_state = force || env.insn_processed - env.prev_insn_processed >= 8;
   auto& list = env.explored[insn_idx];
   uint32_t states_cnt = 0;
-  for (auto& sp : list) {
-    VerifierState& old = *sp;
+  for (size_t i = 0; i < list.size();) {
+    VerifierState& old = *list[i];
     ++states_cnt;
-    if (old.insn_idx != insn_idx) continue;
     if (old.branches) {
       // Still being explored: not proven safe. may_goto bounds its own loops by depth.
       if (is_may_goto_insn(env, insn_idx) && old.may_goto_depth != cur.may_goto_depth &&
-          states_equal(env, old, cur, Exact::No))
+          states_equal(env, old, cur, Exact::No)) {
+        old.hit_cnt++;
         return 1;
+      }
       if (is_ancestor(&old, &cur) && states_maybe_looping(old, cur) &&
           states_equal(env, old, cur, Exact::Yes)) {
         env.verbose("infinite loop detected at insn %d\n", insn_idx);
         explain(env, Rule::InfiniteLoop).at(insn_idx);
         return Status(EINVAL, "infinite loop detected");
       }
+    } else if (states_equal(env, old, cur, Exact::No)) {
+      old.hit_cnt++;
+      return 1;
+    }
+    // A miss. As the kernel, a checkpoint that keeps missing leaves the search (it stays alive
+    // while paths descend from it); loop heads get more chances.
+    if (add_new_state) old.miss_cnt++;
+    const uint32_t n = force && old.branches ? 64 : 3;
+    if (old.miss_cnt > old.hit_cnt * n + n) {
+      env.evicted_states.push_back(std::move(list[i]));
+      list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
       continue;
     }
-    if (states_equal(env, old, cur, Exact::No)) return 1;
+    ++i;
   }
   env.max_states_per_insn = std::max(env.max_states_per_insn, states_cnt);
   if (!add_new_state) return 0;
@@ -353,6 +365,7 @@ void finish_path(Env& env) {
 
 void reset_pruning(Env& env) {
   env.explored.clear();
+  env.evicted_states.clear();
   env.live_regs_before.clear();
 }
 

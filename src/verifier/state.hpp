@@ -116,6 +116,9 @@ struct VerifierState {
   // Liveness and precision propagate to the state this one came from.
   VerifierState* parent = nullptr;
   uint32_t branches = 0;  // paths still being explored from this state
+  // As a pruning checkpoint: how often it covered / failed to cover a state reaching its
+  // instruction (a checkpoint that keeps missing is dropped from the search).
+  uint32_t hit_cnt = 0, miss_cnt = 0;
   // (prev_idx, idx) pairs of jumps taken since the last checkpoint, for backtracking precision.
   std::vector<std::pair<uint32_t, uint32_t>> jmp_history;
 
