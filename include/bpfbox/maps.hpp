@@ -113,7 +113,8 @@ struct InlineArray {
 // keeps the ObjectRef in process-local memory for the program side. A reference replaced or
 // deleted is dropped only once every run that might still use the object has ended (the run
 // epoch, as for hash elements), so a program a tail call reached or an inner map a lookup
-// returned stays alive until the run ends; map destruction drops the rest.
+// returned stays alive until the run ends; map destruction drops the rest, so the table must
+// outlive the maps created with it.
 class PerfEventRing;
 
 enum class ObjectKind : uint8_t { Prog, Map, PerfEvent };
