@@ -8,6 +8,7 @@ namespace bpfbox::helpers {
 const HelperProto kTailCallProto{.func_id = BPF_FUNC_tail_call,
                                  .name = "bpf_tail_call",
                                  .fn = nullptr,
+                                 .changes_pkt_data = true,  // the callee may change the packet
                                  .ret_type = RET_VOID,
                                  .arg_type = {ARG_PTR_TO_CTX, ARG_CONST_MAP_PTR, ARG_ANYTHING},
                                  .map_types = map_type_bit(BPF_MAP_TYPE_PROG_ARRAY)};
