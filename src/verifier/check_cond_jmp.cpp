@@ -292,10 +292,7 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
     if (t_ok && !f_ok) pred = 1;
     if (!t_ok && f_ok) pred = 0;
   }
-  if (pred >= 0) {
-    if (dst.type == SCALAR_VALUE) regs[insn.dst_reg].precise = true;
-    if (BPF_SRC(insn.code) == BPF_X && src.type == SCALAR_VALUE) regs[insn.src_reg].precise = true;
-  }
+  // (The kernel would now mark the operands precise; every scalar is precise for pruning here.)
   if (pred == 1) {
     log_state(env);
     *insn_idx += insn.off;

@@ -81,7 +81,7 @@ Outcome bpfbox_verify(const std::vector<struct bpf_insn>& insns, uint32_t prog_t
   opts.load.privileged = privileged;
   opts.type = prog_type_ops(prog_type);
   opts.log_level = log_level;
-  opts.log_size = 1 << 20;
+  opts.log_size = log_level ? 1 << 20 : 0;  // a buffer without a level is EINVAL
   opts.map_by_fd = maps.by_fd();
   verifier::VerifyResult r = verifier::verify(insns, opts);
   return {r.status.err(), r.log};
@@ -101,8 +101,10 @@ std::optional<Outcome> kernel_verify(const std::vector<struct bpf_insn>& insns, 
   a.insn_cnt = static_cast<uint32_t>(insns.size());
   a.license = reinterpret_cast<uintptr_t>("GPL");
   a.log_level = log_level;
-  a.log_size = static_cast<uint32_t>(log.size());
-  a.log_buf = reinterpret_cast<uintptr_t>(log.data());
+  if (log_level) {
+    a.log_size = static_cast<uint32_t>(log.size());
+    a.log_buf = reinterpret_cast<uintptr_t>(log.data());
+  }
   const long fd = sys_bpf(BPF_PROG_LOAD, &a);
   Outcome o;
   o.err = fd < 0 ? errno : 0;

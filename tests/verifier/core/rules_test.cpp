@@ -351,12 +351,15 @@ const Case kCases[] = {
      "r0 = 0\nif r0 == 0 goto -1\nexit\n",
      EINVAL,
      "infinite loop detected at insn 1"},
+    // The level-1 log of a path that never ends overflows the 1 MiB buffer: the load fails with
+    // ENOSPC (the log's verdict wins, as in the kernel), and the rotated log ends with E2BIG's
+    // message.
     {"TooManyInsnsProcessed",
      kSocket,
      true,
      {},
      "r0 = 0\nr0 += 1\nif r0 < 2000000 goto -2\nexit\n",
-     E2BIG,
+     ENOSPC,
      "BPF program is too large. Processed 1000001 insn"},
     // LD_ABS / LD_IND.
     {"LdAbsNeedsSkb",
@@ -431,6 +434,17 @@ TEST_P(CoreRule, KernelAgrees) {
   if (!k) GTEST_SKIP() << "kernel bpf() unavailable: " << why;
   EXPECT_EQ(k->err, c.err) << k->log;
   EXPECT_NE(k->log.find(c.msg), std::string::npos) << "expected \"" << c.msg << "\" in\n" << k->log;
+}
+
+// Without a log the instruction limit itself is the verdict: E2BIG, in bpfbox and the kernel.
+TEST(CoreLimit, ProcessedInstructionsE2big) {
+  CaseMaps maps({});
+  const auto insns = assemble_or_die("r0 = 0\nr0 += 1\nif r0 < 2000000 goto -2\nexit\n");
+  EXPECT_EQ(bpfbox_verify(insns, kSocket, true, maps, 0).err, E2BIG);
+  std::string why;
+  const auto k = kernel_verify(insns, kSocket, 0, &why);
+  if (!k) GTEST_SKIP() << "kernel bpf() unavailable: " << why;
+  EXPECT_EQ(k->err, E2BIG);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, CoreRule, ::testing::ValuesIn(kCases),
