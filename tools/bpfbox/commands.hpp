@@ -42,4 +42,14 @@ struct JitDumpOptions {
 };
 void run_jit_dump(const JitDumpOptions& o);
 
+struct VerifyOptions {
+  std::string path;
+  std::string type = "socket_filter";
+  bool unprivileged = false;
+  uint32_t log_level = 1;
+  bool json = false;
+  std::vector<std::string> maps;  // TYPE:KEY:VALUE:ENTRIES, the N-th is map[fd:N]
+};
+void run_verify(const VerifyOptions& o);
+
 }  // namespace bpfbox::cli

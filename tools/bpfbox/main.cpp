@@ -71,6 +71,26 @@ void add_conformance_plugin(CLI::App& app) {
   });
 }
 
+void add_verify(CLI::App& app) {
+  auto o = std::make_shared<VerifyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Verify a program as the kernel would load it: the log, the verdict and, for a refusal, "
+      "the rule, registers, path and a hint (exit status 1 when refused)");
+  cmd->add_option("FILE", o->path, "The program, raw or assembly")->required();
+  cmd->add_option("--type", o->type, "Program type")
+      ->check(CLI::IsMember({"socket_filter", "sched_cls", "sched_act", "xdp"}))
+      ->capture_default_str();
+  cmd->add_flag("--unprivileged", o->unprivileged, "Verify with the unprivileged rules");
+  cmd->add_option("--log-level", o->log_level, "The verifier log level (0, 1, 2; +4 stats)")
+      ->capture_default_str();
+  cmd->add_flag("--json", o->json, "Print the verdict, log and diagnostic as JSON");
+  cmd->add_option(
+      "--map", o->maps,
+      "A map for map[fd:N] (the N-th --map): TYPE:KEY:VALUE:ENTRIES, e.g. array:4:64:1");
+  cmd->callback([o] { run_verify(*o); });
+}
+
 void add_jit_dump(CLI::App& app) {
   auto o = std::make_shared<JitDumpOptions>();
   CLI::App* cmd = app.add_subcommand(
@@ -98,6 +118,7 @@ int main(int argc, char** argv) {
   bpfbox::cli::add_run(app);
   bpfbox::cli::add_conformance_plugin(app);
   bpfbox::cli::add_jit_dump(app);
+  bpfbox::cli::add_verify(app);
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.
