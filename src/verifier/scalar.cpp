@@ -1,6 +1,7 @@
 // Scalar: construction, the soundness predicates, and keeping the five views of a register's value
 // (tnum, signed/unsigned 64- and 32-bit ranges) consistent, as the kernel's reg_bounds_sync.
 #include <algorithm>
+#include <optional>
 
 #include "verifier/scalar.hpp"
 #include "verifier/scalar_bounds.hpp"
@@ -141,12 +142,47 @@ void update32_from_tnum(Scalar& s) {
   s.u32_max = std::min(s.u32_max, v | m);
 }
 
+// The smallest member of t at or above z, if any.
+std::optional<uint64_t> tnum_next_at_or_above(Tnum t, uint64_t z) {
+  const uint64_t differ = (z ^ t.value) & ~t.mask;
+  if (differ == 0) return z;                   // z is a member
+  const int p = 63 - __builtin_clzll(differ);  // the highest known bit where z differs
+  const uint64_t bit_p = uint64_t(1) << p, below_p = bit_p - 1;
+  if (t.value & bit_p)  // raise bit p; the lowest member bits below it
+    return (z & ~below_p) | bit_p | (t.value & below_p);
+  // Bit p must drop to 0: carry into the lowest unknown bit above p that z has clear.
+  const uint64_t free_clear = t.mask & ~z & ~(below_p | bit_p);
+  if (free_clear == 0) return std::nullopt;
+  const int q = __builtin_ctzll(free_clear);
+  const uint64_t bit_q = uint64_t(1) << q, below_q = bit_q - 1;
+  return (z & ~below_q) | bit_q | (t.value & below_q);
+}
+
 void update64_from_tnum(Scalar& s) {
   const uint64_t v = s.var_off.value, m = s.var_off.mask;
   s.smin = std::max(s.smin, static_cast<int64_t>(v | (m & (uint64_t(1) << 63))));
   s.smax = std::min(s.smax, static_cast<int64_t>(v | (m & ~(uint64_t(1) << 63))));
   s.umin = std::max(s.umin, v);
   s.umax = std::min(s.umax, v | m);
+  // 6.18: when the unsigned range and the tnum share a single value, the register is that
+  // constant (and when the next member above umin is the tnum's maximum, that one).
+  if (m == 0 || s.umin > s.umax) return;
+  if (s.var_off.contains(s.umin)) {
+    const auto after =
+        s.umin == UINT64_MAX ? std::nullopt : tnum_next_at_or_above(s.var_off, s.umin + 1);
+    if (!after || *after > s.umax) s = Scalar::constant(s.umin);
+    return;
+  }
+  const auto next = tnum_next_at_or_above(s.var_off, s.umin);
+  if (!next) return;
+  if (*next == (v | m)) {
+    s = Scalar::constant(*next);
+    return;
+  }
+  if (*next <= s.umax) {
+    const auto after = tnum_next_at_or_above(s.var_off, *next + 1);
+    if (!after || *after > s.umax) s = Scalar::constant(*next);
+  }
 }
 
 void update_from_tnum(Scalar& s) {

@@ -227,6 +227,8 @@ int scalar_branch_taken(const Scalar& a, const Scalar& b, uint8_t op, bool is32)
       if (x.t.is_const() && y.t.is_const())
         return x.t.value == y.t.value ? equal_result : 1 - equal_result;
       if (disjoint(x, y) || (!is32 && disjoint32(a, b))) return 1 - equal_result;
+      // A bit known in both and different in each (6.18 checks the tnums' overlap too).
+      if ((x.t.value ^ y.t.value) & ~x.t.mask & ~y.t.mask) return 1 - equal_result;
       break;
     }
     case BPF_JSET: {
