@@ -18,8 +18,12 @@ namespace {
 // call into optimized code.
 class LlvmExecutable final : public Executable {
  public:
-  explicit LlvmExecutable(std::unique_ptr<NativeCode> code) : code_(std::move(code)) {
+  LlvmExecutable(std::unique_ptr<NativeCode> code, const HelperTable& helpers,
+                 const ExecOptions& opts)
+      : code_(std::move(code)) {
     entry_ = reinterpret_cast<Entry>(code_->address());
+    *reinterpret_cast<const Executable**>(code_->self_slot()) = this;
+    set_run_mode(helpers, opts);
   }
   const char* engine_name() const override { return "llvm"; }
 
@@ -49,10 +53,10 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   auto ctx = std::make_unique<::llvm::LLVMContext>();
   auto module = translate(*ctx, *decoded, helpers, opts);
   if (!module) return module.status();
-  auto code =
-      NativeCode::build(std::move(ctx), std::move(*module), llvm_opts.opt_level, kEntrySymbol);
+  auto code = NativeCode::build(std::move(ctx), std::move(*module), llvm_opts.opt_level,
+                                kEntrySymbol, kSelfSymbol);
   if (!code) return code.status();
-  return std::unique_ptr<Executable>(new LlvmExecutable(std::move(*code)));
+  return std::unique_ptr<Executable>(new LlvmExecutable(std::move(*code), helpers, opts));
 }
 
 }  // namespace bpfbox::vm::llvm_tier

@@ -65,7 +65,8 @@ NativeCode::~NativeCode() = default;
 
 Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LLVMContext> ctx,
                                                       std::unique_ptr<::llvm::Module> module,
-                                                      int opt_level, const char* symbol) {
+                                                      int opt_level, const char* symbol,
+                                                      const char* self_symbol) {
   std::string error;
   const ::llvm::orc::JITTargetMachineBuilder* host = host_target(&error);
   if (!host) return Status(EOPNOTSUPP, "llvm: no native target: " + error);
@@ -103,9 +104,12 @@ Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LL
     return Status(EINVAL, "llvm: " + message(std::move(err)));
   auto sym = (*jit)->lookup(symbol);
   if (!sym) return Status(EINVAL, "llvm: " + message(sym.takeError()));
+  auto self = (*jit)->lookup(self_symbol);
+  if (!self) return Status(EINVAL, "llvm: " + message(self.takeError()));
 
   std::unique_ptr<NativeCode> code(new NativeCode);
   code->address_ = sym->getAddress();
+  code->self_slot_ = self->getAddress();
   code->jit_ = std::move(*jit);
   return code;
 }

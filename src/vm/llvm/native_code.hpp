@@ -22,16 +22,20 @@ class NativeCode {
  public:
   ~NativeCode();
   uint64_t address() const { return address_; }
+  uint64_t self_slot() const { return self_slot_; }
 
-  // Optimizes `module` at opt_level (2 or 3), compiles it and returns the code holding `symbol`.
+  // Optimizes `module` at opt_level (2 or 3), compiles it and returns the code: the address of
+  // `symbol` (a function) and of `self_symbol` (a pointer the owner sets).
   static Result<std::unique_ptr<NativeCode>> build(std::unique_ptr<::llvm::LLVMContext> ctx,
                                                    std::unique_ptr<::llvm::Module> module,
-                                                   int opt_level, const char* symbol);
+                                                   int opt_level, const char* symbol,
+                                                   const char* self_symbol);
 
  private:
   NativeCode() = default;
   std::unique_ptr<::llvm::orc::LLJIT> jit_;
   uint64_t address_ = 0;
+  uint64_t self_slot_ = 0;
 };
 
 }  // namespace bpfbox::vm::llvm_tier

@@ -22,4 +22,11 @@ namespace bpfbox::vm::llvm_tier::rt {
   return false;
 }
 
+bool tail_call(RunContext* rc, const Executable* self, uint64_t map, uint64_t index, uint64_t* r0) {
+  const TailCallTarget t = resolve_tail_call(rc, self, map, index);
+  if (!t.target) return false;
+  *r0 = t.entry(t.target, rc, rc->tail_call_ctx, 0);
+  return true;
+}
+
 }  // namespace bpfbox::vm::llvm_tier::rt

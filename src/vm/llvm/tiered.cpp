@@ -11,6 +11,12 @@
 namespace bpfbox::vm::llvm_tier {
 namespace {
 
+// The entry of another executable: run() would reset the per-run counters, which a tail call
+// into this wrapper must keep running.
+struct EntryOf : Executable {
+  static Entry of(const Executable& e) { return e.*(&EntryOf::entry_); }
+};
+
 class TieredExecutable final : public Executable {
  public:
   TieredExecutable(std::unique_ptr<Executable> baseline, std::span<const struct bpf_insn> prog,
@@ -22,6 +28,7 @@ class TieredExecutable final : public Executable {
         tier_up_(tier_up),
         current_(baseline_.get()) {
     entry_ = &enter;
+    set_run_mode(helpers, opts);
   }
 
   ~TieredExecutable() override { wait(); }
@@ -50,7 +57,7 @@ class TieredExecutable final : public Executable {
       t->runs_.store(n, std::memory_order_relaxed);
       if (n >= t->tier_up_.after_runs) t->start();
     }
-    return cur->run(*rc, r1, r2);
+    return EntryOf::of(*cur)(cur, rc, r1, r2);
   }
 
   void start() const {

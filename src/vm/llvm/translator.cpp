@@ -11,6 +11,7 @@
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/DerivedTypes.h>
 #include <llvm/IR/Function.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
@@ -18,6 +19,7 @@
 #include <llvm/IR/Module.h>
 
 #include "isa/uapi.hpp"
+#include "vm/executable_form.hpp"
 #include "vm/llvm/program_shape.hpp"
 #include "vm/llvm/runtime.hpp"
 
@@ -36,7 +38,6 @@ using ::llvm::Value;
 constexpr uint32_t kFrames = isa::kMaxCallFrames;
 constexpr uint64_t kFrameSize = isa::kStackSize;
 constexpr uint64_t kStackBytes = kFrames * kFrameSize;
-constexpr int kHelperTailCall = 12;
 
 // Where generated code reads and writes the caller's RunContext.
 constexpr uint64_t kFaultKindOffset = offsetof(RunContext, fault) + offsetof(Fault, kind);
@@ -70,7 +71,6 @@ class Translator {
   }
 
   Result<std::unique_ptr<::llvm::Module>> run() {
-    if (Status st = refuse_unsupported(); !st) return st;
     shape_ = analyze(prog_);
     for (uint32_t entry : shape_.functions) {
       Function* f = Function::Create(fn_ty_, Function::InternalLinkage,
@@ -80,6 +80,10 @@ class Translator {
       f->addFnAttr(::llvm::Attribute::NullPointerIsValid);
       fn_of_pc_[entry] = f;
     }
+    // The executable writes its own address here once built: tail calls name their caller.
+    self_ = new ::llvm::GlobalVariable(
+        *module_, ptr_, false, ::llvm::GlobalValue::ExternalLinkage,
+        ::llvm::ConstantPointerNull::get(::llvm::cast<::llvm::PointerType>(ptr_)), kSelfSymbol);
     for (size_t i = 0; i < shape_.functions.size(); ++i)
       emit_function(shape_.functions[i], shape_.reach[i]);
     emit_entry();
@@ -87,22 +91,6 @@ class Translator {
   }
 
  private:
-  // --- refusals -----------------------------------------------------------------------------
-
-  Status refuse_unsupported() {
-    for (size_t pc = 0; pc < prog_.size(); ++pc) {
-      const isa::Decoded& d = prog_[pc];
-      if (d.slots != 0 && d.op == Op::Call && d.imm == kHelperTailCall) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf,
-                      "bpf_tail_call (call 12) is not supported by the llvm engine yet (insn %zu)",
-                      pc);
-        return Status(EINVAL, buf);
-      }
-    }
-    return Status::ok();
-  }
-
   // --- small builders -----------------------------------------------------------------------
 
   ::llvm::ConstantInt* c64(uint64_t v) { return b_.getInt64(v); }
@@ -238,7 +226,8 @@ class Translator {
     b_.CreateMemSet(rc_field(offsetof(RunContext, fault), i8_), b_.getInt8(0), sizeof(Fault),
                     ::llvm::MaybeAlign(8));
     b_.CreateStore(c32(checked_ ? 1 : 0), rc_field(offsetof(RunContext, checked), i32_));
-    if (budget_) b_.CreateStore(c64(0), rc_field(offsetof(RunContext, insns_executed), i64_));
+    // insns_executed and the tail-call count are reset by Executable::run, not here: a tail call
+    // enters through this entry with them running.
     if (!checked_) {  // checked runs describe only the live frames, from each function's entry
       b_.CreateStore(b_.CreatePtrToInt(base, i64_),
                      rc_field(offsetof(RunContext, stack_base), i64_));
@@ -309,6 +298,7 @@ class Translator {
           return set_reg(d.dst, b_.CreatePtrToInt(fn_of_pc_.at(*d.target(pc)), i64_));
         return set_reg(d.dst, c64(d.imm64));
       case Kind::Call:
+        if (is_tail_call(d, helpers_)) return emit_tail_call();
         return emit_helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
       case Kind::CallLocal:
         return emit_local_call(pc, static_cast<uint32_t>(*d.target(pc)));
@@ -567,9 +557,41 @@ class Translator {
     Value* res = b_.CreateCall(
         fn_ty_, fn_of_pc_.at(target),
         {rc_, callee_frame, b_.CreateAdd(depth_, c32(1)), reg(1), reg(2), reg(3), reg(4), reg(5)});
-    branch_unless(b_.CreateExtractValue(res, 1), abort_);
+    // A callee that stopped the run (fault, failed packet load, tail call) returns its result
+    // up through every frame.
+    BasicBlock* unwind = new_block("unwind");
+    branch_unless(b_.CreateExtractValue(res, 1), unwind);
+    BasicBlock* cont2 = b_.GetInsertBlock();
+    b_.SetInsertPoint(unwind);
+    b_.CreateRet(res);
+    b_.SetInsertPoint(cont2);
     set_reg(0, b_.CreateExtractValue(res, 0));
     if (checked_) publish_live_stack();  // the callee's frame is gone
+  }
+
+  // bpf_tail_call (r2 = map, r3 = index): when the lookup finds a compatible target, the run
+  // continues there with the run's ctx and never comes back: its r0 is the run's, returned up
+  // through every frame. Otherwise r0 = 0 and the program falls through, as the interpreter.
+  void emit_tail_call() {
+    auto* ty = FunctionType::get(i1_, {ptr_, ptr_, i64_, i64_, i64_->getPointerTo()}, false);
+    Value* out = entry_alloca(i64_);
+    Value* self = b_.CreateLoad(ptr_, self_);
+    Value* taken = b_.CreateCall(ty, constant_fn(address_of(&rt::tail_call), ty),
+                                 {rc_, self, reg(2), reg(3), out});
+    BasicBlock* gone = new_block("tail_called");
+    BasicBlock* stay = new_block("tail_call_fell_through");
+    b_.CreateCondBr(taken, gone, stay);
+    b_.SetInsertPoint(gone);
+    b_.CreateRet(b_.CreateInsertValue(::llvm::ConstantStruct::get(ret_ty_, {c64(0), b_.getTrue()}),
+                                      b_.CreateLoad(i64_, out), 0));
+    b_.SetInsertPoint(stay);
+    set_reg(0, c64(0));
+  }
+
+  // An alloca in the function's entry block (where mem2reg looks for them).
+  Value* entry_alloca(Type* t) {
+    ::llvm::IRBuilder<> eb(&fn_->getEntryBlock(), fn_->getEntryBlock().begin());
+    return eb.CreateAlloca(t);
   }
 
   // callx: a BPF_PSEUDO_FUNC value (a function's address) calls that function; a small integer
@@ -621,6 +643,7 @@ class Translator {
   FunctionType* fn_ty_;
   FunctionType* helper_ty_;
   ::llvm::MDNode* unlikely_;
+  ::llvm::GlobalVariable* self_ = nullptr;
 
   // The function being emitted.
   Function* fn_ = nullptr;

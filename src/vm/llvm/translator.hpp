@@ -18,6 +18,8 @@ namespace bpfbox::vm::llvm_tier {
 
 // The external function of the module, with Executable::Entry's signature.
 inline constexpr const char* kEntrySymbol = "bpfbox_llvm_entry";
+// A pointer-sized global the executable sets to its own address (tail calls name their caller).
+inline constexpr const char* kSelfSymbol = "bpfbox_llvm_self";
 
 // A module whose kEntrySymbol runs the program with the interpreter's semantics in the mode
 // `opts` asks for (checked, budget). EINVAL naming the pc for what this tier does not take.
