@@ -1,5 +1,7 @@
 #include "progs/helper_table.hpp"
 
+#include "bpfbox/maps.hpp"
+
 namespace bpfbox::progs {
 
 vm::HelperTable helper_table(const ProgTypeOps& ops, const ProgLoadContext& ctx) {
@@ -9,6 +11,8 @@ vm::HelperTable helper_table(const ProgTypeOps& ops, const ProgLoadContext& ctx)
     // bpf_tail_call has no function: the engines run it through the table's tail-call lookup.
     if (proto && proto->fn) table.set(id, proto->name, proto->fn);
   }
+  if (ops.get_func_proto(BPF_FUNC_tail_call, ctx))
+    table.set_tail_call_lookup(maps::prog_array_lookup);
   return table;
 }
 

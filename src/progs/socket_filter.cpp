@@ -32,6 +32,8 @@ const HelperProto* get_func_proto(uint32_t func_id, const ProgLoadContext& ctx) 
       return &helpers::kSkbLoadBytesProto;
     case BPF_FUNC_skb_load_bytes_relative:
       return &helpers::kSkbLoadBytesRelativeProto;
+    case BPF_FUNC_perf_event_output:
+      return &helpers::kSkbEventOutputProto;
     default:
       return sk_base_func_proto(func_id, ctx);
   }

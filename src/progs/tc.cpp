@@ -66,6 +66,8 @@ const HelperProto* get_func_proto(uint32_t func_id, const ProgLoadContext& ctx) 
       return &kSetHashProto;
     case BPF_FUNC_get_smp_processor_id:
       return &kGetSmpProcessorIdProto;
+    case BPF_FUNC_perf_event_output:
+      return &kSkbEventOutputProto;
     default:
       return sk_base_func_proto(func_id, ctx);
   }

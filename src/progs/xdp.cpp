@@ -71,6 +71,8 @@ const HelperProto* get_func_proto(uint32_t func_id, const ProgLoadContext& ctx) 
   switch (func_id) {
     case BPF_FUNC_get_smp_processor_id:
       return &kGetSmpProcessorIdProto;
+    case BPF_FUNC_perf_event_output:
+      return &kXdpEventOutputProto;
     case BPF_FUNC_csum_diff:
       return &kCsumDiffProto;
     case BPF_FUNC_xdp_adjust_head:
