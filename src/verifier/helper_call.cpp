@@ -593,7 +593,9 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
 
   RegState& r0 = regs[0];
   const uint32_t ret_type = fn->ret_type;
-  uint32_t ret_flag = type_flags(ret_type);
+  // MEM_ALLOC marks the prototype's return only: the kernel's ringbuf_mem register has no such
+  // flag.
+  uint32_t ret_flag = type_flags(ret_type) & ~uint32_t(MEM_ALLOC);
   switch (base_type(ret_type)) {
     case RET_INTEGER:
       mark_reg_unknown(env, r0);
