@@ -243,7 +243,9 @@ Status check_stack_range_initialized(Env& env, int regno, int64_t off, uint32_t 
     env.verbose("invalid zero-sized read\n");
     return refuse(EACCES, "invalid zero-sized read");
   }
-  TRY(check_stack_access_within_bounds(env, regno, off, access_size, " indirect access to"));
+  // 6.18 words helper accesses as direct ones (the "indirect access to" form is gone).
+  TRY(check_stack_access_within_bounds(env, regno, off, access_size,
+                                       clobber ? " write to" : " read from"));
   int64_t min_off, max_off;
   if (reg.s.is_const()) {
     min_off = max_off = static_cast<int64_t>(reg.s.const_value()) + off;
