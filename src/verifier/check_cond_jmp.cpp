@@ -42,29 +42,6 @@ bool pointer(const RegState& r) {
   return r.is_pointer();
 }
 
-uint8_t flip_opcode(uint8_t op) {
-  switch (op) {
-    case BPF_JGT:
-      return BPF_JLT;
-    case BPF_JLT:
-      return BPF_JGT;
-    case BPF_JGE:
-      return BPF_JLE;
-    case BPF_JLE:
-      return BPF_JGE;
-    case BPF_JSGT:
-      return BPF_JSLT;
-    case BPF_JSLT:
-      return BPF_JSGT;
-    case BPF_JSGE:
-      return BPF_JSLE;
-    case BPF_JSLE:
-      return BPF_JSGE;
-    default:
-      return op;  // JEQ, JNE, JSET are symmetric
-  }
-}
-
 bool reg_const(const RegState& r, bool is32) {
   return r.type == SCALAR_VALUE && (is32 ? r.s.is_const32() : r.s.is_const());
 }
@@ -76,7 +53,7 @@ int pkt_ptr_branch_taken(const RegState& dst, const RegState& src, uint8_t op) {
     pkt = &dst;
   } else if (dst.type == PTR_TO_PACKET_END) {
     pkt = &src;
-    op = flip_opcode(op);
+    op = jmp_flip(op);
   } else {
     return -1;
   }
@@ -104,7 +81,7 @@ int is_branch_taken(const RegState& a, const RegState& b, uint8_t op, bool is32)
     const RegState* p = &a;
     const RegState* k = &b;
     if (!reg_const(*k, is32)) {
-      op = flip_opcode(op);
+      op = jmp_flip(op);
       std::swap(p, k);
     }
     if (!reg_const(*k, is32)) return -1;

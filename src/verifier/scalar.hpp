@@ -64,6 +64,10 @@ void scalar_endian(Scalar& dst, uint8_t code, int32_t imm);
 // Conditional jumps: op is BPF_OP(code) (BPF_JEQ ... BPF_JSLE, BPF_JSET), is32 for BPF_JMP32.
 // 1: always taken, 0: never taken, -1: unknown (the kernel's is_branch_taken on scalars).
 int scalar_branch_taken(const Scalar& a, const Scalar& b, uint8_t op, bool is32);
+// The operator that keeps a comparison true with its operands swapped: a OP b is b FLIP(OP) a
+// (JEQ, JNE and JSET are symmetric).
+uint8_t jmp_flip(uint8_t op);
+
 // Narrows a and b to what holds when `a OP b` is `taken` (reg_set_min_max), then syncs both.
 // Returns false when that outcome is impossible (a bound became empty).
 bool scalar_refine(Scalar& a, Scalar& b, uint8_t op, bool is32, bool taken);

@@ -65,30 +65,6 @@ uint8_t reverse(uint8_t op) {
   }
 }
 
-// a OP b is b FLIP(OP) a.
-uint8_t flip(uint8_t op) {
-  switch (op) {
-    case BPF_JGT:
-      return BPF_JLT;
-    case BPF_JLT:
-      return BPF_JGT;
-    case BPF_JGE:
-      return BPF_JLE;
-    case BPF_JLE:
-      return BPF_JGE;
-    case BPF_JSGT:
-      return BPF_JSLT;
-    case BPF_JSLT:
-      return BPF_JSGT;
-    case BPF_JSGE:
-      return BPF_JSLE;
-    case BPF_JSLE:
-      return BPF_JSGE;
-    default:
-      return op;
-  }
-}
-
 // Ranges that cannot meet: the values are never equal.
 bool disjoint(const View& a, const View& b) {
   return a.umin > b.umax || a.umax < b.umin || a.smin > b.smax || a.smax < b.smin;
@@ -106,7 +82,7 @@ void refine(Scalar* a, Scalar* b, uint8_t op, bool is32) {
     case BPF_JGT:
     case BPF_JSGE:
     case BPF_JSGT:
-      op = flip(op);
+      op = jmp_flip(op);
       std::swap(a, b);
       break;
     default:
@@ -217,6 +193,29 @@ void refine(Scalar* a, Scalar* b, uint8_t op, bool is32) {
 }
 
 }  // namespace
+
+uint8_t jmp_flip(uint8_t op) {
+  switch (op) {
+    case BPF_JGT:
+      return BPF_JLT;
+    case BPF_JLT:
+      return BPF_JGT;
+    case BPF_JGE:
+      return BPF_JLE;
+    case BPF_JLE:
+      return BPF_JGE;
+    case BPF_JSGT:
+      return BPF_JSLT;
+    case BPF_JSLT:
+      return BPF_JSGT;
+    case BPF_JSGE:
+      return BPF_JSLE;
+    case BPF_JSLE:
+      return BPF_JSGE;
+    default:
+      return op;
+  }
+}
 
 int scalar_branch_taken(const Scalar& a, const Scalar& b, uint8_t op, bool is32) {
   const View x = view(a, is32), y = view(b, is32);
