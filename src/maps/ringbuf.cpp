@@ -153,14 +153,16 @@ void* reserve(Map* m, uint64_t size, uint64_t flags) {
 static void commit(void* sample, uint64_t flags, bool discard) {
   auto* hdr = static_cast<uint8_t*>(sample) - kHdrSize;
   auto* len_word = reinterpret_cast<uint32_t*>(hdr);
-  uint32_t new_len = __atomic_load_n(len_word, __ATOMIC_RELAXED) ^ kBusyBit;
-  if (discard) new_len |= kDiscardBit;
-  __atomic_exchange_n(len_word, new_len, __ATOMIC_ACQ_REL);
+  // Find the ring before publishing: once the busy bit is clear the consumer may free the record
+  // and another producer may reuse its header (the kernel restores rb from the record first too).
   uint32_t pg_off;
   std::memcpy(&pg_off, hdr + 4, 4);
   auto* meta = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(hdr) & ~(kPageSize - 1)) -
                                           uint64_t(pg_off) * kPageSize);
   RingView& v = view(**reinterpret_cast<Map**>(meta));
+  uint32_t new_len = __atomic_load_n(len_word, __ATOMIC_RELAXED) ^ kBusyBit;
+  if (discard) new_len |= kDiscardBit;
+  __atomic_exchange_n(len_word, new_len, __ATOMIC_ACQ_REL);
   // Wake the consumer when it has caught up with this record (it may be sleeping), as the kernel.
   uint64_t rec_pos = static_cast<uint64_t>(hdr - v.data) & v.mask;
   uint64_t cons_pos = v.consumer_pos->load(std::memory_order_acquire) & v.mask;
