@@ -82,9 +82,14 @@ std::vector<Variant> jit_variants(uint64_t budget) {
 
 Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
         const uint8_t* pkt, uint32_t pkt_len) {
-  Run r;
   auto exe = v.jit ? jit::compile(prog, test_helpers(), v.opts, v.tuning)
                    : vm::compile(EngineKind::Interp, prog, test_helpers(), v.opts);
+  return run_compiled(std::move(exe), v.opts.insn_budget != 0, mem, pkt, pkt_len);
+}
+
+Run run_compiled(Result<std::unique_ptr<Executable>> exe, bool count_insns,
+                 const std::vector<uint8_t>& mem, const uint8_t* pkt, uint32_t pkt_len) {
+  Run r;
   if (!exe) {
     r.error = exe.status().message();
     return r;
@@ -98,7 +103,7 @@ Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8
   const uint64_t r1 = r.mem.empty() ? 0 : reinterpret_cast<uint64_t>(r.mem.data());
   r.r0 = (*exe)->run(rc, r1, r.mem.size());
   r.fault = rc.fault;
-  r.insns = v.opts.insn_budget ? rc.insns_executed : 0;
+  r.insns = count_insns ? rc.insns_executed : 0;
   const uint64_t a = rc.fault.addr;
   const bool memory_fault =
       rc.fault.kind == FaultKind::OutOfBounds || rc.fault.kind == FaultKind::ReadOnly;
@@ -123,34 +128,36 @@ std::string hex(uint64_t v) {
   return b;
 }
 
-std::string differ(const Run& want, const Run& got) {
+}  // namespace
+
+std::string differ(const Run& want, const Run& got, const std::string& engine) {
   if (want.error != got.error)
-    return "compile: interp '" + want.error + "' jit '" + got.error + "'";
+    return "compile: interp '" + want.error + "' " + engine + " '" + got.error + "'";
   if (!want.error.empty()) return "";
   std::string d;
   if (want.fault.kind != got.fault.kind || want.fault.err != got.fault.err ||
       want.fault.pc != got.fault.pc || want.fault.size != got.fault.size ||
       want.fault.access != got.fault.access || want.fault_addr_rel != got.fault_addr_rel)
-    d += "fault: interp '" + describe(want.fault) + "' jit '" + describe(got.fault) + "'\n";
-  if (want.r0 != got.r0) d += "r0: interp " + hex(want.r0) + " jit " + hex(got.r0) + "\n";
+    d += "fault: interp '" + describe(want.fault) + "' " + engine + " '" + describe(got.fault) +
+         "'\n";
+  if (want.r0 != got.r0)
+    d += "r0: interp " + hex(want.r0) + " " + engine + " " + hex(got.r0) + "\n";
   if (want.mem != got.mem) {
     for (size_t i = 0; i < want.mem.size(); ++i)
       if (want.mem[i] != got.mem[i]) {
-        d += "mem[" + std::to_string(i) + "]: interp " + hex(want.mem[i]) + " jit " +
+        d += "mem[" + std::to_string(i) + "]: interp " + hex(want.mem[i]) + " " + engine + " " +
              hex(got.mem[i]) + "\n";
         break;
       }
   }
   if (want.insns != got.insns)
-    d += "insns_executed: interp " + std::to_string(want.insns) + " jit " +
+    d += "insns_executed: interp " + std::to_string(want.insns) + " " + engine + " " +
          std::to_string(got.insns) + "\n";
   if (want.log.calls != got.log.calls)
     d += "helper calls differ (" + std::to_string(want.log.calls.size()) + " vs " +
          std::to_string(got.log.calls.size()) + ")\n";
   return d;
 }
-
-}  // namespace
 
 std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
                             const uint8_t* pkt, uint32_t pkt_len, uint64_t budget,
@@ -162,7 +169,7 @@ std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uin
     ref.jit = false;
     const Run want = run(ref, prog, mem, pkt, pkt_len);
     const Run got = run(v, prog, mem, pkt, pkt_len);
-    const std::string d = differ(want, got);
+    const std::string d = differ(want, got, "jit");
     if (!d.empty()) {
       out += "[" + v.name + "]\n" + d;
       break;

@@ -63,6 +63,12 @@ std::vector<Variant> jit_variants(uint64_t budget = 1u << 30);
 
 Run run(const Variant& v, const std::vector<Insn>& prog, const std::vector<uint8_t>& mem,
         const uint8_t* pkt = nullptr, uint32_t pkt_len = 0);
+// Runs a compiled program (or records why it did not compile) as run() does, for other engines'
+// harnesses; count_insns when the run has a budget.
+Run run_compiled(Result<std::unique_ptr<Executable>> exe, bool count_insns,
+                 const std::vector<uint8_t>& mem, const uint8_t* pkt, uint32_t pkt_len);
+// The first differences between the interpreter's run and `engine`'s, or "" when they agree.
+std::string differ(const Run& want, const Run& got, const std::string& engine);
 
 // Empty when every JIT variant agrees with the interpreter in the same mode.
 std::string compare_engines(const std::vector<Insn>& prog, const std::vector<uint8_t>& mem = {},
