@@ -35,14 +35,18 @@ Status refuse(Env& env, uint32_t pc, Rule rule, int err, const char* msg) {
 // add_used_map(): the map behind fd, once per program.
 Result<const maps::Map*> use_map(Env& env, uint32_t pc, int fd) {
   std::shared_ptr<maps::Map> map;
+  int err = EBADF;  // the kernel's: EBADF for a closed fd, EINVAL for an fd of another kind
   if (env.opts.map_by_fd) {
     Result<std::shared_ptr<maps::Map>> r = env.opts.map_by_fd(fd);
-    if (r.is_ok()) map = std::move(r.value());
+    if (r.is_ok())
+      map = std::move(r.value());
+    else if (r.status().err())
+      err = r.status().err();
   }
   if (!map) {
     env.verbose("fd %d is not pointing to valid bpf_map\n", fd);
     explain(env, Rule::BadLdImm64).at(pc).hint("the lddw's imm must be the fd of a map");
-    return Status(EBADF, "fd is not pointing to a valid bpf_map");
+    return Status(err, "fd is not pointing to a valid bpf_map");
   }
   for (const auto& m : env.used_maps)
     if (m == map) return m.get();
