@@ -1,0 +1,35 @@
+/* The bpf(2) system call, served by bpfbox in user space: the same commands, union bpf_attr, size
+ * rules and errno as the kernel's (see docs/ARCHITECTURE.md, "sys"). Objects are real file
+ * descriptors: close(), dup(), fork() and SCM_RIGHTS behave as with the kernel's, and pinned
+ * objects live in a directory tree that outlives the process (the runtime dir). Nothing is
+ * forwarded to the kernel. A C header, so the future LD_PRELOAD shim and C programs can use it. */
+#ifndef BPFBOX_BPF_H
+#define BPFBOX_BPF_H
+
+#include <linux/bpf.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* bpf(cmd, attr, size): the result as the system call's (an fd, 0, or a count), or -1 with errno
+ * set. A size smaller than union bpf_attr is zero-extended; bytes past what bpfbox knows must be
+ * zero (E2BIG); fields the command does not use must be zero (EINVAL). */
+int bpfbox_bpf(int cmd, union bpf_attr* attr, unsigned int size);
+
+/* Why the last failing bpfbox_bpf() call of this thread failed, in words (the kernel only has
+ * errno and, for loads, the verifier log). Empty after a success. */
+const char* bpfbox_bpf_last_error(void);
+
+/* The runtime directory shared by every process using bpfbox: ids, and the pin tree under
+ * "<dir>/fs" (what /sys/fs/bpf is for the kernel). Default: $BPFBOX_RUNTIME_DIR, else
+ * $XDG_RUNTIME_DIR/bpfbox, else /run/bpfbox. Set it before the first bpfbox_bpf() call; 0 or -1
+ * with errno. */
+int bpfbox_set_runtime_dir(const char* path);
+const char* bpfbox_runtime_dir(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BPFBOX_BPF_H */

@@ -1,0 +1,87 @@
+#include "sys/find_file.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "sys/runtime.hpp"
+
+namespace bpfbox::sys {
+
+namespace {
+
+bool same(const std::string& path, InodeKey key, bool follow) {
+  struct stat st {};
+  int r = follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st);
+  return r == 0 && st.st_dev == key.first && st.st_ino == key.second;
+}
+
+bool ours(const char* target, const std::string& objs) {
+  return std::strncmp(target, "/memfd:bpfbox-", 14) == 0 ||
+         (!objs.empty() && std::strncmp(target, objs.c_str(), objs.size()) == 0);
+}
+
+std::string in_processes(InodeKey key) {
+  const std::string objs = runtime_path("objs");
+  std::string found;
+  DIR* proc = opendir("/proc");
+  if (!proc) return found;
+  while (dirent* p = readdir(proc)) {
+    if (p->d_name[0] < '1' || p->d_name[0] > '9') continue;
+    const std::string fds = std::string("/proc/") + p->d_name + "/fd";
+    DIR* d = opendir(fds.c_str());
+    if (!d) continue;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      const std::string path = fds + "/" + e->d_name;
+      char target[512];
+      ssize_t n = readlink(path.c_str(), target, sizeof target - 1);
+      if (n <= 0) continue;
+      target[n] = 0;
+      if (ours(target, objs) && same(path, key, true)) {
+        found = path;
+        break;
+      }
+    }
+    closedir(d);
+    if (!found.empty()) break;
+  }
+  closedir(proc);
+  return found;
+}
+
+std::string in_tree(const std::string& dir, InodeKey key, int depth) {
+  if (depth > 16) return {};
+  DIR* d = opendir(dir.c_str());
+  if (!d) return {};
+  std::string found;
+  while (dirent* e = readdir(d)) {
+    if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
+    const std::string path = dir + "/" + e->d_name;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      found = in_tree(path, key, depth + 1);
+    } else if (st.st_dev == key.first && st.st_ino == key.second) {
+      found = path;
+    }
+    if (!found.empty()) break;
+  }
+  closedir(d);
+  return found;
+}
+
+}  // namespace
+
+std::string find_object_file(InodeKey key) {
+  std::string path = in_processes(key);
+  if (path.empty()) {
+    const std::string fs = runtime_path("fs");
+    if (!fs.empty()) path = in_tree(fs, key, 0);
+  }
+  return path;
+}
+
+}  // namespace bpfbox::sys

@@ -1,0 +1,16 @@
+// Finding an object's file from its inode, in any process: an open fd of a process sharing the
+// runtime dir (/proc/<pid>/fd/<n>, filtered by the names bpfbox's files have: "/memfd:bpfbox-..."
+// or the runtime dir's objs/), else a pin in the pin tree. This is what keeps an id alive: an
+// object no process has open and nothing pins is gone, as in the kernel.
+#pragma once
+
+#include <string>
+
+#include "sys/ids.hpp"
+
+namespace bpfbox::sys {
+
+// A path open() reopens the file by, or "" when the object is gone everywhere.
+std::string find_object_file(InodeKey key);
+
+}  // namespace bpfbox::sys

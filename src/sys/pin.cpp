@@ -1,0 +1,90 @@
+// BPF_OBJ_PIN and BPF_OBJ_GET. The pin tree is "<runtime dir>/fs"; a path under /sys/fs/bpf names
+// the same place in it (so programs written for the kernel's bpffs work), a path inside the tree
+// is taken as it is, anything else is not bpffs: EPERM. A pin is a hard link of the object's
+// file: it keeps the object alive after every process closed it, and unlink() unpins.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "sys/commands.hpp"
+#include "sys/objects.hpp"
+#include "sys/runtime.hpp"
+
+namespace bpfbox::sys {
+
+namespace {
+
+constexpr char kBpffs[] = "/sys/fs/bpf";
+
+Result<std::string> tree_path(uint64_t upath) {
+  if (!upath) return Status(EFAULT, "pathname is a null pointer");
+  std::string p = uptr<const char>(upath);
+  const std::string fs = runtime_path("fs");
+  if (fs.empty()) return Status(EPERM, "there is no runtime dir for the pin tree");
+  const size_t n = sizeof kBpffs - 1;
+  if (p.compare(0, n, kBpffs) == 0 && (p.size() == n || p[n] == '/')) return fs + p.substr(n);
+  if (p.compare(0, fs.size(), fs) == 0 && (p.size() == fs.size() || p[fs.size()] == '/')) return p;
+  return Status(EPERM, "'" + p + "' is not in the pin tree (" + fs + ", or " + kBpffs + ")");
+}
+
+// The object behind fd, whatever its kind (bpf_fd_probe_obj).
+Result<std::shared_ptr<Object>> any_object(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Status(EBADF, "bpf_fd is not open");
+  for (Kind k : {Kind::Map, Kind::Prog, Kind::Btf, Kind::Link})
+    if (auto o = Objects::get().by_fd(fd, k); o) return *o;
+  return Status(EINVAL, "bpf_fd is not a bpf object");
+}
+
+}  // namespace
+
+CmdResult obj_pin(Call& c) {
+  const union bpf_attr& a = c.attr.a;
+  if (a.file_flags) return Status(EINVAL, "OBJ_PIN takes no file_flags");
+  auto obj = any_object(int(a.bpf_fd));
+  if (!obj) return obj.status();
+  if ((*obj)->kind == Kind::Btf) return Status(EPERM, "BTF objects cannot be pinned");
+  auto path = tree_path(a.pathname);
+  if (!path) return path.status();
+  const std::string src = "/proc/self/fd/" + std::to_string((*obj)->file_fd());
+  if (linkat(AT_FDCWD, src.c_str(), AT_FDCWD, path->c_str(), AT_SYMLINK_FOLLOW) != 0) {
+    const int err = errno;
+    if (err == EEXIST || err == ENOENT || err == ENOTDIR || err == EACCES)
+      return Status(err, "cannot pin at " + *path + ": " + strerror(err));
+    // A memfd cannot be linked: the object's storage is not in the runtime dir.
+    return Status(EPERM, "cannot pin at " + *path + ": the object's storage cannot be linked (" +
+                             strerror(err) + ")");
+  }
+  return 0L;
+}
+
+CmdResult obj_get(Call& c) {
+  const union bpf_attr& a = c.attr.a;
+  if (a.bpf_fd || (a.file_flags & ~uint32_t(BPF_F_RDONLY | BPF_F_WRONLY)))
+    return Status(EINVAL, "OBJ_GET takes no bpf_fd and only BPF_F_RDONLY/BPF_F_WRONLY");
+  if ((a.file_flags & BPF_F_RDONLY) && (a.file_flags & BPF_F_WRONLY))
+    return Status(EINVAL, "BPF_F_RDONLY and BPF_F_WRONLY are mutually exclusive");
+  auto path = tree_path(a.pathname);
+  if (!path) return path.status();
+  const int mode = (a.file_flags & BPF_F_RDONLY)   ? O_RDONLY
+                   : (a.file_flags & BPF_F_WRONLY) ? O_WRONLY
+                                                   : O_RDWR;
+  int fd = open(path->c_str(), mode | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Status(errno, "cannot open " + *path + ": " + strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return Status(EACCES, *path + " is not a pinned bpf object");
+  }
+  // Check it is one of ours now, as the kernel's bpf_inode_type().
+  for (Kind k : {Kind::Map, Kind::Prog, Kind::Link})
+    if (Objects::get().by_fd(fd, k)) return long(fd);
+  close(fd);
+  return Status(EACCES, *path + " is not a pinned bpf object");
+}
+
+}  // namespace bpfbox::sys

@@ -1,0 +1,322 @@
+// Objects are real fds: an object lives while an fd (dup'ed, inherited, passed over a socket), a
+// holder (a program holding its maps) or a pin names it, and dies with the last; ids are unique
+// across processes, GET_FD_BY_ID opens another process's object; a pin outlives its process and
+// another process's OBJ_GET sees the same live map.
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <csignal>
+
+#include "sys_test_util.hpp"
+
+namespace bpfbox::systest {
+namespace {
+
+long bb(int cmd, union bpf_attr& a) {
+  return call(Impl::Bpfbox, cmd, a);
+}
+
+int new_array(uint32_t entries = 4) {
+  union bpf_attr c = map_attr(BPF_MAP_TYPE_ARRAY, 4, 8, entries);
+  return int(bb(BPF_MAP_CREATE, c));
+}
+
+uint32_t id_of(int fd) {
+  bpf_map_info info;
+  std::memset(&info, 0, sizeof info);
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.info.bpf_fd = uint32_t(fd);
+  a.info.info_len = sizeof info;
+  a.info.info = reinterpret_cast<uint64_t>(&info);
+  return bb(BPF_OBJ_GET_INFO_BY_FD, a) == 0 ? info.id : 0;
+}
+
+long fd_by_id(uint32_t id) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_id = id;
+  return bb(BPF_MAP_GET_FD_BY_ID, a);
+}
+
+long update(int fd, uint32_t key, uint64_t value) {
+  union bpf_attr a = elem_attr(fd, &key, &value);
+  return bb(BPF_MAP_UPDATE_ELEM, a);
+}
+
+uint64_t lookup(int fd, uint32_t key) {
+  uint64_t v = ~0ull;
+  union bpf_attr a = elem_attr(fd, &key, &v);
+  return bb(BPF_MAP_LOOKUP_ELEM, a) == 0 ? v : ~0ull;
+}
+
+bool id_listed(uint32_t id) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  while (bb(BPF_MAP_GET_NEXT_ID, a) == 0) {
+    if (a.next_id == id) return true;
+    a.start_id = a.next_id;
+  }
+  return false;
+}
+
+TEST(SysObjects, AMapLivesUntilItsLastFd) {
+  RuntimeDir rt;
+  const int fd = new_array();
+  ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+  const uint32_t id = id_of(fd);
+  ASSERT_GT(id, 0u);
+  ASSERT_EQ(update(fd, 1, 42), 0);
+  const int dup_fd = dup(fd);
+  close(fd);
+  EXPECT_EQ(lookup(dup_fd, 1), 42u);  // a dup names the same map
+  EXPECT_TRUE(id_listed(id));
+  const long by_id = fd_by_id(id);
+  ASSERT_GE(by_id, 0);
+  EXPECT_EQ(lookup(int(by_id), 1), 42u);
+  close(dup_fd);
+  close(int(by_id));
+  EXPECT_FALSE(id_listed(id));
+  EXPECT_EQ(fd_by_id(id), -ENOENT);
+  // Ids are not reused at once and grow.
+  const int again = new_array();
+  EXPECT_GT(id_of(again), id);
+  close(again);
+}
+
+TEST(SysObjects, AProgramHoldsItsMaps) {
+  RuntimeDir rt;
+  const int map = new_array();
+  ASSERT_GE(map, 0);
+  ASSERT_EQ(update(map, 0, 7), 0);
+  const uint32_t id = id_of(map);
+  bpf_insn prog[8] = {};
+  prog[0] = {BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0};
+  prog[1] = {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0};
+  prog[2] = {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4};
+  prog[3] = {BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map};
+  prog[5] = {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem};
+  prog[6] = {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2};
+  prog[7] = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
+  union bpf_attr l;
+  std::memset(&l, 0, sizeof l);
+  l.prog_type = BPF_PROG_TYPE_XDP;
+  l.insns = reinterpret_cast<uint64_t>(prog);
+  l.insn_cnt = 8;
+  l.license = reinterpret_cast<uint64_t>("GPL");
+  const int pfd = int(bb(BPF_PROG_LOAD, l));
+  ASSERT_GE(pfd, 0) << bpfbox_bpf_last_error();
+  close(map);
+  // The program holds the map: its id still opens it, with its contents.
+  const long again = fd_by_id(id);
+  ASSERT_GE(again, 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(lookup(int(again), 0), 7u);
+  close(int(again));
+  EXPECT_TRUE(id_listed(id));
+  close(pfd);
+  EXPECT_FALSE(id_listed(id));
+}
+
+// Runs `child` in a forked process; returns its exit status (0: passed).
+template <class F>
+int in_child(F child) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int rc = 1;
+    try {
+      rc = child();
+    } catch (...) {
+    }
+    _exit(rc);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(SysObjects, FdsCrossForkAndUnixSockets) {
+  RuntimeDir rt;
+  const int fd = new_array();
+  ASSERT_EQ(update(fd, 2, 5), 0);
+  // Inherited: the child sees and changes the same map.
+  EXPECT_EQ(in_child([&] { return lookup(fd, 2) == 5 && update(fd, 2, 6) == 0 ? 0 : 1; }), 0);
+  EXPECT_EQ(lookup(fd, 2), 6u);
+  // Passed over a socket to a process that never had it.
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    char b;
+    char ctl[CMSG_SPACE(sizeof(int))] = {};
+    iovec io{&b, 1};
+    msghdr m{};
+    m.msg_iov = &io;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    if (recvmsg(sv[1], &m, 0) != 1) _exit(2);
+    int got = -1;
+    std::memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof got);
+    _exit(lookup(got, 2) == 6 && update(got, 3, 9) == 0 ? 0 : 1);
+  }
+  close(sv[1]);
+  char b = 'x';
+  char ctl[CMSG_SPACE(sizeof(int))] = {};
+  iovec io{&b, 1};
+  msghdr m{};
+  m.msg_iov = &io;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  cmsghdr* cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  ASSERT_EQ(sendmsg(sv[0], &m, 0), 1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(lookup(fd, 3), 9u);
+  close(sv[0]);
+  close(fd);
+}
+
+TEST(SysObjects, IdsAreSharedAcrossProcesses) {
+  RuntimeDir rt;
+  int up[2], down[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(down), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = new_array();
+    uint32_t id = id_of(fd);
+    if (write(up[1], &id, 4) != 4) _exit(2);
+    char go;
+    if (read(down[0], &go, 1) != 1) _exit(2);  // the parent updated the map meanwhile
+    _exit(lookup(fd, 1) == 1234 ? 0 : 1);
+  }
+  uint32_t child_id = 0;
+  ASSERT_EQ(read(up[0], &child_id, 4), 4);
+  const int mine = new_array();
+  EXPECT_NE(id_of(mine), child_id);  // one id space for both processes
+  EXPECT_TRUE(id_listed(child_id));
+  const long fd = fd_by_id(child_id);
+  ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(update(int(fd), 1, 1234), 0);
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(int(fd));
+  EXPECT_FALSE(id_listed(child_id));  // the child and this fd were the last
+  close(mine);
+}
+
+long pin(int fd, const char* path) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.bpf_fd = uint32_t(fd);
+  a.pathname = reinterpret_cast<uint64_t>(path);
+  return bb(BPF_OBJ_PIN, a);
+}
+
+long get(const char* path, uint32_t flags = 0) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.pathname = reinterpret_cast<uint64_t>(path);
+  a.file_flags = flags;
+  return bb(BPF_OBJ_GET, a);
+}
+
+TEST(SysObjects, APinnedMapOutlivesItsProcess) {
+  RuntimeDir rt;
+  int up[2];
+  ASSERT_EQ(pipe(up), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = new_array();
+    long p = pin(fd, "/sys/fs/bpf/counts");
+    char r = update(fd, 1, 77) == 0 && p == 0 ? 'y' : p == -EPERM ? 's' : 'n';
+    if (r != 'y') std::fprintf(stderr, "child: %s\n", bpfbox_bpf_last_error());
+    if (write(up[1], &r, 1) != 1) _exit(2);
+    pause();  // killed by the parent
+    _exit(0);
+  }
+  char r = 0;
+  ASSERT_EQ(read(up[0], &r, 1), 1);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  if (r == 's') GTEST_SKIP() << "map storage is a memfd here: maps cannot be pinned";
+  ASSERT_EQ(r, 'y');
+  const long fd = get("/sys/fs/bpf/counts");
+  ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(lookup(int(fd), 1), 77u);
+  EXPECT_EQ(update(int(fd), 1, 78), 0);
+  // Another process opens the pin and sees the update live.
+  EXPECT_EQ(in_child([] {
+              const long f = get("/sys/fs/bpf/counts");
+              return f >= 0 && lookup(int(f), 1) == 78 ? 0 : 1;
+            }),
+            0);
+  EXPECT_EQ(pin(int(fd), "/sys/fs/bpf/counts"), -EEXIST);
+  EXPECT_EQ(pin(int(fd), "/tmp/not-bpffs"), -EPERM);
+  EXPECT_EQ(pin(int(fd), "/sys/fs/bpf/no/such/dir"), -ENOENT);
+  EXPECT_EQ(get("/sys/fs/bpf/missing"), -ENOENT);
+  // A read-only fd from the pin.
+  const long ro = get("/sys/fs/bpf/counts", BPF_F_RDONLY);
+  ASSERT_GE(ro, 0);
+  EXPECT_EQ(update(int(ro), 1, 1), -EPERM);
+  EXPECT_EQ(lookup(int(ro), 1), 78u);
+  close(int(ro));
+  const uint32_t id = id_of(int(fd));
+  close(int(fd));
+  EXPECT_TRUE(id_listed(id));  // the pin keeps it
+  ASSERT_EQ(unlink((rt.path() + "/fs/counts").c_str()), 0);
+  EXPECT_FALSE(id_listed(id));
+}
+
+TEST(SysObjects, APinnedProgramKeepsItsInfo) {
+  RuntimeDir rt;
+  bpf_insn prog[2] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  union bpf_attr l;
+  std::memset(&l, 0, sizeof l);
+  l.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  l.insns = reinterpret_cast<uint64_t>(prog);
+  l.insn_cnt = 2;
+  l.license = reinterpret_cast<uint64_t>("GPL");
+  std::strcpy(l.prog_name, "pinned");
+  const int fd = int(bb(BPF_PROG_LOAD, l));
+  ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+  ASSERT_EQ(pin(fd, "/sys/fs/bpf/prog"), 0) << bpfbox_bpf_last_error();
+  bpf_prog_info mine;
+  std::memset(&mine, 0, sizeof mine);
+  union bpf_attr i;
+  std::memset(&i, 0, sizeof i);
+  i.info.bpf_fd = uint32_t(fd);
+  i.info.info_len = sizeof mine;
+  i.info.info = reinterpret_cast<uint64_t>(&mine);
+  ASSERT_EQ(bb(BPF_OBJ_GET_INFO_BY_FD, i), 0);
+  close(fd);
+  EXPECT_EQ(in_child([&] {
+              const long f = get("/sys/fs/bpf/prog");
+              if (f < 0) return 1;
+              bpf_prog_info info;
+              std::memset(&info, 0, sizeof info);
+              union bpf_attr a;
+              std::memset(&a, 0, sizeof a);
+              a.info.bpf_fd = uint32_t(f);
+              a.info.info_len = sizeof info;
+              a.info.info = reinterpret_cast<uint64_t>(&info);
+              if (bb(BPF_OBJ_GET_INFO_BY_FD, a) != 0) return 2;
+              return info.id == mine.id && std::memcmp(info.tag, mine.tag, 8) == 0 &&
+                             std::strcmp(info.name, "pinned") == 0
+                         ? 0
+                         : 3;
+            }),
+            0);
+}
+
+}  // namespace
+}  // namespace bpfbox::systest

@@ -1,0 +1,92 @@
+// What the bpf() tests share: a private runtime dir per test process, a bpf() that is either
+// bpfbox's or the kernel's (for differential tests), and a trace of results to compare them.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bpfbox/bpf.h"
+
+namespace bpfbox::systest {
+
+// A fresh runtime dir for this test process, removed at the end.
+class RuntimeDir {
+ public:
+  RuntimeDir() {
+    char tmpl[] = "/tmp/bpfbox-sys-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+    bpfbox_set_runtime_dir(path_.c_str());
+  }
+  ~RuntimeDir() {
+    std::string cmd = "rm -rf '" + path_ + "'";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+enum class Impl { Bpfbox, Kernel };
+
+// bpf() through one implementation: the result, or -errno.
+inline long call(Impl impl, int cmd, union bpf_attr& attr, unsigned size = sizeof(union bpf_attr)) {
+  long r =
+      impl == Impl::Kernel ? syscall(__NR_bpf, cmd, &attr, size) : bpfbox_bpf(cmd, &attr, size);
+  return r < 0 ? -errno : r;
+}
+
+// Whether the kernel answers bpf() here (root, not disabled).
+inline bool kernel_available() {
+  static const bool ok = [] {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.map_type = BPF_MAP_TYPE_ARRAY;
+    a.key_size = 4;
+    a.value_size = 4;
+    a.max_entries = 1;
+    long fd = syscall(__NR_bpf, BPF_MAP_CREATE, &a, sizeof a);
+    if (fd < 0) return false;
+    close(int(fd));
+    return true;
+  }();
+  return ok;
+}
+
+#define SKIP_WITHOUT_KERNEL()                                           \
+  do {                                                                  \
+    if (!::bpfbox::systest::kernel_available())                         \
+      GTEST_SKIP() << "bpf() is refused here: no kernel to compare to"; \
+  } while (0)
+
+inline union bpf_attr map_attr(uint32_t type, uint32_t key, uint32_t value, uint32_t entries,
+                               uint32_t flags = 0) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_type = type;
+  a.key_size = key;
+  a.value_size = value;
+  a.max_entries = entries;
+  a.map_flags = flags;
+  return a;
+}
+
+inline union bpf_attr elem_attr(int fd, const void* key, void* value, uint64_t flags = 0) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_fd = uint32_t(fd);
+  a.key = reinterpret_cast<uint64_t>(key);
+  a.value = reinterpret_cast<uint64_t>(value);
+  a.flags = flags;
+  return a;
+}
+
+}  // namespace bpfbox::systest
