@@ -53,6 +53,12 @@ struct TestRunArgs {
   uint32_t flags = 0;               // BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES
   uint32_t cpu = 0;
   uint32_t batch_size = 0;
+  // bpfbox's own, for checked runs (vm::ExecOptions::checked), not in bpf_attr: memory the run may
+  // touch besides its stack, context and packet (a test's map values), and whether the packet
+  // region is only [data, data_end) as the run starts rather than the whole buffer with its head-
+  // and tailroom (exact for programs that do not move the packet's bounds: soundness fuzzing).
+  std::span<const vm::MemRegion> checked_regions;
+  bool checked_exact_packet = false;
 };
 
 struct TestRunResult {

@@ -71,6 +71,9 @@ Status run_repeat(const TestRunProgram& prog, const RunInput& in, uint32_t repea
   rc.add_region(in.ctx, in.ctx_size, vm::kReadWrite, "ctx");
   if (!in.buffer.empty())
     rc.add_region(in.buffer.data(), in.buffer.size(), vm::kReadWrite, "packet");
+  for (const vm::MemRegion& r : in.regions)
+    if (!rc.add_region(reinterpret_cast<const void*>(r.base), r.size, r.access, r.name))
+      return Status(E2BIG, "more checked regions than a run context holds");
   const uint64_t r1 = reinterpret_cast<uint64_t>(in.ctx);
   uint64_t r0 = 0;
   const uint64_t start = now_ns();

@@ -33,6 +33,7 @@ struct RunInput {
   void* user = nullptr;                  // RunContext::user: the run's PacketRun
   const uint8_t* ld_abs_data = nullptr;  // what LD_ABS/LD_IND read (skb->data), and its length
   uint32_t ld_abs_len = 0;
+  std::span<const vm::MemRegion> regions;  // TestRunArgs::checked_regions
 };
 
 // bpf_test_run: runs the program `repeat` times (0 means 1) on one RunSlot, each run on the state

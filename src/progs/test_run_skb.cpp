@@ -136,10 +136,12 @@ Status test_run_skb(const TestRunProgram& prog, const TestRunArgs& args, TestRun
   PacketRun run;
   RunInput in{.ctx = &skb,
               .ctx_size = sizeof skb,
-              .buffer = buffer,
+              .buffer = args.checked_exact_packet ? std::span<uint8_t>(skb.data, skb.data_end)
+                                                  : std::span<uint8_t>(buffer),
               .user = &run,
               .ld_abs_data = skb.data,
-              .ld_abs_len = skb.len};
+              .ld_abs_len = skb.len,
+              .regions = args.checked_regions};
   if (Status st = run_repeat(prog, in, args.repeat, result); !st) return st;
 
   if (!is_l2) {  // the Ethernet header comes back, zeroed

@@ -79,7 +79,12 @@ Status test_run_xdp(const TestRunProgram& prog, const TestRunArgs& args, TestRun
   xdp.rx_queue_index = rx_queue_index;
 
   PacketRun run;
-  RunInput in{.ctx = &xdp, .ctx_size = sizeof xdp, .buffer = frame, .user = &run};
+  const std::span<uint8_t> linear(xdp.data_meta, xdp.data_end);
+  RunInput in{.ctx = &xdp,
+              .ctx_size = sizeof xdp,
+              .buffer = args.checked_exact_packet ? linear : std::span<uint8_t>(frame),
+              .user = &run,
+              .regions = args.checked_regions};
   Status ran = run_repeat(prog, in, args.repeat, result);
 
   // xdp_convert_buff_to_md.
