@@ -362,7 +362,9 @@ Status check_mov(Env& env, const struct bpf_insn& insn) {
       }
       dst.subreg_def = static_cast<int32_t>(env.insn_idx) + 1;
     } else {
+      // A pointer's low half (root may copy it): unknown, but a 32-bit mov zero-extends.
       mark_reg_unknown(env, dst);
+      dst.s.zext32();
     }
     dst.s.sync();
   }
