@@ -1,11 +1,16 @@
 #include "sys/find_file.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <vector>
 
+#include "sys/objects.hpp"
 #include "sys/runtime.hpp"
 
 namespace bpfbox::sys {
@@ -73,15 +78,61 @@ std::string in_tree(const std::string& dir, InodeKey key, int depth) {
   return found;
 }
 
-}  // namespace
-
-std::string find_object_file(InodeKey key) {
+std::string in_process_or_pins(InodeKey key) {
   std::string path = in_processes(key);
   if (path.empty()) {
     const std::string fs = runtime_path("fs");
     if (!fs.empty()) path = in_tree(fs, key, 0);
   }
   return path;
+}
+
+// A map a pinned program holds (pin.cpp's ids/holds/prog-<id>/), while that program lives.
+std::string in_holds(InodeKey key) {
+  const std::string holds = runtime_path("ids");
+  if (holds.empty()) return {};
+  DIR* d = opendir((holds + "/holds").c_str());
+  if (!d) return {};
+  std::string found;
+  std::vector<uint32_t> dead;
+  while (dirent* e = readdir(d)) {
+    if (std::strncmp(e->d_name, "prog-", 5) != 0) continue;
+    const uint32_t prog = uint32_t(std::strtoul(e->d_name + 5, nullptr, 10));
+    std::string path = in_tree(holds + "/holds/" + e->d_name, key, 15);
+    if (path.empty()) continue;
+    auto pkey = inode_of_id(Kind::Prog, prog);
+    if (Objects::get().by_id(Kind::Prog, prog) || (pkey && !in_process_or_pins(*pkey).empty())) {
+      found = path;
+      break;
+    }
+    dead.push_back(prog);
+  }
+  closedir(d);
+  for (uint32_t prog : dead) forget_id(Kind::Prog, prog);
+  return found;
+}
+
+}  // namespace
+
+std::string find_object_file(InodeKey key) {
+  std::string path = in_process_or_pins(key);
+  if (path.empty()) path = in_holds(key);
+  return path;
+}
+
+Result<int> open_by_id(Kind kind, uint32_t id, int flags) {
+  if (auto obj = Objects::get().by_id(kind, id)) return Objects::get().new_fd(*obj, flags);
+  const std::string none = std::string("no ") + kind_name(kind) + " with id " + std::to_string(id);
+  auto key = inode_of_id(kind, id);
+  if (!key) return Status(ENOENT, none);
+  std::string path = find_object_file(*key);
+  if (path.empty()) {
+    forget_id(kind, id);
+    return Status(ENOENT, none);
+  }
+  int fd = open(path.c_str(), (flags & O_ACCMODE) | O_CLOEXEC);
+  if (fd < 0) return Status(ENOENT, none);
+  return fd;
 }
 
 }  // namespace bpfbox::sys

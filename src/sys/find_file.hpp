@@ -6,11 +6,16 @@
 
 #include <string>
 
+#include "bpfbox/status.hpp"
 #include "sys/ids.hpp"
 
 namespace bpfbox::sys {
 
 // A path open() reopens the file by, or "" when the object is gone everywhere.
 std::string find_object_file(InodeKey key);
+
+// A new fd (O_CLOEXEC, `flags`' access mode) on the live object with this id, in this process
+// or another; ENOENT when there is none (the stale entry is removed).
+Result<int> open_by_id(Kind kind, uint32_t id, int flags);
 
 }  // namespace bpfbox::sys

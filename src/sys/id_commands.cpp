@@ -14,22 +14,6 @@ namespace bpfbox::sys {
 
 namespace {
 
-// A new fd on the live object with this id, or ENOENT.
-Result<int> open_id(Kind kind, uint32_t id, int flags) {
-  if (auto obj = Objects::get().by_id(kind, id)) return Objects::get().new_fd(*obj, flags);
-  auto key = inode_of_id(kind, id);
-  if (!key)
-    return Status(ENOENT, std::string("no ") + kind_name(kind) + " with id " + std::to_string(id));
-  std::string path = find_object_file(*key);
-  if (path.empty()) {
-    forget_id(kind, id);
-    return Status(ENOENT, std::string("no ") + kind_name(kind) + " with id " + std::to_string(id));
-  }
-  int fd = open(path.c_str(), (flags & O_ACCMODE) | O_CLOEXEC);
-  if (fd < 0) return Status(ENOENT, std::string("the ") + kind_name(kind) + " is gone");
-  return fd;
-}
-
 bool live(Kind kind, uint32_t id) {
   if (Objects::get().by_id(kind, id)) return true;
   auto key = inode_of_id(kind, id);
@@ -52,7 +36,7 @@ CmdResult next_id(Call& c, Kind kind) {
 
 CmdResult fd_by_id(Kind kind, uint32_t id, int flags) {
   Objects::get().sweep();
-  auto fd = open_id(kind, id, flags);
+  auto fd = open_by_id(kind, id, flags);
   if (!fd) return fd.status();
   return long(*fd);
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "sys/btf.hpp"
+#include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
 
 namespace bpfbox::sys {
@@ -217,10 +218,12 @@ size_t Objects::live_count(Kind kind) {
 Result<maps::ObjectRef> Objects::ref_prog_fd(int fd) {
   auto obj = by_fd(fd, Kind::Prog);
   if (!obj) return obj.status();
+  if ((*obj)->prog && !(*obj)->prog->exe) {
+    if (Status st = build_adopted(*(*obj)->prog); !st) return st;
+  }
   std::lock_guard g(mu_);
   Object& o = **obj;
-  if (!o.prog || !o.prog->exe)
-    return Status(EINVAL, "the program was loaded by another process and cannot run here");
+  if (!o.prog || !o.prog->exe) return Status(EINVAL, "the program cannot run here");
   ++o.holders;
   maps::ObjectRef r;
   r.kind = maps::ObjectKind::Prog;

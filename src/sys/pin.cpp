@@ -40,6 +40,25 @@ Result<std::shared_ptr<Object>> any_object(int fd) {
   return Status(EINVAL, "bpf_fd is not a bpf object");
 }
 
+// A pinned program holds its maps beyond the processes that have them: their files are linked
+// under ids/holds/prog-<id>/ (removed when the program's id is found dead). Maps whose storage is
+// a memfd cannot be linked: they live while a process holds them.
+void hold_maps(const Prog& p) {
+  const std::string holds = runtime_path("ids");
+  if (holds.empty()) return;
+  const std::string dir = holds + "/holds/prog-" + std::to_string(p.id);
+  mkdir((holds + "/holds").c_str(), 0700);
+  mkdir(dir.c_str(), 0700);
+  auto hold = [&](const maps::Map& m, uint32_t id) {
+    const std::string src = "/proc/self/fd/" + std::to_string(m.memfd());
+    const std::string dst = dir + "/map-" + std::to_string(id);
+    linkat(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+  };
+  for (size_t i = 0; i < p.program.maps.size() && i < p.map_ids.size(); i++)
+    hold(*p.program.maps[i], p.map_ids[i]);
+  for (size_t i = 0; i < p.bound_maps.size(); i++) hold(*p.bound_maps[i], p.bound_map_ids[i]);
+}
+
 }  // namespace
 
 CmdResult obj_pin(Call& c) {
@@ -59,6 +78,7 @@ CmdResult obj_pin(Call& c) {
     return Status(EPERM, "cannot pin at " + *path + ": the object's storage cannot be linked (" +
                              strerror(err) + ")");
   }
+  if ((*obj)->prog) hold_maps(*(*obj)->prog);
   return 0L;
 }
 

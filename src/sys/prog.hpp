@@ -1,11 +1,13 @@
 // A loaded program as the bpf() layer keeps it: what bpf_prog_info reports and what runs. Its
 // file (`fd`) carries it for other processes and for pinning: a header (magic "BFBOXPRG", type,
-// id, name, tag, counts) then the instructions as loaded and the ids of the maps it holds.
+// id, name, tag, counts) then the instructions with map references as map ids (what another
+// process verifies again to run it), the xlated instructions and the ids of the maps it holds.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include <linux/bpf.h>
@@ -46,7 +48,10 @@ struct Prog {
   uint64_t load_time = 0;
   uint32_t verified_insns = 0;
   uint32_t created_by_uid = 0;
-  std::vector<struct bpf_insn> insns;   // as loaded
+  std::vector<struct bpf_insn> insns;  // as loaded
+  // The instructions with each map lddw naming its map by id (BPF_PSEUDO_MAP_FD/_VALUE with the
+  // id in imm): what the file keeps, and what a process that adopts the program verifies.
+  std::vector<struct bpf_insn> insns_by_id;
   std::vector<struct bpf_insn> xlated;  // for bpf_prog_info: map addresses replaced by map ids
   std::vector<uint32_t> map_ids;        // maps the program holds, in first-use order
   verifier::Program program;            // holds its maps
@@ -56,7 +61,8 @@ struct Prog {
   // bpf_prog_info.run_cnt / run_time_ns, counted while BPF_ENABLE_STATS is on.
   std::atomic<uint64_t> run_cnt{0};
   std::atomic<uint64_t> run_time_ns{0};
-  int fd = -1;  // the process's own fd on the program's file
+  int fd = -1;          // the process's own fd on the program's file
+  std::mutex build_mu;  // adopting processes build `exe` once
 
   ~Prog();
 };

@@ -21,6 +21,8 @@
 #include "isa/uapi.hpp"
 #include "sys/commands.hpp"
 #include "sys/objects.hpp"
+#include "sys/find_file.hpp"
+#include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
 #include "sys/tag.hpp"
 
@@ -93,6 +95,64 @@ std::vector<bpf_insn> dump_xlated(const verifier::Program& p) {
   return out;
 }
 
+verifier::VerifyResult verify_prog(const Prog& p, std::span<const bpf_insn> insns,
+                                   uint32_t log_level, uint32_t log_size,
+                                   std::span<const int32_t> fd_array) {
+  verifier::Options opts;
+  opts.load.prog_type = p.type;
+  opts.load.expected_attach_type = p.expected_attach_type;
+  opts.load.prog_flags = p.prog_flags;
+  opts.load.privileged = geteuid() == 0;
+  opts.load.gpl_compatible = p.gpl_compatible;
+  opts.log_level = log_level;
+  opts.log_size = log_size;
+  opts.map_by_fd = [](int fd) -> Result<std::shared_ptr<maps::Map>> {
+    auto obj = Objects::get().by_fd(fd, Kind::Map);
+    if (!obj) return obj.status();
+    return (*obj)->map;
+  };
+  opts.fd_array = fd_array;
+  return verifier::verify(insns, opts);
+}
+
+// Compiles a verified program into p, with what bpf_prog_info reports of it.
+Status finish_build(Prog& p, verifier::Program program) {
+  p.program = std::move(program);
+  p.verified_insns = p.program.verified_insns;
+  auto exe = vm::compile(engine(), p.program.xlated, p.program.helpers);
+  if (!exe) return exe.status();
+  p.exe = std::move(*exe);
+  p.map_ids.clear();
+  for (const auto& m : p.program.maps) p.map_ids.push_back(Objects::get().id_of_map(m.get()));
+  p.xlated = dump_xlated(p.program);
+  return Status::ok();
+}
+
+bool is_map_ld(const bpf_insn& i) {
+  return i.code == (BPF_LD | BPF_IMM | BPF_DW) &&
+         (i.src_reg == BPF_PSEUDO_MAP_FD || i.src_reg == BPF_PSEUDO_MAP_VALUE ||
+          i.src_reg == BPF_PSEUDO_MAP_IDX || i.src_reg == BPF_PSEUDO_MAP_IDX_VALUE);
+}
+
+// The program with each map lddw naming its map by id (fd_array indices resolved).
+std::vector<bpf_insn> by_map_id(std::span<const bpf_insn> insns,
+                                std::span<const int32_t> fd_array) {
+  std::vector<bpf_insn> out(insns.begin(), insns.end());
+  for (size_t i = 0; i + 1 < out.size(); i++) {
+    bpf_insn& ld = out[i];
+    if (!is_map_ld(ld)) continue;
+    int fd = ld.imm;
+    if (ld.src_reg == BPF_PSEUDO_MAP_IDX || ld.src_reg == BPF_PSEUDO_MAP_IDX_VALUE) {
+      fd = size_t(ld.imm) < fd_array.size() ? fd_array[size_t(ld.imm)] : -1;
+      ld.src_reg = ld.src_reg == BPF_PSEUDO_MAP_IDX ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
+    }
+    auto obj = Objects::get().by_fd(fd, Kind::Map);
+    ld.imm = obj ? int32_t((*obj)->id) : 0;
+    i++;
+  }
+  return out;
+}
+
 std::mutex g_stats_mu;
 std::vector<std::pair<int, InodeKey>> g_stats_fds;  // BPF_ENABLE_STATS fds handed out
 
@@ -160,20 +220,8 @@ CmdResult prog_load(Call& c) {
   prog->insns.assign(insns, insns + a.insn_cnt);
   prog_tag(prog->insns, prog->tag);
 
-  verifier::Options opts;
-  opts.load.prog_type = a.prog_type;
-  opts.load.expected_attach_type = a.expected_attach_type;
-  opts.load.prog_flags = a.prog_flags;
-  opts.load.privileged = privileged;
-  opts.load.gpl_compatible = prog->gpl_compatible;
-  opts.log_level = a.log_level;
-  opts.log_size = a.log_size;
-  opts.map_by_fd = [](int fd) -> Result<std::shared_ptr<maps::Map>> {
-    auto obj = Objects::get().by_fd(fd, Kind::Map);
-    if (!obj) return obj.status();
-    return (*obj)->map;
-  };
   // fd_array: as many entries as the program's BPF_PSEUDO_MAP_IDX loads index.
+  std::span<const int32_t> fd_array;
   if (a.fd_array) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a.insn_cnt; i++)
@@ -182,9 +230,9 @@ CmdResult prog_load(Call& c) {
            insns[i].src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
           insns[i].imm >= 0)
         n = std::max(n, uint32_t(insns[i].imm) + 1);
-    opts.fd_array = {uptr<const int32_t>(a.fd_array), n};
+    fd_array = {uptr<const int32_t>(a.fd_array), n};
   }
-  verifier::VerifyResult r = verifier::verify(prog->insns, opts);
+  verifier::VerifyResult r = verify_prog(*prog, prog->insns, a.log_level, a.log_size, fd_array);
   // The log goes back as the kernel's bpf_vlog_finalize leaves it, success or not.
   if (a.log_buf && a.log_size) {
     const size_t n = std::min<size_t>(r.log.size(), a.log_size - 1);
@@ -193,15 +241,8 @@ CmdResult prog_load(Call& c) {
   }
   c.put(kOffLogTrueSize, r.log_true_size);
   if (!r.status) return r.status;
-
-  prog->program = std::move(*r.program);
-  prog->verified_insns = prog->program.verified_insns;
-  auto exe = vm::compile(engine(), prog->program.xlated, prog->program.helpers);
-  if (!exe) return exe.status();
-  prog->exe = std::move(*exe);
-  for (const auto& m : prog->program.maps)
-    prog->map_ids.push_back(Objects::get().id_of_map(m.get()));
-  prog->xlated = dump_xlated(prog->program);
+  if (Status st = finish_build(*prog, std::move(*r.program)); !st) return st;
+  prog->insns_by_id = by_map_id(prog->insns, fd_array);
   if (Status st = create_prog_file(*prog); !st) return st;
   auto obj = std::make_shared<Object>();
   obj->kind = Kind::Prog;
@@ -224,8 +265,9 @@ CmdResult prog_test_run(Call& c) {
   const ProgTypeOps* ops = prog ? prog_type_ops(prog->type) : nullptr;
   if (!ops || !ops->test_run)
     return Status(maps::kENOTSUPP, "the program type has no BPF_PROG_TEST_RUN");
-  if (!prog->exe)
-    return Status(EINVAL, "the program was loaded by another process; bpfbox cannot run it here");
+  if (!prog->exe) {  // adopted from another process: verified and compiled here on first run
+    if (Status st = build_adopted(*prog); !st) return st;
+  }
   if (t.data_size_in && !t.data_in) return Status(EFAULT, "data_in is a null pointer");
   TestRunArgs args;
   args.data_in = {uptr<const uint8_t>(t.data_in), t.data_size_in};
@@ -277,6 +319,32 @@ CmdResult prog_bind_map(Call& c) {
   p.bound_maps.push_back((*mobj)->map);
   p.bound_map_ids.push_back(id);
   return 0L;
+}
+
+Status build_adopted(Prog& p) {
+  std::lock_guard g(p.build_mu);
+  if (p.exe) return Status::ok();
+  // Open each map by id for the verifier, as the loading process had fds for them.
+  std::vector<bpf_insn> insns = p.insns_by_id;
+  std::vector<int> fds;
+  Status st;
+  for (size_t i = 0; i + 1 < insns.size(); i++) {
+    if (!is_map_ld(insns[i])) continue;
+    auto fd = open_by_id(Kind::Map, uint32_t(insns[i].imm), O_RDWR);
+    if (!fd) {
+      st = Status(fd.status().err(), "a map of the program is gone: " + fd.status().message());
+      break;
+    }
+    fds.push_back(*fd);
+    insns[i].imm = *fd;
+    i++;
+  }
+  if (st) {
+    verifier::VerifyResult r = verify_prog(p, insns, 0, 0, {});
+    st = r.status ? finish_build(p, std::move(*r.program)) : r.status;
+  }
+  for (int fd : fds) close(fd);
+  return st;
 }
 
 }  // namespace bpfbox::sys

@@ -58,7 +58,7 @@ Status create_prog_file(Prog& prog) {
   h.expected_attach_type = prog.expected_attach_type;
   h.prog_flags = prog.prog_flags;
   h.id = prog.id;
-  h.insn_cnt = uint32_t(prog.insns.size());
+  h.insn_cnt = uint32_t(prog.insns_by_id.size());
   h.xlated_cnt = uint32_t(prog.xlated.size());
   h.nr_map_ids = uint32_t(prog.map_ids.size());
   h.verified_insns = prog.verified_insns;
@@ -68,8 +68,9 @@ Status create_prog_file(Prog& prog) {
   std::memcpy(h.name, prog.name, sizeof h.name);
   off_t off = sizeof h;
   bool ok = write_all(fd, &h, sizeof h, 0);
-  ok = ok && write_all(fd, prog.insns.data(), prog.insns.size() * sizeof(bpf_insn), off);
-  off += off_t(prog.insns.size() * sizeof(bpf_insn));
+  ok =
+      ok && write_all(fd, prog.insns_by_id.data(), prog.insns_by_id.size() * sizeof(bpf_insn), off);
+  off += off_t(prog.insns_by_id.size() * sizeof(bpf_insn));
   ok = ok && write_all(fd, prog.xlated.data(), prog.xlated.size() * sizeof(bpf_insn), off);
   off += off_t(prog.xlated.size() * sizeof(bpf_insn));
   ok = ok && write_all(fd, prog.map_ids.data(), prog.map_ids.size() * 4, off);
@@ -101,12 +102,12 @@ Result<std::shared_ptr<Prog>> read_prog_file(int fd) {
   p->load_time = h.load_time;
   std::memcpy(p->tag, h.tag, sizeof p->tag);
   std::memcpy(p->name, h.name, sizeof p->name);
-  p->insns.resize(h.insn_cnt);
+  p->insns_by_id.resize(h.insn_cnt);
   p->xlated.resize(h.xlated_cnt);
   p->map_ids.resize(h.nr_map_ids);
   off_t off = sizeof h;
-  bool ok = read_all(fd, p->insns.data(), p->insns.size() * sizeof(bpf_insn), off);
-  off += off_t(p->insns.size() * sizeof(bpf_insn));
+  bool ok = read_all(fd, p->insns_by_id.data(), p->insns_by_id.size() * sizeof(bpf_insn), off);
+  off += off_t(p->insns_by_id.size() * sizeof(bpf_insn));
   ok = ok && read_all(fd, p->xlated.data(), p->xlated.size() * sizeof(bpf_insn), off);
   off += off_t(p->xlated.size() * sizeof(bpf_insn));
   ok = ok && read_all(fd, p->map_ids.data(), p->map_ids.size() * 4, off);

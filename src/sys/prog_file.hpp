@@ -14,7 +14,7 @@ namespace bpfbox::sys {
 Status create_prog_file(Prog& prog);
 // Writes the id once allocated.
 void write_prog_file_id(const Prog& prog);
-// A program from its file: everything bpf_prog_info reports; no executable.
+// A program from its file: everything bpf_prog_info reports; no executable yet (build_adopted).
 Result<std::shared_ptr<Prog>> read_prog_file(int fd);
 
 }  // namespace bpfbox::sys

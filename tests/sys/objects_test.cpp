@@ -237,8 +237,9 @@ TEST(SysObjects, APinnedMapOutlivesItsProcess) {
   pid_t pid = fork();
   if (pid == 0) {
     const int fd = new_array();
-    long p = pin(fd, "/sys/fs/bpf/counts");
-    char r = update(fd, 1, 77) == 0 && p == 0 ? 'y' : p == -EPERM ? 's' : 'n';
+    const long u = update(fd, 1, 77);
+    const long p = pin(fd, "/sys/fs/bpf/counts");
+    char r = u == 0 && p == 0 ? 'y' : p == -EPERM ? 's' : 'n';
     if (r != 'y') std::fprintf(stderr, "child: %s\n", bpfbox_bpf_last_error());
     if (write(up[1], &r, 1) != 1) _exit(2);
     pause();  // killed by the parent
@@ -277,14 +278,25 @@ TEST(SysObjects, APinnedMapOutlivesItsProcess) {
   EXPECT_FALSE(id_listed(id));
 }
 
-TEST(SysObjects, APinnedProgramKeepsItsInfo) {
+TEST(SysObjects, APinnedProgramRunsInAnotherProcess) {
   RuntimeDir rt;
-  bpf_insn prog[2] = {{BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1}, {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+  const int map = new_array();
+  ASSERT_EQ(update(map, 0, 5), 0);
+  // r0 = map[0] (as u32), 0 when absent.
+  bpf_insn prog[10] = {};
+  prog[0] = {BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0};
+  prog[1] = {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0};
+  prog[2] = {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4};
+  prog[3] = {BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map};
+  prog[5] = {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem};
+  prog[6] = {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0};
+  prog[7] = {BPF_LDX | BPF_MEM | BPF_W, 0, 0, 0, 0};
+  prog[8] = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
   union bpf_attr l;
   std::memset(&l, 0, sizeof l);
   l.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
   l.insns = reinterpret_cast<uint64_t>(prog);
-  l.insn_cnt = 2;
+  l.insn_cnt = 9;
   l.license = reinterpret_cast<uint64_t>("GPL");
   std::strcpy(l.prog_name, "pinned");
   const int fd = int(bb(BPF_PROG_LOAD, l));
@@ -299,6 +311,7 @@ TEST(SysObjects, APinnedProgramKeepsItsInfo) {
   i.info.info = reinterpret_cast<uint64_t>(&mine);
   ASSERT_EQ(bb(BPF_OBJ_GET_INFO_BY_FD, i), 0);
   close(fd);
+  close(map);  // the program holds it
   EXPECT_EQ(in_child([&] {
               const long f = get("/sys/fs/bpf/prog");
               if (f < 0) return 1;
@@ -310,10 +323,20 @@ TEST(SysObjects, APinnedProgramKeepsItsInfo) {
               a.info.info_len = sizeof info;
               a.info.info = reinterpret_cast<uint64_t>(&info);
               if (bb(BPF_OBJ_GET_INFO_BY_FD, a) != 0) return 2;
-              return info.id == mine.id && std::memcmp(info.tag, mine.tag, 8) == 0 &&
-                             std::strcmp(info.name, "pinned") == 0
-                         ? 0
-                         : 3;
+              if (info.id != mine.id || std::memcmp(info.tag, mine.tag, 8) != 0 ||
+                  std::strcmp(info.name, "pinned") != 0 || info.nr_map_ids != 1)
+                return 3;
+              // Verified and compiled again here, over the same map.
+              uint8_t pkt[64] = {};
+              std::memset(&a, 0, sizeof a);
+              a.test.prog_fd = uint32_t(f);
+              a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+              a.test.data_size_in = sizeof pkt;
+              if (bb(BPF_PROG_TEST_RUN, a) != 0) {
+                std::fprintf(stderr, "child: %s\n", bpfbox_bpf_last_error());
+                return 4;
+              }
+              return a.test.retval == 5 ? 0 : 5;
             }),
             0);
 }
