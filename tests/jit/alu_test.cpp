@@ -158,5 +158,69 @@ TEST(JitEntry, RegistersStartAtZero) {
   EXPECT_SAME_AS_INTERP(q.insns);
 }
 
+// `rX = rY; rX += imm` (and -=) compiles to one lea when both are 64-bit or both 32-bit: every
+// register pair and immediate, the 32-bit wrap, the mixed widths that must stay two instructions.
+TEST(JitAlu, CopyAndOffsetPairs) {
+  struct Pair {
+    Op mov, add;
+    bool fused;
+  };
+  const Pair pairs[] = {{Op::Mov64X, Op::Add64K, true},  {Op::Mov64X, Op::Sub64K, true},
+                        {Op::Mov32X, Op::Add32K, true},  {Op::Mov32X, Op::Sub32K, true},
+                        {Op::Mov32X, Op::Add64K, false}, {Op::Mov64X, Op::Add32K, false}};
+  std::mt19937_64 rng(6);
+  for (const Pair& pr : pairs) {
+    auto check = [&](uint8_t dst, uint8_t src, int32_t imm, uint64_t a) {
+      auto s = state(rng);
+      s[src] = a;
+      const auto prog = with_state(s, {I(pr.mov, dst, src), I(pr.add, dst, 0, 0, imm)});
+      const std::string d = compare_engines(prog, std::vector<uint8_t>(80));
+      ASSERT_TRUE(d.empty()) << isa::name(pr.mov) << "+" << isa::name(pr.add) << " r" << int(dst)
+                             << ", r" << int(src) << " imm " << imm << "\n"
+                             << d;
+    };
+    for (uint8_t dst = 0; dst < 10; ++dst)
+      for (uint8_t src = 0; src < 10; ++src)
+        check(dst, src, kImms[rng() % std::size(kImms)], kEdges[rng() % std::size(kEdges)]);
+    for (int32_t imm : kImms)
+      for (uint64_t a : kEdges) {
+        const uint8_t dst = static_cast<uint8_t>(rng() % 10);
+        check(dst, static_cast<uint8_t>((dst + 1 + rng() % 9) % 10), imm, a);
+      }
+    // Fused, the add has no code of its own (sub of INT32_MIN has no lea form).
+    for (int32_t imm : {4, -8, INT32_MIN}) {
+      Prog p;
+      p << I(pr.mov, 2, 1) << I(pr.add, 2, 0, 0, imm) << I(Op::Mov64X, 0, 2);
+      p.exit();
+      auto exe = jit::compile(p.insns, test_helpers(), {});
+      ASSERT_TRUE(exe);
+      const auto off = native_info(**exe).insn_offsets;
+      const bool fused =
+          pr.fused && !(imm == INT32_MIN && (pr.add == Op::Sub64K || pr.add == Op::Sub32K));
+      EXPECT_EQ(off[1] == off[2], fused) << isa::name(pr.mov) << "+" << isa::name(pr.add);
+    }
+  }
+}
+
+// The add stays separate where a jump lands on it, and r10 works as the base (stack arguments).
+TEST(JitAlu, CopyAndOffsetAcrossAJumpAndFromR10) {
+  for (int32_t r4 : {0, 1}) {
+    Prog p;
+    p << I(Op::Mov64K, 4, 0, 0, r4) << I(Op::Mov64K, 2, 0, 0, 100) << I(Op::Mov64K, 3, 0, 0, 9);
+    p << I(Op::Jeq64K, 4, 0, 1, 0);  // onto the add, past the copy
+    p << I(Op::Mov64X, 2, 3) << I(Op::Add64K, 2, 0, 0, 4);
+    p << I(Op::Mov64X, 0, 2);
+    p.exit();
+    EXPECT_SAME_AS_INTERP(p.insns);
+  }
+  Prog p;
+  p << I(Op::Mov64X, 2, 10) << I(Op::Add64K, 2, 0, 0, -8);
+  p << I(Op::StDW, 2, 0, 0, 77) << I(Op::Mov64X, 3, 10) << I(Op::Sub64K, 3, 0, 0, 16);
+  p << I(Op::StxDW, 3, 2) << I(Op::LdxDW, 0, 10, -8) << I(Op::LdxDW, 4, 10, -16);
+  p << I(Op::Sub64X, 4, 10) << I(Op::Add64X, 0, 4);  // 77 + (-8)
+  p.exit();
+  EXPECT_SAME_AS_INTERP(p.insns);
+}
+
 }  // namespace
 }  // namespace bpfbox::vm::jit::test

@@ -60,6 +60,36 @@ TEST(JitJump, LoopsOfEverySize) {
   }
 }
 
+// Loop heads start on 16-byte boundaries; forward jumps over several of them near the rel8 limit
+// still get a size that fits (the padding can grow when code before it shrinks), and the layout
+// settles in a few passes.
+TEST(JitJump, LoopHeadsAreAlignedAndForwardJumpsStillFit) {
+  for (int filler = 0; filler < 24; ++filler) {
+    Prog p;
+    p << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Mov64K, 1, 0, 0, 0);
+    p << I(Op::Jeq64K, 1, 0, static_cast<int16_t>(3 * 4 + filler), 0);  // over everything below
+    for (int loop = 0; loop < 3; ++loop) {                              // heads at pcs 4, 8, 12
+      p << I(Op::Mov64K, 2, 0, 0, 3) << I(Op::Add64K, 0, 0, 0, loop + 1);
+      p << I(Op::Sub64K, 2, 0, 0, 1) << I(Op::Jne64K, 2, 0, -3, 0);
+    }
+    for (int i = 0; i < filler; ++i) p << I(Op::Xor64K, 3, 0, 0, i);
+    p << I(Op::Add64K, 0, 0, 0, 1000);
+    p.exit();
+    for (int r1 : {0, 1}) {
+      Prog q = p;
+      q.insns[1].imm = r1;
+      EXPECT_SAME_AS_INTERP(q.insns);
+    }
+    auto exe = jit::compile(p.insns, test_helpers(), {}, host_tuning());
+    ASSERT_TRUE(exe);
+    const NativeInfo n = native_info(**exe);
+    EXPECT_LE(n.passes, 3);
+    for (size_t head : {4u, 8u, 12u})
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(n.code + n.insn_offsets[head]) % 16, 0u)
+          << "filler " << filler << " head " << head;
+  }
+}
+
 TEST(JitJump, GotolAndJa) {
   Prog p;
   p << I(Op::Mov64K, 0, 0, 0, 1);

@@ -62,6 +62,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   f.is_function[0] = 1;
   f.is_target.assign(n, 0);
   f.is_target[0] = 1;
+  f.loop_head.assign(n, 0);
   std::vector<uint8_t> block_start(n, 0);
   block_start[0] = 1;
   std::vector<Flow> flow(n);
@@ -114,6 +115,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
       }
       block_start[t] = 1;
       f.is_target[t] = 1;
+      if (t <= static_cast<int64_t>(pc) && flow[pc].jump == t) f.loop_head[t] = 1;
     }
     const bool control = k == Kind::Ja || k == Kind::Gotol || k == Kind::Jcond ||
                          k == Kind::MayGoto || k == Kind::Exit || call;

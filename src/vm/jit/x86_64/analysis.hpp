@@ -34,6 +34,7 @@ struct ProgramFacts {
   std::vector<uint8_t> is_function;  // per pc: 1 at pc 0 and every call / BPF_PSEUDO_FUNC target
   std::vector<uint32_t> functions;   // the pcs with is_function set, pc 0 excluded
   std::vector<uint8_t> is_target;    // per pc: reached by a jump or call (flags unknown there)
+  std::vector<uint8_t> loop_head;    // per pc: the target of a backward jump (aligned code)
   // Budget mode: per pc, the number of instructions of the segment starting here (0 inside a
   // segment). A segment ends at control flow and after every instruction with an effect that
   // outlives a fault (stores, atomics, calls, packet loads, checked loads).

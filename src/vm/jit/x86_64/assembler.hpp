@@ -93,6 +93,24 @@ class Assembler {
   void u64(uint64_t v) { std::memcpy(p_, &v, 8), p_ += 8; }
   void patch_i32(size_t at, int32_t v) { std::memcpy(buf_.data() + at, &v, 4); }
 
+  // n bytes of padding as few multi-byte NOPs as possible (the forms the CPU vendors recommend).
+  void nops(size_t n) {
+    static constexpr uint8_t kNop[9][9] = {{0x90},
+                                           {0x66, 0x90},
+                                           {0x0F, 0x1F, 0x00},
+                                           {0x0F, 0x1F, 0x40, 0x00},
+                                           {0x0F, 0x1F, 0x44, 0x00, 0x00},
+                                           {0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00},
+                                           {0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00},
+                                           {0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+                                           {0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00}};
+    while (n) {
+      const size_t k = n < 9 ? n : 9;
+      std::memcpy(p_, kNop[k - 1], k), p_ += k;
+      n -= k;
+    }
+  }
+
   // --- encoding helpers ---------------------------------------------------------------------
   // REX prefix for reg (ModRM.reg) and rm (ModRM.rm or base); `force` emits 0x40 even when no bit
   // is set (byte access to sil/dil/bpl/spl).
@@ -166,6 +184,8 @@ class Assembler {
     u64(v);
   }
   void lea(Reg dst, Mem m) { op_rm(true, 0x8D, dst, m); }
+  // 32-bit: the low half of the address, zero-extended (what a 32-bit add would leave).
+  void lea(bool w, Reg dst, Mem m) { op_rm(w, 0x8D, dst, m); }
 
   // Loads: zero-extending for 1/2/4 bytes.
   void load(uint8_t size, Reg dst, Mem m) {

@@ -101,6 +101,12 @@ class Emitter {
     pc_fixups_.reserve(n);
     stubs_.reserve(opts.checked || opts.insn_budget ? n : 16);
     label_fixups_.reserve(64);
+    // Loop heads before each pc: a forward jump's distance can grow by one alignment padding per
+    // head it crosses when the code before it shrinks (see short_to).
+    align_ = t.loop_align > 1 ? t.loop_align : 0;
+    heads_before_.assign(n + 1, 0);
+    for (size_t pc = 0; pc < n; ++pc)
+      heads_before_[pc + 1] = heads_before_[pc] + (align_ && f.loop_head[pc] ? 1 : 0);
     callbacks_ = f.pseudo_func && (f.helper_calls || f.callx);
     needs_frame_ = f.uses_stack || f.local_calls || f.may_goto || callbacks_;
     need_rc_ =
@@ -130,6 +136,7 @@ class Emitter {
     relax_ = relax;
     rng_ = seed_;
     prev_ = addrs_;
+    fused_next_ = false;
     pc_fixups_.clear();
     label_fixups_.clear();
     stubs_.clear();
@@ -141,9 +148,14 @@ class Emitter {
     const size_t n = prog_.size();
     for (size_t pc = 0; pc < n; ++pc) {
       const isa::Decoded& d = prog_[pc];
+      a.ensure();
+      if (align_ && f_.loop_head[pc]) a.nops((align_ - a.size() % align_) % align_);
       addrs_[pc] = a.size();
       if (d.slots == 0) continue;
-      a.ensure();
+      if (fused_next_) {  // its code was emitted with the instruction before (fuse_mov_add)
+        fused_next_ = false;
+        continue;
+      }
       // Flags an instruction left for the next one: not across a jump target or a budget check.
       prev_flags_ = f_.is_target[pc] ? kNoFlags : flags_;
       flags_ = kNoFlags;
@@ -172,7 +184,8 @@ class Emitter {
         a.data()[fx.at] = static_cast<uint8_t>(disp);
       } else {
         a.patch_i32(fx.at, static_cast<int32_t>(disp));
-        if (fx.relaxable && fits_i8(disp)) ++shrinkable_;  // another pass would make it short
+        // Another pass would make it short (with the margin short_to adds).
+        if (fx.relaxable && fits_i8(disp + fx.margin)) ++shrinkable_;
       }
     }
     for (const auto& fx : label_fixups_)
@@ -214,6 +227,7 @@ class Emitter {
     uint8_t width;
     uint32_t target;
     bool relaxable = true;
+    int32_t margin = 0;  // forward: bytes the distance may grow by in the next pass
   };
   struct LabelFixup {
     size_t at;
@@ -235,14 +249,23 @@ class Emitter {
   Assembler& a() { return *a_; }
 
   // --- jumps ----------------------------------------------------------------------------------
+  // Forward jumps: code only shrinks from pass to pass, but each loop head's padding may grow
+  // by up to align_ - 1 bytes, so the distance the previous layout gives is bounded by that much
+  // per loop head in [pc_after, target].
+  int32_t margin(uint32_t pc_after, uint32_t target) const {
+    if (!align_ || target < pc_after) return 0;
+    return static_cast<int32_t>((heads_before_[target + 1] - heads_before_[pc_after]) *
+                                (align_ - 1));
+  }
   bool short_to(uint32_t pc_after, uint32_t target) const {
     if (!t_.short_jumps) return false;
     // Backward: the target is already placed in this pass, the distance is exact.
     if (target < pc_after)
       return fits_i8(static_cast<int64_t>(addrs_[target]) - static_cast<int64_t>(a_->size() + 2));
-    // Forward: the previous pass's layout bounds it (code only shrinks from pass to pass).
+    // Forward: the previous pass's layout bounds it.
     if (!relax_) return false;
-    return fits_i8(static_cast<int64_t>(prev_[target]) - static_cast<int64_t>(prev_[pc_after]));
+    return fits_i8(static_cast<int64_t>(prev_[target]) - static_cast<int64_t>(prev_[pc_after]) +
+                   margin(pc_after, target));
   }
   // A jump to a pc; always the last bytes of its instruction, so the previous pass's layout
   // predicts its displacement exactly.
@@ -259,7 +282,8 @@ class Emitter {
       else
         a().byte(0x0F), a().byte(static_cast<uint8_t>(0x80 | cond)), a().u32(0);
     }
-    pc_fixups_.push_back({a().size() - (s ? 1 : 4), static_cast<uint8_t>(s ? 1 : 4), target});
+    pc_fixups_.push_back({a().size() - (s ? 1 : 4), static_cast<uint8_t>(s ? 1 : 4), target, true,
+                          margin(pc_after, target)});
   }
   void call_pc(uint32_t target) {
     a().byte(0xE8), a().u32(0);
@@ -614,7 +638,7 @@ class Emitter {
         a().neg(o.is64, dst);
         break;
       case Kind::Mov:
-        mov(d, o, dst, src);
+        if (!fuse_mov_add(pc, d, dst, src)) mov(d, o, dst, src);
         break;
       case Kind::Movsx:
         if (o.size == 8)
@@ -931,6 +955,28 @@ class Emitter {
       as.bind32(done2);
     }
     as.bind32(done1);
+  }
+
+  // `rX = rY; rX += imm` (or -=, both 64-bit or both 32-bit) is one `lea rX, [rY + imm]`: the
+  // copy-and-offset of pointer arithmetic (packet cursors, r10-relative stack arguments). Not
+  // when the add is a jump target or starts a budget segment, nor when blinding hides the imm.
+  bool fuse_mov_add(uint32_t pc, const isa::Decoded& d, Reg dst, Reg src) {
+    const bool w = d.op == Op::Mov64X;
+    if ((!w && d.op != Op::Mov32X) || d.dst == d.src || pc + 1 >= prog_.size() || blind())
+      return false;
+    const isa::Decoded& n = prog_[pc + 1];
+    if (n.dst != d.dst || f_.is_target[pc + 1] || (opts_.insn_budget && f_.segment_len[pc + 1]))
+      return false;
+    int64_t disp;
+    if (n.op == (w ? Op::Add64K : Op::Add32K))
+      disp = n.imm;
+    else if (n.op == (w ? Op::Sub64K : Op::Sub32K) && n.imm != INT32_MIN)
+      disp = -static_cast<int64_t>(n.imm);
+    else
+      return false;
+    a().lea(w, dst, Mem{src, static_cast<int32_t>(disp)});
+    fused_next_ = true;
+    return true;
   }
 
   void mov(const isa::Decoded& d, const isa::OpInfo& o, Reg dst, Reg src) {
@@ -1253,7 +1299,10 @@ class Emitter {
 
   Assembler* a_ = nullptr;
   bool relax_ = false;
+  bool fused_next_ = false;  // the next instruction's code was emitted with this one
   std::vector<size_t> addrs_, prev_;
+  uint32_t align_ = 0;                  // loop heads' alignment, 0: none
+  std::vector<uint32_t> heads_before_;  // per pc: loop heads at smaller pcs (aligned ones)
   std::vector<PcFixup> pc_fixups_;
   std::vector<LabelFixup> label_fixups_;
   std::vector<Stub> stubs_;

@@ -17,6 +17,9 @@ struct Tuning {
   bool bmi2 = true;         // shlx/shrx/sarx for register shifts (no rcx shuffling)
   bool short_jumps = true;  // relax jumps to rel8 where the layout allows
   int max_passes = 4;       // layout passes before settling for what the last one produced
+  // Loop heads (targets of backward jumps) start at a multiple of this many bytes, padded with
+  // NOPs, so a small loop sits in as few fetch blocks as it can (0 or 1: no padding).
+  uint32_t loop_align = 16;
   uint64_t blind_seed = 0;  // constant blinding: 0 draws a fresh key per compile
 };
 
