@@ -139,6 +139,15 @@ TEST(JitBlinding, ImmediatesDoNotAppearInTheCode) {
   RunContext rc1, rc2;
   EXPECT_EQ((*a)->run(rc1, 0), (*b)->run(rc2, 0));
   EXPECT_SAME_AS_INTERP(p.insns);
+  // As bpf_jit_harden, the keys are drawn afresh for every program: two compiles of the same
+  // program differ and compute the same.
+  auto c = jit::compile(p.insns, test_helpers(), blinded);
+  ASSERT_TRUE(c);
+  const NativeInfo nb = native_info(**b), nc = native_info(**c);
+  EXPECT_TRUE(nb.size != nc.size || std::memcmp(nb.code, nc.code, nb.size) != 0);
+  EXPECT_FALSE(find(**c));
+  RunContext rc3;
+  EXPECT_EQ((*c)->run(rc3, 0), (*a)->run(rc1, 0));
 }
 
 TEST(JitMemoryProtection, CodeIsNeverWritable) {
