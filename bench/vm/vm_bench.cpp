@@ -6,11 +6,14 @@
 //                               `duration`); skipped when bpf() is refused
 //   BM_<Kernel>/native          the C++ twin
 // Time is per run of the kernel; `insns` is eBPF instructions executed per run (counted by the
-// interpreter's budget mode) and `per_insn` the time per instruction.
+// interpreter's budget mode) and `per_insn` the time per instruction. `best_ns` is the time per run
+// of the fastest of 25 batches of ~2 ms (see best_batch_ns): the number bench/vm/table.py compares.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <limits>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -65,6 +68,35 @@ uint64_t count_insns(const VmKernel& k) {
   return rc.insns_executed;
 }
 
+// Wall time per run of the fastest of 25 batches of ~2 ms. The kernel's BPF_PROG_TEST_RUN reports
+// the average of one such batch (`repeat` runs) and bm_kernel keeps its fastest batch the same way,
+// so both sides are measured alike; on a loaded machine the fastest batch is the one the other
+// processes disturbed least (CPU-time means still pay for their cache and predictor pollution).
+template <class Run>
+double best_batch_ns(Run&& run) {
+  using Clock = std::chrono::steady_clock;
+  constexpr double kBatchNs = 2e6;
+  uint64_t n = 1;
+  for (;;) {  // size the batch
+    const auto t0 = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) run();
+    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+    if (ns >= kBatchNs / 4 || n >= (1u << 30)) {
+      n = std::max<uint64_t>(1, static_cast<uint64_t>(static_cast<double>(n) * kBatchNs / ns));
+      break;
+    }
+    n *= 2;
+  }
+  double best = std::numeric_limits<double>::infinity();
+  for (int b = 0; b < 25; ++b) {
+    const auto t0 = Clock::now();
+    for (uint64_t i = 0; i < n; ++i) run();
+    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
+    best = std::min(best, ns / static_cast<double>(n));
+  }
+  return best;
+}
+
 void set_counters(benchmark::State& st, uint64_t insns) {
   st.counters["insns"] = static_cast<double>(insns);
   st.counters["per_insn"] =
@@ -91,10 +123,12 @@ void bm_engine(benchmark::State& st, const VmKernel* k, vm::EngineKind engine, b
     st.SkipWithError("the engine's result differs from the native twin's");
     return;
   }
-  for (auto _ : st) {
+  auto run = [&] {
     uint64_t r = (*exe)->run(rc, reinterpret_cast<uint64_t>(buf.data()));
     benchmark::DoNotOptimize(r);
-  }
+  };
+  for (auto _ : st) run();
+  st.counters["best_ns"] = best_batch_ns(run);
   set_counters(st, count_insns(*k));
 }
 
@@ -123,6 +157,7 @@ void bm_kernel(benchmark::State& st, const VmKernel* k) {
   auto probe = testsupport::kernel_test_run(*loaded, buf, 1000);
   const uint32_t per_run = probe && probe->duration_ns ? probe->duration_ns : 1;
   const uint32_t repeat = std::max<uint32_t>(1, std::min<uint32_t>(2'000'000 / per_run, 1'000'000));
+  uint32_t best = UINT32_MAX;
   for (auto _ : st) {
     auto r = testsupport::kernel_test_run(*loaded, buf, repeat);
     if (!r) {
@@ -130,19 +165,23 @@ void bm_kernel(benchmark::State& st, const VmKernel* k) {
       return;
     }
     st.SetIterationTime(r->duration_ns * 1e-9);
+    best = std::min(best, r->duration_ns);
   }
   st.counters["repeat"] = repeat;
+  st.counters["best_ns"] = best;  // the fastest of the 25 batches, as best_batch_ns
   set_counters(st, count_insns(*k));
 }
 
 void bm_native(benchmark::State& st, const VmKernel* k) {
   auto buf = make_buffer(*k);
-  for (auto _ : st) {
+  auto run = [&] {
     benchmark::DoNotOptimize(buf.data());
     uint64_t r = k->native(buf.data());
     benchmark::DoNotOptimize(r);
     benchmark::ClobberMemory();
-  }
+  };
+  for (auto _ : st) run();
+  st.counters["best_ns"] = best_batch_ns(run);
   set_counters(st, count_insns(*k));  // the eBPF count, so per_insn compares with the engines
 }
 
@@ -156,7 +195,9 @@ void bm_empty(benchmark::State& st, vm::EngineKind engine) {
     return;
   }
   vm::RunContext rc;
-  for (auto _ : st) benchmark::DoNotOptimize((*exe)->run(rc, 0));
+  auto run = [&] { benchmark::DoNotOptimize((*exe)->run(rc, 0)); };
+  for (auto _ : st) run();
+  st.counters["best_ns"] = best_batch_ns(run);
 }
 
 // Tail calls: a program that tail-calls itself through a one-slot array until the limit of 33;
