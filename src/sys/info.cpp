@@ -118,7 +118,7 @@ CmdResult btf_info(Call& c, const Object& o) {
 CmdResult obj_get_info_by_fd(Call& c) {
   const int fd = int(c.attr.a.info.bpf_fd);
   struct stat st {};
-  if (fstat(fd, &st) != 0) return Status(EBADF, "bpf_fd is not open");
+  if (fstat(fd, &st) != 0) return Status(EBADFD, "bpf_fd is not open");  // 6.18's errno here
   if (auto p = Objects::get().by_fd(fd, Kind::Prog); p) return prog_info(c, **p);
   if (auto m = Objects::get().by_fd(fd, Kind::Map); m) return map_info(c, **m);
   if (auto b = Objects::get().by_fd(fd, Kind::Btf); b) return btf_info(c, **b);

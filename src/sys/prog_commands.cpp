@@ -119,6 +119,9 @@ verifier::VerifyResult verify_prog(const Prog& p, std::span<const bpf_insn> insn
 Status finish_build(Prog& p, verifier::Program program) {
   p.program = std::move(program);
   p.verified_insns = p.program.verified_insns;
+  // bpf_tail_call is the engines' own instruction, resolved through the PROG_ARRAY at run time.
+  if (!p.program.helpers.tail_call_lookup())
+    p.program.helpers.set_tail_call_lookup(maps::prog_array_lookup);
   auto exe = vm::compile(engine(), p.program.xlated, p.program.helpers);
   if (!exe) return exe.status();
   p.exe = std::move(*exe);

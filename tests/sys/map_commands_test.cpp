@@ -267,5 +267,73 @@ TEST(SysMapCommands, ArrayQueueAndAccessModesMatchKernel) {
   expect_same(k, b);
 }
 
+void ids_and_info_scenario(Trace& t) {
+  union bpf_attr c = map_attr(BPF_MAP_TYPE_LRU_HASH, 8, 16, 32, BPF_F_NO_COMMON_LRU);
+  std::strcpy(c.map_name, "info.map");
+  const int fd = int(t("create", BPF_MAP_CREATE, c));
+  ASSERT_GE(fd, 0);
+  bpf_map_info info;
+  std::memset(&info, 0, sizeof info);
+  union bpf_attr i;
+  std::memset(&i, 0, sizeof i);
+  i.info.bpf_fd = uint32_t(fd);
+  i.info.info_len = sizeof info;
+  i.info.info = reinterpret_cast<uint64_t>(&info);
+  t("info", BPF_OBJ_GET_INFO_BY_FD, i);
+  const uint32_t id = info.id;
+  info.id = 0;
+  t.bytes("info without id", info);
+  t.bytes("info_len", i.info.info_len);
+  // A shorter info_len: only that much is written, and reported.
+  std::memset(&info, 0, sizeof info);
+  i.info.info_len = 8;
+  t("short info", BPF_OBJ_GET_INFO_BY_FD, i);
+  t.bytes("info_len", i.info.info_len);
+  t.bytes("key_size untouched", info.key_size);
+  // A longer one with a non-zero byte past the struct.
+  std::vector<uint8_t> big(1024, 0);  // past bpf_map_info in any kernel
+  big[1000] = 1;
+  i.info.info_len = uint32_t(big.size());
+  i.info.info = reinterpret_cast<uint64_t>(big.data());
+  t("info tail not zero", BPF_OBJ_GET_INFO_BY_FD, i);
+  i.info.bpf_fd = 9999;
+  t("info of a closed fd", BPF_OBJ_GET_INFO_BY_FD, i);
+  // Ids: the map's id opens it (read-only as asked); bad flags and unknown ids.
+  union bpf_attr g;
+  std::memset(&g, 0, sizeof g);
+  g.map_id = id;
+  g.open_flags = BPF_F_RDONLY;
+  const long ro = t("fd by id, rdonly", BPF_MAP_GET_FD_BY_ID, g);
+  uint64_t key = 1;
+  uint8_t value[16] = {};
+  union bpf_attr u = elem_attr(int(ro), &key, value);
+  t("update through rdonly fd", BPF_MAP_UPDATE_ELEM, u);
+  if (ro >= 0) close(int(ro));
+  g.open_flags = BPF_F_RDONLY | BPF_F_WRONLY;
+  t("fd by id, both flags", BPF_MAP_GET_FD_BY_ID, g);
+  g.open_flags = 1u << 20;
+  t("fd by id, unknown flag", BPF_MAP_GET_FD_BY_ID, g);
+  g.open_flags = 0;
+  g.map_id = 0x7ffffff0;
+  t("fd by unknown id", BPF_MAP_GET_FD_BY_ID, g);
+  union bpf_attr n;
+  std::memset(&n, 0, sizeof n);
+  n.start_id = 0x7ffffff0;
+  t("next id past the last", BPF_MAP_GET_NEXT_ID, n);
+  std::memset(&n, 0, sizeof n);
+  n.prog_id = 0x7ffffff0;
+  t("prog fd by unknown id", BPF_PROG_GET_FD_BY_ID, n);
+  close(fd);
+}
+
+TEST(SysMapCommands, InfoAndIdsMatchKernel) {
+  SKIP_WITHOUT_KERNEL();
+  RuntimeDir rt;
+  Trace k(Impl::Kernel), b(Impl::Bpfbox);
+  ids_and_info_scenario(k);
+  ids_and_info_scenario(b);
+  expect_same(k, b);
+}
+
 }  // namespace
 }  // namespace bpfbox::systest

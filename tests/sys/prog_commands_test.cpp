@@ -230,6 +230,60 @@ TEST(SysProgCommands, TestRunMatchesKernel) {
   }
 }
 
+TEST(SysProgCommands, TailCallsThroughAProgArrayMatchKernel) {
+  SKIP_WITHOUT_KERNEL();
+  RuntimeDir rt;
+  std::vector<uint8_t> pkt(64, 0);
+  for (Impl impl : {Impl::Kernel, Impl::Bpfbox}) {
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    auto target_insns = ret_prog(XDP_TX);
+    union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, target_insns, "GPL");
+    const int target = int(call(impl, BPF_PROG_LOAD, l));
+    ASSERT_GE(target, 0) << bpfbox_bpf_last_error();
+    union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+    const int array = int(call(impl, BPF_MAP_CREATE, c));
+    ASSERT_GE(array, 0) << bpfbox_bpf_last_error();
+    std::vector<bpf_insn> caller = {
+        I(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, array),
+        I(0, 0, 0, 0, 0),
+        I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0),
+        I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
+        I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),
+        I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+    };
+    l = load_attr(BPF_PROG_TYPE_XDP, caller, "GPL");
+    const int fd = int(call(impl, BPF_PROG_LOAD, l));
+    ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+    auto run = [&]() -> uint32_t {
+      union bpf_attr a;
+      std::memset(&a, 0, sizeof a);
+      a.test.prog_fd = uint32_t(fd);
+      a.test.data_in = reinterpret_cast<uint64_t>(pkt.data());
+      a.test.data_size_in = uint32_t(pkt.size());
+      EXPECT_EQ(call(impl, BPF_PROG_TEST_RUN, a), 0) << bpfbox_bpf_last_error();
+      return a.test.retval;
+    };
+    EXPECT_EQ(run(), uint32_t(XDP_DROP));  // empty slot: falls through
+    uint32_t key = 0, value = uint32_t(target);
+    union bpf_attr u = elem_attr(array, &key, &value);
+    ASSERT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), 0) << bpfbox_bpf_last_error();
+    close(target);  // the array holds the program
+    EXPECT_EQ(run(), uint32_t(XDP_TX));
+    // A syscall-side lookup gives the program's id; a map fd is not a program.
+    uint32_t got = 0;
+    union bpf_attr lk = elem_attr(array, &key, &got);
+    EXPECT_EQ(call(impl, BPF_MAP_LOOKUP_ELEM, lk), 0);
+    EXPECT_GT(got, 0u);
+    value = uint32_t(array);
+    EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), -EINVAL);
+    union bpf_attr d = elem_attr(array, &key, nullptr);
+    EXPECT_EQ(call(impl, BPF_MAP_DELETE_ELEM, d), 0);
+    EXPECT_EQ(run(), uint32_t(XDP_DROP));
+    close(fd);
+    close(array);
+  }
+}
+
 TEST(SysProgCommands, RunStatsCountWhileEnabled) {
   RuntimeDir rt;
   auto insns = ret_prog(XDP_PASS);
