@@ -116,6 +116,11 @@ Status check_cfg(Env& env) {
       explain(env, Rule::JumpOutOfRange).at(t);
       return Status(EINVAL, "jump out of range");
     }
+    if (f.next == 2) {
+      // A branch target (push_insn's BRANCH edge) is a prune point: paths join there.
+      mark_prune(env, w);
+      mark_jmp(env, w);
+    }
     if (state[w] == kDiscovered) {
       // A loop: the core explores it (bounded loops) when the load may have them.
       mark_prune(env, w);

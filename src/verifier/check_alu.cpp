@@ -9,6 +9,7 @@
 #include "verifier/diagnostic.hpp"
 #include "verifier/mem.hpp"
 #include "verifier/print.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -284,17 +285,29 @@ Status adjust_reg_min_max_vals(Env& env, const struct bpf_insn& insn) {
         env.verbose("R%d pointer %s pointer prohibited\n", insn.dst_reg, alu_string(op));
         return refuse_ptr(env, insn.dst_reg, Rule::PointerArithmetic, "pointer op pointer");
       }
-      // scalar += pointer: the result is the pointer moved by the scalar.
+      // scalar += pointer: the result is the pointer moved by the scalar, whose value matters.
+      mark_chain_precision(env, insn.dst_reg);
       return adjust_ptr_min_max_vals(env, insn, src, dst, true);
     }
-    if (dst.type != SCALAR_VALUE) return adjust_ptr_min_max_vals(env, insn, dst, src, false);
+    if (dst.type != SCALAR_VALUE) {
+      mark_chain_precision(env, insn.src_reg);  // pointer += scalar
+      return adjust_ptr_min_max_vals(env, insn, dst, src, false);
+    }
   } else {
     mark_reg_scalar_const(src, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
     if (dst.type != SCALAR_VALUE) return adjust_ptr_min_max_vals(env, insn, dst, src, false);
   }
   scalar_alu(dst.s, src.s, op, alu64, insn.off);
-  // The value changed: it no longer equals the registers it shared an id with.
-  dst.id = 0;
+  // dst += constant keeps dst linked to the registers it shared an id with, off the constant
+  // (BPF_ADD_CONST, once); any other change ends the relation.
+  if (env.privileged() && op == BPF_ADD && alu64 && dst.id && src.s.is_const() &&
+      !(dst.id & kAddConst) && src.s.const_value() <= static_cast<uint64_t>(INT32_MAX)) {
+    dst.id |= kAddConst;
+    dst.off = static_cast<int32_t>(src.s.const_value());
+  } else {
+    dst.id = 0;
+    dst.off = 0;
+  }
   return {};
 }
 

@@ -12,6 +12,8 @@
 #include "verifier/diagnostic.hpp"
 #include "verifier/do_check.hpp"
 #include "verifier/print.hpp"
+#include "verifier/precision.hpp"
+#include "verifier/prune.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -96,15 +98,26 @@ int is_branch_taken(const RegState& a, const RegState& b, uint8_t op, bool is32)
 }
 
 // sync_linked_regs(): every scalar with the same id takes the refined bounds.
+// A register linked with a constant delta (BPF_ADD_CONST: r1 = r0; r1 += 4) takes the known
+// bounds moved by the difference of the deltas.
 void sync_linked_regs(VerifierState& st, const RegState& known) {
   if (known.type != SCALAR_VALUE || !known.id) return;
+  const uint32_t base = known.id & ~kAddConst;
+  auto delta = [](const RegState& r) -> int64_t { return (r.id & kAddConst) ? r.off : 0; };
   for_each_reg(st, [&](RegState& r) {
-    if (&r == &known || r.type != SCALAR_VALUE || r.id != known.id) return;
+    if (&r == &known || r.type != SCALAR_VALUE || (r.id & ~kAddConst) != base) return;
     const int32_t subreg_def = r.subreg_def;
     const uint8_t live = r.live;
+    const uint32_t id = r.id;
+    const int32_t off = r.off;
+    const int64_t d = delta(r) - delta(known);
     r = known;
     r.subreg_def = subreg_def;
     r.live = live;
+    if (d == 0) return;
+    r.id = id;
+    r.off = off;
+    scalar_alu(r.s, Scalar::constant(static_cast<uint64_t>(d)), BPF_ADD, true);
   });
 }
 
@@ -269,7 +282,12 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
     if (t_ok && !f_ok) pred = 1;
     if (!t_ok && f_ok) pred = 0;
   }
-  // (The kernel would now mark the operands precise; every scalar is precise for pruning here.)
+  // A decided branch relies on the operands' values.
+  if (pred >= 0) {
+    if (dst.type == SCALAR_VALUE) mark_chain_precision(env, insn.dst_reg);
+    if (BPF_SRC(insn.code) == BPF_X && src.type == SCALAR_VALUE)
+      mark_chain_precision(env, insn.src_reg);
+  }
   if (pred == 1) {
     log_state(env);
     *insn_idx += insn.off;
@@ -280,6 +298,9 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
     return {};
   }
 
+  // Both directions: the scalars sharing an operand's id are refined together (backtracking
+  // follows them through this jump).
+  note_linked_regs(env, dst, BPF_SRC(insn.code) == BPF_X ? &src : nullptr);
   VerifierState* other = push_stack(env, *insn_idx + insn.off + 1, *insn_idx, false);
   if (!other) return Status(E2BIG, "too many pending branches");
   VerifierState& self = *env.cur_state;
@@ -329,9 +350,14 @@ Status check_may_goto(Env& env, const struct bpf_insn& insn, uint32_t* insn_idx)
     env.verbose("invalid may_goto imm %d\n", insn.imm);
     return Status(EINVAL, "invalid may_goto");
   }
+  VerifierState* prev =
+      env.cur_state->parent ? find_prev_entry(env, *env.cur_state->parent, *insn_idx) : nullptr;
   VerifierState* queued = push_stack(env, *insn_idx + 1, *insn_idx, false);
   if (!queued) return Status(E2BIG, "too many pending branches");
   queued->may_goto_depth++;
+  // Scalars no check depends on that changed since the previous iteration become unknown, so
+  // the loop converges.
+  if (prev) widen_imprecise_scalars(env, *prev, *queued);
   *insn_idx += insn.off;
   return {};
 }

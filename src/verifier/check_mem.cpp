@@ -8,6 +8,7 @@
 #include "verifier/diagnostic.hpp"
 #include "verifier/mem.hpp"
 #include "verifier/print.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -161,6 +162,7 @@ Status check_stack_read_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t 
   StackByte first = stack_byte(off);
   StackSlot& slot = f.stack[first.spi];
   mark_stack_slot_scratched(env, first.spi);
+  note_stack_access(env, f.frameno, first.spi);
   RegState* dregs = regs(env);
   if (is_spilled_reg(slot)) {
     RegState& spilled = slot.spilled_ptr;
@@ -344,6 +346,7 @@ Status check_stack_write_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t
   FuncState& cur = env.cur_state->cur();
   RegState* reg = value_regno >= 0 ? &cur.regs[value_regno] : nullptr;
   mark_stack_slot_scratched(env, first.spi);
+  note_stack_access(env, f.frameno, first.spi);
   const bool st_mem = BPF_CLASS(insn.code) == BPF_ST;
   auto save_register_state = [&](const RegState& r) {
     copy_register_state(slot.spilled_ptr, r);
@@ -381,7 +384,7 @@ Status check_stack_write_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t
       for (auto& t : slot.slot_type) scrub_spilled_slot(t);
     if ((reg && reg->type == SCALAR_VALUE && reg->s.is_const() && reg->s.const_value() == 0) ||
         (!reg && st_mem && insn.imm == 0)) {
-      if (reg) reg->precise = true;  // STACK_ZERO relies on the exact value
+      if (reg) mark_chain_precision(env, value_regno);  // STACK_ZERO relies on the exact value
       type = STACK_ZERO;
     }
     for (uint32_t i = 0; i < size; ++i) {
@@ -952,7 +955,7 @@ Status check_mem_size_reg(Env& env, int size_regno, AccessType type, bool zero_s
   }
   TRY(check_helper_mem_access(env, size_regno - 1, static_cast<uint32_t>(reg.s.umax), type,
                               zero_size_allowed, raw_mode));
-  regs(env)[size_regno].precise = true;
+  mark_chain_precision(env, size_regno);
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include "verifier/passes.hpp"
 #include "verifier/print.hpp"
 #include "verifier/prune.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -257,6 +258,9 @@ Status do_check_paths(Env& env) {
       }
       env.aux[env.insn_idx].seen = true;
       env.prev_insn_idx = env.insn_idx;
+      push_insn_history(env);
+      const uint8_t cls = BPF_CLASS(env.insns[env.insn_idx].code);
+      if (cls == BPF_JMP || cls == BPF_JMP32) env.jmps_processed++;
       Result<int> r = do_check_insn(env);
       if (!r) return r.status();
       if (*r == 2) do_print_state = true;

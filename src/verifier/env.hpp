@@ -35,6 +35,7 @@ struct Env {
   std::unordered_map<uint32_t, std::vector<std::unique_ptr<VerifierState>>> explored;
   uint32_t insn_processed = 0;
   uint32_t prev_insn_processed = 0;
+  uint32_t jmps_processed = 0, prev_jmps_processed = 0;  // jump-class instructions checked
   uint32_t total_states = 0, peak_states = 0, max_states_per_insn = 0;
   uint32_t id_gen = 0;  // ids for scalars, maybe-null pointers and references
   // The core's walk (do_check.cpp): the instruction being checked, the one before it on this path,
@@ -57,6 +58,15 @@ struct Env {
   std::vector<uint16_t> live_regs_before;
   // Checkpoints dropped from `explored` (they missed too often) but still parents of live paths.
   std::vector<std::unique_ptr<VerifierState>> evicted_states;
+  // Precision (precision.cpp): the scalar sets conditional jumps linked (HistEntry::linked).
+  std::vector<std::vector<uint16_t>> linked_sets;
+  // Paths pruned against a checkpoint whose marks were still incomplete (a loop head being
+  // explored): what that checkpoint later learns is propagated to them (the kernel's backedges).
+  struct Backedge {
+    VerifierState* old = nullptr;
+    std::unique_ptr<VerifierState> cur;  // the pruned state (its history and parent chain)
+  };
+  std::vector<Backedge> backedges;
   bool privileged() const { return opts.load.privileged; }
   bool allow_ptr_leaks() const { return opts.load.privileged; }
   bool bypass_spec_v1() const { return opts.load.privileged; }

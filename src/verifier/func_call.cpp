@@ -9,6 +9,7 @@
 #include "verifier/calls_common.hpp"
 #include "verifier/do_check.hpp"
 #include "verifier/passes.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/print.hpp"
 #include "verifier/regs.hpp"
 
@@ -146,7 +147,7 @@ Status prepare_func_exit(Env& env, uint32_t* insn_idx) {
       explain(env, Rule::ReturnValue).reg(0);
       return refuse(env, EACCES);
     }
-    r0.precise = true;
+    mark_chain_precision(env, 0);
     if (!retval_in_range(r0, callee.callback_ret_min, callee.callback_ret_max)) {
       verbose_invalid_scalar(env, r0, callee.callback_ret_min, callee.callback_ret_max,
                              "At callback return", "R0");

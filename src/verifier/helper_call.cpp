@@ -13,6 +13,7 @@
 #include "verifier/func_call.hpp"
 #include "verifier/mem.hpp"
 #include "verifier/passes.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -193,6 +194,8 @@ int64_t constant_map_key(Env& env, const RegState& key, uint32_t key_size) {
   if (spill != key_size || first != 0) return -1;
   const RegState& v = slot.spilled_ptr;
   if (v.type != SCALAR_VALUE || !v.s.is_const()) return -1;
+  // The lookup relies on this exact value.
+  mark_chain_precision_stack(env, key.frameno, static_cast<int>(spi));
   return static_cast<int64_t>(v.s.const_value());
 }
 
@@ -300,7 +303,7 @@ Status check_func_arg(Env& env, int arg, CallArgMeta& meta, const HelperProto& f
         return helper_arg_refusal(env, regno, EACCES);
       }
       meta.mem_size = reg.s.const_value();
-      reg.precise = true;
+      mark_chain_precision(env, regno);
       break;
     case ARG_PTR_TO_CTX:
     case ARG_PTR_TO_RINGBUF_MEM:
@@ -461,6 +464,7 @@ Status record_func_key(Env& env, const CallArgMeta& meta, int32_t f, uint32_t in
   const RegState& r3 = cur_regs(env)[3];
   const bool known =
       r3.type == SCALAR_VALUE && r3.s.is_const() && r3.s.const_value() < meta.map->max_entries();
+  if (known) mark_chain_precision(env, 3);  // the rewrite may rely on this index
   if (!known) {
     aux.map_key_const = false;
     aux.map_key_poisoned = true;
@@ -569,6 +573,8 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
     case BPF_FUNC_loop: {
       const RegState& r1 = regs[1];
       FuncState& fr = cur_frame(env);
+      // How often the callback is explored follows the count's bound.
+      mark_chain_precision(env, 1);
       if (fr.callback_depth < r1.s.umax) {
         if (Status st = push_callback_call(env, insn_idx, meta.subprogno, CallbackKind::Loop); !st)
           return st;

@@ -4,6 +4,7 @@
 
 #include "verifier/calls_common.hpp"
 #include "verifier/passes.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -30,7 +31,7 @@ Status check_main_exit(Env& env) {
     explain(env, Rule::ReturnValue).reg(0);
     return refuse(env, EINVAL);
   }
-  cur_regs(env)[0].precise = true;
+  mark_chain_precision(env, 0);
   if (!retval_in_range(r0, env.ops->retval_min, env.ops->retval_max)) {
     verbose_invalid_scalar(env, r0, env.ops->retval_min, env.ops->retval_max, "At program exit",
                            "R0");

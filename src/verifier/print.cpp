@@ -70,7 +70,12 @@ std::string reg_state_str(const RegState& reg, uint32_t cur_frameno) {
     out += s;
     sep = ",";
   };
-  if (reg.id) add("id=" + std::to_string(reg.id));
+  if (reg.id) {
+    // A linked scalar with a delta prints as the kernel's "id=1+4".
+    std::string id = "id=" + std::to_string(reg.id & ~kAddConst);
+    if (reg.id & kAddConst) id += (reg.off < 0 ? "" : "+") + std::to_string(reg.off);
+    add(id);
+  }
   if (reg.ref_obj_id) add("ref_obj_id=" + std::to_string(reg.ref_obj_id));
   if (type_is_map_ptr(t) && reg.map_ptr) {
     if (reg.map_ptr->name()[0]) add(std::string("map=") + reg.map_ptr->name());

@@ -6,17 +6,23 @@
 // path safe. A recorded state still in progress that is an ancestor of the current path and equal
 // to it means the program loops without progress: "infinite loop detected".
 //
-// Two approximations of the kernel's machinery, both sound (they prune less, never more):
-// - liveness is the kernel 6.18's static register liveness (compute_live_registers): dead
-//   registers are ignored; every stack slot is compared;
-// - precision: every scalar is treated as precise (the kernel compares only scalars its
-//   backtracking marked precise), so states differing in a scalar never prune each other.
+// Liveness and precision, as the kernel 6.18:
+// - registers: static liveness (compute_live_registers), dead registers are ignored;
+// - stack slots: every slot is compared;
+// - precision (precision.cpp): scalars are compared by range only where backtracking marked them
+//   precise; imprecise ones match any scalar.
+// Checkpoints whose marks may still grow (a descendant was pruned against a loop head being
+// explored) compare every scalar by range until the loop head finishes; then what the loop head
+// learnt is propagated to the pruned paths (the kernel's loop entries and backedges).
 #include "verifier/prune.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 
 #include "isa/uapi.hpp"
 #include "verifier/diagnostic.hpp"
+#include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
 
 namespace bpfbox::verifier {
@@ -153,7 +159,13 @@ struct IdMap {
   }
 };
 
-enum class Exact { No, Yes };
+// NOT_EXACT, RANGE_WITHIN (every scalar by range, precise or not), EXACT.
+enum class Exact { No, RangeWithin, Yes };
+
+// The linked delta of a scalar (BPF_ADD_CONST), 0 when it has none.
+int32_t add_const_off(const RegState& r) {
+  return (r.id & kAddConst) ? r.off : 0;
+}
 
 // Everything but the liveness bookkeeping, ids compared through the map.
 bool regs_exact(const RegState& a, const RegState& b, IdMap& ids) {
@@ -165,12 +177,15 @@ bool regs_exact(const RegState& a, const RegState& b, IdMap& ids) {
 
 bool regsafe(const RegState& old, const RegState& cur, IdMap& ids, Exact exact) {
   if (exact == Exact::Yes) return regs_exact(old, cur, ids);
-  if (old.type == NOT_INIT) return true;
+  if (old.type == NOT_INIT && (exact == Exact::No || cur.type == NOT_INIT)) return true;
   if (cur.type == NOT_INIT) return false;
   if (old.type != cur.type) return false;
   switch (base_type(old.type)) {
     case SCALAR_VALUE:
-      return cur.s.within(old.s) && ids.check_scalar(old.id, cur.id);
+      if (!old.precise && exact == Exact::No) return true;
+      if ((old.id & kAddConst) != (cur.id & kAddConst)) return false;
+      if (add_const_off(old) != add_const_off(cur)) return false;
+      return cur.s.within(old.s) && ids.check_scalar(old.id & ~kAddConst, cur.id & ~kAddConst);
     case PTR_TO_MAP_KEY:
     case PTR_TO_MAP_VALUE:
     case PTR_TO_MEM:
@@ -260,6 +275,20 @@ uint16_t live_regs(const Env& env, const VerifierState& st, uint32_t fr) {
   return at < env.live_regs_before.size() ? env.live_regs_before[at] : 0xffff;
 }
 
+// The live registers and stack slots of every frame at the state's position.
+struct LiveMasks {
+  std::array<uint16_t, 8> regs{};
+  std::array<uint64_t, 8> slots{};
+};
+LiveMasks live_masks(const Env& env, const VerifierState& st) {
+  LiveMasks m;
+  for (uint32_t fr = 0; fr <= st.curframe && fr < 8; ++fr) {
+    m.regs[fr] = live_regs(env, st, fr);
+    m.slots[fr] = ~uint64_t(0);
+  }
+  return m;
+}
+
 bool states_equal(const Env& env, const VerifierState& old, const VerifierState& cur, Exact exact) {
   if (old.curframe != cur.curframe) return false;
   if (old.speculative && !cur.speculative) return false;
@@ -303,14 +332,66 @@ bool is_may_goto_insn(const Env& env, uint32_t idx) {
   return env.insns[idx].code == (BPF_JMP | BPF_JCOND) && env.insns[idx].src_reg == BPF_MAY_GOTO;
 }
 
+// Loop heads still being explored below which this checkpoint sits: its precision marks may grow.
+bool marks_incomplete(VerifierState& st) {
+  auto& v = st.loop_entries;
+  v.erase(std::remove_if(v.begin(), v.end(), [](const VerifierState* h) { return !h->branches; }),
+          v.end());
+  return !v.empty();
+}
+
+// Every checkpoint the pruned path passed through since `head` depends on what head learns.
+void mark_loop_chain(VerifierState& cur, VerifierState* head) {
+  head->loop_head = true;
+  for (VerifierState* s = cur.parent; s && s != head; s = s->parent) {
+    if (std::find(s->loop_entries.begin(), s->loop_entries.end(), head) != s->loop_entries.end())
+      break;
+    s->loop_entries.push_back(head);
+  }
+}
+
+uint32_t propagate(Env& env, const VerifierState& old, VerifierState& cur) {
+  const LiveMasks m = live_masks(env, cur);
+  return propagate_precision(env, old, cur, m.regs.data(), m.slots.data());
+}
+
+// A path pruned against old: what old's safety relied on must hold where the path came from; if
+// old's marks may still grow, the path waits for them (a backedge).
+void on_hit(Env& env, VerifierState& old, VerifierState& cur) {
+  old.hit_cnt++;
+  propagate(env, old, cur);
+  std::vector<VerifierState*> heads;
+  if (old.branches) heads.push_back(&old);
+  if (marks_incomplete(old))
+    heads.insert(heads.end(), old.loop_entries.begin(), old.loop_entries.end());
+  if (heads.empty()) return;
+  for (VerifierState* h : heads) mark_loop_chain(cur, h);
+  auto saved = cur.clone();
+  saved->parent = cur.parent;
+  env.backedges.push_back({&old, std::move(saved)});
+}
+
+// A loop head finished: propagate over the backedges until nothing changes, then forget those
+// whose checkpoint's marks are final.
+void propagate_backedges(Env& env) {
+  for (;;) {
+    uint32_t changed = 0;
+    for (auto& be : env.backedges) changed += propagate(env, *be.old, *be.cur);
+    if (!changed) break;
+  }
+  std::erase_if(env.backedges,
+                [](Env::Backedge& be) { return !be.old->branches && !marks_incomplete(*be.old); });
+}
+
 }  // namespace
 
 Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
   if (env.live_regs_before.size() != env.insns.size()) compute_live_registers(env);
   VerifierState& cur = *env.cur_state;
   const bool force = env.aux[insn_idx].force_checkpoint;
-  // As the kernel, a new checkpoint only every few instructions (or where forced).
-  const bool add_new_state = force || env.insn_processed - env.prev_insn_processed >= 8;
+  // As the kernel, a new checkpoint only after 2 jumps and 8 instructions (or where forced).
+  const bool add_new_state = force || (env.jmps_processed - env.prev_jmps_processed >= 2 &&
+                                       env.insn_processed - env.prev_insn_processed >= 8);
   auto& list = env.explored[insn_idx];
   uint32_t states_cnt = 0;
   for (size_t i = 0; i < list.size();) {
@@ -319,8 +400,8 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
     if (old.branches) {
       // Still being explored: not proven safe. may_goto bounds its own loops by depth.
       if (is_may_goto_insn(env, insn_idx) && old.may_goto_depth != cur.may_goto_depth &&
-          states_equal(env, old, cur, Exact::No)) {
-        old.hit_cnt++;
+          states_equal(env, old, cur, Exact::RangeWithin)) {
+        on_hit(env, old, cur);
         return 1;
       }
       if (is_ancestor(&old, &cur) && states_maybe_looping(old, cur) &&
@@ -329,8 +410,9 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
         explain(env, Rule::InfiniteLoop).at(insn_idx);
         return Status(EINVAL, "infinite loop detected");
       }
-    } else if (states_equal(env, old, cur, Exact::No)) {
-      old.hit_cnt++;
+    } else if (states_equal(env, old, cur,
+                            marks_incomplete(old) ? Exact::RangeWithin : Exact::No)) {
+      on_hit(env, old, cur);
       return 1;
     }
     // A miss. As the kernel, a checkpoint that keeps missing leaves the search (it stays alive
@@ -346,26 +428,59 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
   }
   env.max_states_per_insn = std::max(env.max_states_per_insn, states_cnt);
   if (!add_new_state) return 0;
+  // The new checkpoint takes the path's history; the current state starts a new one here.
+  std::vector<HistEntry> hist = std::move(cur.history);
+  cur.history.clear();
   auto snap = cur.clone();
+  snap->history = std::move(hist);
   snap->insn_idx = insn_idx;
+  snap->last_insn_idx = env.prev_insn_idx;
   snap->parent = cur.parent;
   snap->branches = 1;
+  snap->loop_entries.clear();
+  snap->loop_head = false;
   cur.parent = snap.get();
+  cur.first_insn_idx = insn_idx;
+  cur.dfs_depth = snap->dfs_depth + 1;
   list.push_back(std::move(snap));
   env.total_states++;
   env.peak_states = std::max(env.peak_states, env.total_states);
   env.prev_insn_processed = env.insn_processed;
+  env.prev_jmps_processed = env.jmps_processed;
   return 0;
 }
 
 void finish_path(Env& env) {
-  for (VerifierState* st = env.cur_state ? env.cur_state->parent : nullptr; st; st = st->parent)
+  bool head_done = false;
+  for (VerifierState* st = env.cur_state ? env.cur_state->parent : nullptr; st; st = st->parent) {
     if (--st->branches) break;
+    head_done |= st->loop_head;
+  }
+  if (head_done && !env.backedges.empty()) propagate_backedges(env);
+}
+
+VerifierState* find_prev_entry(Env& env, const VerifierState& cur, uint32_t insn_idx) {
+  auto it = env.explored.find(insn_idx);
+  if (it == env.explored.end()) return nullptr;
+  auto& list = it->second;
+  for (size_t i = list.size(); i-- > 0;) {
+    VerifierState& st = *list[i];
+    if (st.insn_idx != insn_idx || !st.branches || st.dfs_depth >= cur.dfs_depth ||
+        st.curframe != cur.curframe)
+      continue;
+    bool same = true;
+    for (uint32_t fr = 0; fr <= st.curframe && same; ++fr)
+      same = st.frame[fr]->callsite == cur.frame[fr]->callsite;
+    if (same) return &st;
+  }
+  return nullptr;
 }
 
 void reset_pruning(Env& env) {
   env.explored.clear();
   env.evicted_states.clear();
+  env.backedges.clear();
+  env.linked_sets.clear();
   env.live_regs_before.clear();
 }
 

@@ -16,6 +16,9 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx);
 // Marks the end of a path: states it passed through lose one pending branch (update_branch_counts).
 void finish_path(Env& env);
 
+// The checkpoint of an earlier iteration of the loop cur is in, at insn_idx (find_prev_entry).
+VerifierState* find_prev_entry(Env& env, const VerifierState& cur, uint32_t insn_idx);
+
 // Frees the per-verification pruning data.
 void reset_pruning(Env& env);
 

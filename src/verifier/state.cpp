@@ -17,7 +17,11 @@ std::unique_ptr<VerifierState> VerifierState::clone() const {
   st->callback_unroll_depth = callback_unroll_depth;
   st->parent = parent;
   st->branches = 0;
-  st->jmp_history = jmp_history;
+  st->history = history;
+  st->first_insn_idx = first_insn_idx;
+  st->last_insn_idx = last_insn_idx;
+  st->dfs_depth = dfs_depth;
+  st->loop_entries = loop_entries;
   return st;
 }
 

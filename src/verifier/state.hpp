@@ -20,6 +20,7 @@ constexpr int kMaxBpfReg = 11;  // r0..r10 (MAX_BPF_REG)
 constexpr int kFramePointer = 10;
 constexpr int kRegSize = 8;
 constexpr int kMaxStackSlots = 512 / kRegSize;
+constexpr uint32_t kAddConst = 1u << 31;  // BPF_ADD_CONST: a scalar id's "plus off" flag
 
 // Liveness marks (enum bpf_reg_liveness), for pruning: a register a later instruction reads
 // matters when comparing states; one that is only overwritten does not.
@@ -46,6 +47,8 @@ struct RegState {
   Scalar s;
   // Registers holding the same value (scalars) or the same maybe-null pointer share an id, so a
   // bound or a null check learnt on one applies to all (find_equal_scalars, mark_ptr_or_null).
+  // A scalar whose id has kAddConst holds its linked value plus `off` (the kernel's
+  // BPF_ADD_CONST: r1 = r0; r1 += 4).
   uint32_t id = 0;
   uint32_t ref_obj_id = 0;  // the acquired reference this pointer is (ringbuf reservations)
   uint32_t frameno = 0;     // PTR_TO_STACK: the frame whose stack it points into
@@ -102,6 +105,16 @@ struct FuncState {
   uint32_t allocated_stack() const { return static_cast<uint32_t>(stack.size()) * kRegSize; }
 };
 
+// One executed instruction of a path, for precision backtracking (struct bpf_insn_hist_entry).
+struct HistEntry {
+  uint32_t idx = 0;
+  // The stack slot a fixed-offset load/store used: kStackAccess | frameno << 6 | spi.
+  uint16_t stack = 0;
+  // Scalars sharing an id at a conditional jump (an index into Env::linked_sets, 0: none).
+  uint32_t linked = 0;
+  static constexpr uint16_t kStackAccess = 0x8000;
+};
+
 // struct bpf_verifier_state: one path's state, at one instruction.
 struct VerifierState {
   std::array<std::unique_ptr<FuncState>, 8> frame;
@@ -119,8 +132,18 @@ struct VerifierState {
   // As a pruning checkpoint: how often it covered / failed to cover a state reaching its
   // instruction (a checkpoint that keeps missing is dropped from the search).
   uint32_t hit_cnt = 0, miss_cnt = 0;
-  // (prev_idx, idx) pairs of jumps taken since the last checkpoint, for backtracking precision.
-  std::vector<std::pair<uint32_t, uint32_t>> jmp_history;
+  // Precision backtracking (precision.cpp): the instructions this path executed since the
+  // checkpoint it descends from (its parent), in order: first_insn_idx is the first, and for a
+  // checkpoint, last_insn_idx the one that led to it. Each step records the stack slot a load or
+  // store used and the scalars a conditional jump linked (the kernel's insn_hist).
+  std::vector<HistEntry> history;
+  uint32_t first_insn_idx = 0, last_insn_idx = 0;
+  uint32_t dfs_depth = 0;  // checkpoints between this state and the entry
+  // Loop heads (in-progress checkpoints some descendant was pruned against) whose exploration
+  // may still add precision marks here: until they finish, this checkpoint is compared on every
+  // scalar (the kernel's loop_entry / SCC bookkeeping).
+  std::vector<VerifierState*> loop_entries;
+  bool loop_head = false;  // some path was pruned against it while it was being explored
 
   FuncState& cur() { return *frame[curframe]; }
   const FuncState& cur() const { return *frame[curframe]; }

@@ -6,6 +6,8 @@
 // (the Summary test), to refresh pending.txt after a part of the verifier lands.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -52,6 +54,7 @@ const std::map<std::string, std::string>& pending() {
 struct Outcome {
   int err = 0;
   std::string log;
+  uint32_t verified_insns = 0;  // "processed N insns" when accepted
 };
 
 std::string verdict_text(int err) {
@@ -90,7 +93,8 @@ bool is_map_lddw(const struct bpf_insn& in) {
          (in.src_reg == BPF_PSEUDO_MAP_FD || in.src_reg == BPF_PSEUDO_MAP_VALUE);
 }
 
-Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns) {
+Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns,
+                   uint32_t log_level = 1) {
   std::vector<std::shared_ptr<maps::Map>> maps;
   for (const MapSpec& m : c.maps) {
     union bpf_attr attr;
@@ -109,8 +113,8 @@ Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns) {
   opts.load.prog_flags = c.prog_flags;
   opts.load.privileged = c.privileged;
   opts.load.gpl_compatible = c.license == "GPL" || c.license == "Dual BSD/GPL";
-  opts.log_level = 1;
-  opts.log_size = 1 << 20;
+  opts.log_level = log_level;
+  opts.log_size = 1 << 24;
   // map[fd:N] names the N-th map of the case.
   opts.map_by_fd = [&](int fd) -> Result<std::shared_ptr<maps::Map>> {
     if (fd >= 0 && static_cast<size_t>(fd) < maps.size()) return maps[fd];
@@ -125,7 +129,7 @@ Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns) {
     opts.log_size = 0;
     r = verifier::verify(insns, opts);
   }
-  Outcome o{r.status.err(), log};
+  Outcome o{r.status.err(), log, r.program ? r.program->verified_insns : 0};
   // The message of refusals that leave no log line (E2BIG, EPERM before the verifier).
   if (r.diagnostic) o.log += "\n" + r.diagnostic->message;
   return o;
@@ -137,7 +141,8 @@ struct KernelOutcome {
   Outcome outcome;
 };
 
-KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns) {
+KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns,
+                         uint32_t log_level = 1) {
   KernelOutcome k;
   if (testsupport::kernel_bpf_unavailable()) {
     k.skipped = *testsupport::kernel_bpf_unavailable();
@@ -168,10 +173,12 @@ KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns) {
   load.prog_flags = c.prog_flags;
   load.insns = insns;
   load.license = c.license.c_str();
+  load.log_level = log_level;
+  load.log_size = 1 << 24;
   const testsupport::KernelVerdict v = c.privileged ? testsupport::kernel_verify(load)
                                                     : testsupport::kernel_verify_unprivileged(load);
   k.ran = true;
-  k.outcome = {v.err, v.log};
+  k.outcome = {v.err, v.log, v.verified_insns};
   return k;
 }
 
@@ -194,6 +201,11 @@ TEST_P(Corpus, KernelAndBpfbox) {
   ++t.cases;
 
   const KernelOutcome k = run_kernel(c, insns);
+  // BPFBOX_CORPUS_DUMP=NAME prints both verifiers' level-2 logs of that case.
+  if (const char* dump = std::getenv("BPFBOX_CORPUS_DUMP"); dump && c.name == dump) {
+    std::printf("=== kernel\n%s\n=== bpfbox\n%s\n", run_kernel(c, insns, 2).outcome.log.c_str(),
+                run_bpfbox(c, insns, 2).log.c_str());
+  }
   if (k.ran) {
     ++t.kernel_checked;
     const std::string why = mismatch(c, k.outcome);
@@ -269,6 +281,55 @@ TEST(CorpusList, Summary) {
                                   << "e.g. " << (unexpected.empty() ? "" : unexpected[0]);
   EXPECT_TRUE(fixed.empty()) << fixed.size() << " pending cases now agree, e.g. "
                              << (fixed.empty() ? "" : fixed[0]);
+}
+
+// "processed N insns" (verified_insns) of bpfbox against the kernel's on every case both accept:
+// what users feel as verification time and "too complex". The ratio distribution is printed;
+// bpfbox may explore more than the kernel (it prunes less in places) but never more than
+// kMaxRatio times as much, and never more than kSlack instructions more on tiny programs.
+TEST(CorpusList, ProcessedInsnsAgainstKernel) {
+  if (auto why = testsupport::kernel_bpf_unavailable()) GTEST_SKIP() << *why;
+  constexpr double kMaxRatio = 1.5;
+  constexpr uint32_t kSlack = 8;
+  struct Row {
+    std::string name;
+    uint32_t bpfbox, kernel;
+    double ratio;
+  };
+  std::vector<Row> rows;
+  for (const Case& c : all_cases()) {
+    if (!c.accept || !c.privileged) continue;
+    const std::vector<struct bpf_insn> insns = assemble_case(c);
+    const KernelOutcome k = run_kernel(c, insns);
+    if (!k.ran || k.outcome.err || !k.outcome.verified_insns) continue;
+    const Outcome b = run_bpfbox(c, insns);
+    if (b.err) continue;
+    rows.push_back({c.name, b.verified_insns, k.outcome.verified_insns,
+                    double(b.verified_insns) / double(k.outcome.verified_insns)});
+  }
+  ASSERT_GE(rows.size(), 50u);
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.ratio < b.ratio; });
+  uint64_t sum_b = 0, sum_k = 0;
+  int above = 0, below = 0;
+  for (const Row& r : rows) {
+    sum_b += r.bpfbox;
+    sum_k += r.kernel;
+    above += r.bpfbox > r.kernel;
+    below += r.bpfbox < r.kernel;
+  }
+  auto at = [&](double q) { return rows[static_cast<size_t>(q * double(rows.size() - 1))].ratio; };
+  std::printf(
+      "processed insns, bpfbox/kernel over %zu cases both accept: min %.2f p10 %.2f median %.2f "
+      "p90 %.2f max %.2f; equal %zu, bpfbox more %d, fewer %d; total %llu vs %llu\n",
+      rows.size(), rows.front().ratio, at(0.1), at(0.5), at(0.9), rows.back().ratio,
+      rows.size() - above - below, above, below, static_cast<unsigned long long>(sum_b),
+      static_cast<unsigned long long>(sum_k));
+  for (size_t i = rows.size() > 5 ? rows.size() - 5 : 0; i < rows.size(); ++i)
+    std::printf("  %-40s bpfbox %u kernel %u (%.2fx)\n", rows[i].name.c_str(), rows[i].bpfbox,
+                rows[i].kernel, rows[i].ratio);
+  for (const Row& r : rows)
+    EXPECT_TRUE(r.ratio <= kMaxRatio || r.bpfbox <= r.kernel + kSlack)
+        << r.name << ": bpfbox processed " << r.bpfbox << " insns, the kernel " << r.kernel;
 }
 
 }  // namespace
