@@ -405,6 +405,7 @@ Status check_stack_write_var_off(Env& env, FuncState& f, int ptr_regno, int64_t 
   const bool writing_zero = (value && value->type == SCALAR_VALUE && value->s.is_const() &&
                              value->s.const_value() == 0) ||
                             (!value && BPF_CLASS(insn.code) == BPF_ST && insn.imm == 0);
+  bool zero_used = false;
   for (int64_t i = min_off; i < max_off; ++i) {
     StackByte b = stack_byte(i);
     StackSlot& s = f.stack[b.spi];
@@ -422,7 +423,10 @@ Status check_stack_write_var_off(Env& env, FuncState& f, int ptr_regno, int64_t 
         if (st == STACK_SPILL) st = STACK_MISC;
     }
     uint8_t new_type = STACK_MISC;
-    if (writing_zero && t == STACK_ZERO) new_type = STACK_ZERO;
+    if (writing_zero && t == STACK_ZERO) {
+      new_type = STACK_ZERO;
+      zero_used = true;
+    }
     if (t == STACK_INVALID && !env.privileged()) {
       env.verbose(
           "uninit stack in range of var-offset write prohibited for !root; insn %d, off: %d",
@@ -431,6 +435,8 @@ Status check_stack_write_var_off(Env& env, FuncState& f, int ptr_regno, int64_t 
     }
     t = new_type;
   }
+  // STACK_ZERO kept relies on the exact value written.
+  if (zero_used && value) mark_chain_precision(env, value_regno);
   return {};
 }
 
@@ -923,8 +929,10 @@ Status check_helper_mem_access(Env& env, int regno, uint32_t access_size, Access
                                            type, raw_mode);
     default:
       if (zero_size_allowed && access_size == 0 && reg.type == SCALAR_VALUE && reg.s.is_const() &&
-          reg.s.const_value() == 0)
+          reg.s.const_value() == 0) {
+        mark_chain_precision(env, regno);  // a NULL memory argument only as the exact value 0
         return {};
+      }
       env.verbose("R%d type=%s ", regno, reg_type_str(reg.type).c_str());
       env.verbose("expected=%s\n", reg_type_str(PTR_TO_STACK).c_str());
       explain(env, Rule::HelperArgument).reg(regno);

@@ -56,6 +56,8 @@ struct Env {
   // Pruning (prune.cpp): per instruction, the registers some path from it reads before writing
   // (bit i: ri), computed once from the program as the kernel's compute_live_registers.
   std::vector<uint16_t> live_regs_before;
+  // The same for stack slots of the instruction's frame (bit spi; stack_liveness.cpp).
+  std::vector<uint64_t> live_slots_before;
   // Checkpoints dropped from `explored` (they missed too often) but still parents of live paths.
   std::vector<std::unique_ptr<VerifierState>> evicted_states;
   // Precision (precision.cpp): the scalar sets conditional jumps linked (HistEntry::linked).

@@ -220,6 +220,7 @@ Status check_func_arg(Env& env, int arg, CallArgMeta& meta, const HelperProto& f
     return helper_arg_refusal(env, regno, EACCES);
   }
   const bool null_ok = (arg_type & PTR_MAYBE_NULL) && register_is_null(reg);
+  if (null_ok) mark_chain_precision(env, regno);  // NULL only as the exact value 0
   if (!null_ok) {
     if (Status st = check_reg_type(env, regno, arg_type); !st) return st;
     if (Status st = check_func_arg_reg_off(env, reg, regno, arg_type); !st) return st;

@@ -8,7 +8,7 @@
 //
 // Liveness and precision, as the kernel 6.18:
 // - registers: static liveness (compute_live_registers), dead registers are ignored;
-// - stack slots: every slot is compared;
+// - stack slots: static liveness too (stack_liveness.cpp), slots no path reads are ignored;
 // - precision (precision.cpp): scalars are compared by range only where backtracking marked them
 //   precise; imprecise ones match any scalar.
 // Checkpoints whose marks may still grow (a descendant was pruned against a loop head being
@@ -24,6 +24,7 @@
 #include "verifier/diagnostic.hpp"
 #include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
+#include "verifier/stack_liveness.hpp"
 
 namespace bpfbox::verifier {
 namespace {
@@ -140,6 +141,9 @@ void compute_live_registers(Env& env) {
 struct IdMap {
   std::vector<std::pair<uint32_t, uint32_t>> map;
   uint32_t tmp_id_gen = 0;
+  // Unprivileged loads compare every scalar (precision tracking is a privileged optimisation;
+  // their constants are not marked precise one by one).
+  bool all_precise = false;
 
   bool check(uint32_t old_id, uint32_t cur_id) {
     if (!!old_id != !!cur_id) return false;
@@ -182,7 +186,7 @@ bool regsafe(const RegState& old, const RegState& cur, IdMap& ids, Exact exact) 
   if (old.type != cur.type) return false;
   switch (base_type(old.type)) {
     case SCALAR_VALUE:
-      if (!old.precise && exact == Exact::No) return true;
+      if (!old.precise && !ids.all_precise && exact == Exact::No) return true;
       if ((old.id & kAddConst) != (cur.id & kAddConst)) return false;
       if (add_const_off(old) != add_const_off(cur)) return false;
       return cur.s.within(old.s) && ids.check_scalar(old.id & ~kAddConst, cur.id & ~kAddConst);
@@ -225,11 +229,13 @@ const RegState* scalar_reg_for_stack(const Env& env, const StackSlot& s) {
   return &kUnbound;
 }
 
-bool stacksafe(const Env& env, const FuncState& old, const FuncState& cur, IdMap& ids,
-               Exact exact) {
+bool stacksafe(const Env& env, const FuncState& old, const FuncState& cur, IdMap& ids, Exact exact,
+               uint64_t live) {
   for (size_t spi = 0; spi < old.stack.size(); ++spi) {
     const StackSlot& os = old.stack[spi];
     const StackSlot* cs = spi < cur.stack.size() ? &cur.stack[spi] : nullptr;
+    // A slot no path reads from here on need not match.
+    if (exact != Exact::Yes && spi < 64 && !(live >> spi & 1)) continue;
     if (exact == Exact::Yes) {
       if (!cs || os.slot_type != cs->slot_type) return false;
       if (is_spilled(os) && !regs_exact(os.spilled_ptr, cs->spilled_ptr, ids)) return false;
@@ -269,10 +275,25 @@ bool refsafe(const VerifierState& old, const VerifierState& cur, IdMap& ids) {
   return !old.active_lock_id || ids.check(old.active_lock_id, cur.active_lock_id);
 }
 
+// Where frame `fr` of a state continues: the state's instruction for the current frame; for a
+// caller, the instruction after the call, or the callback-calling helper itself (it runs again
+// when its callback returns).
+uint32_t frame_pos(const VerifierState& st, uint32_t fr) {
+  if (fr == st.curframe) return st.insn_idx;
+  const FuncState& callee = *st.frame[fr + 1];
+  return callee.in_callback_fn ? callee.callsite : callee.callsite + 1;
+}
+
 // The registers of frame `fr` that matter at the state's position.
 uint16_t live_regs(const Env& env, const VerifierState& st, uint32_t fr) {
-  uint32_t at = fr == st.curframe ? st.insn_idx : st.frame[fr + 1]->callsite + 1;
+  const uint32_t at = frame_pos(st, fr);
   return at < env.live_regs_before.size() ? env.live_regs_before[at] : 0xffff;
+}
+
+// The stack slots of frame `fr` that matter at the state's position.
+uint64_t live_slots(const Env& env, const VerifierState& st, uint32_t fr) {
+  const uint32_t at = frame_pos(st, fr);
+  return at < env.live_slots_before.size() ? env.live_slots_before[at] : ~uint64_t(0);
 }
 
 // The live registers and stack slots of every frame at the state's position.
@@ -284,7 +305,7 @@ LiveMasks live_masks(const Env& env, const VerifierState& st) {
   LiveMasks m;
   for (uint32_t fr = 0; fr <= st.curframe && fr < 8; ++fr) {
     m.regs[fr] = live_regs(env, st, fr);
-    m.slots[fr] = ~uint64_t(0);
+    m.slots[fr] = live_slots(env, st, fr);
   }
   return m;
 }
@@ -294,6 +315,7 @@ bool states_equal(const Env& env, const VerifierState& old, const VerifierState&
   if (old.speculative && !cur.speculative) return false;
   IdMap ids;
   ids.tmp_id_gen = env.id_gen;
+  ids.all_precise = !env.privileged();
   if (!refsafe(old, cur, ids)) return false;
   for (uint32_t fr = 0; fr <= old.curframe; ++fr) {
     const FuncState& o = *old.frame[fr];
@@ -302,7 +324,7 @@ bool states_equal(const Env& env, const VerifierState& old, const VerifierState&
     const uint16_t live = live_regs(env, cur, fr);
     for (int r = 0; r < kMaxBpfReg; ++r)
       if ((live & (1u << r)) && !regsafe(o.regs[r], c.regs[r], ids, exact)) return false;
-    if (!stacksafe(env, o, c, ids, exact)) return false;
+    if (!stacksafe(env, o, c, ids, exact, live_slots(env, cur, fr))) return false;
   }
   return true;
 }
@@ -387,6 +409,7 @@ void propagate_backedges(Env& env) {
 
 Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
   if (env.live_regs_before.size() != env.insns.size()) compute_live_registers(env);
+  if (env.live_slots_before.size() != env.insns.size()) compute_live_stack(env);
   VerifierState& cur = *env.cur_state;
   const bool force = env.aux[insn_idx].force_checkpoint;
   // As the kernel, a new checkpoint only after 2 jumps and 8 instructions (or where forced).
@@ -482,6 +505,7 @@ void reset_pruning(Env& env) {
   env.backedges.clear();
   env.linked_sets.clear();
   env.live_regs_before.clear();
+  env.live_slots_before.clear();
 }
 
 }  // namespace bpfbox::verifier
