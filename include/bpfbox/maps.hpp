@@ -9,11 +9,13 @@
 //   file per map family, registered in one table indexed by BPF_MAP_TYPE_* (map_types.cpp).
 //   Kernel-object types (SOCKMAP, CGROUP_*, *_STORAGE, STRUCT_OPS, ARENA, STACK_TRACE, ...) have a
 //   table that refuses creation with EINVAL and a message saying why.
-// * Storage is shareable: every map lives in one Arena, a memfd mapped MAP_SHARED (pages are
-//   allocated on first touch). The arena starts with a MapHeader (attributes, frozen flag) and
-//   holds the type's layout, linked by element indices and offsets, never raw pointers;
-//   Map::attach(memfd) rebuilds a Map over the same memory in another process (pinning will hand
-//   the memfd over). Locks in the arena are plain atomic words, so they work across processes.
+// * Storage is shareable: every map lives in one Arena, a file mapped MAP_SHARED (pages are
+//   allocated on first touch): a memfd by default, or an unnamed O_TMPFILE file in the directory
+//   set_storage_dir() names, which link_storage() can give a name so that the map outlives its
+//   processes (pinning). The arena starts with a MapHeader (attributes, frozen flag) and holds
+//   the type's layout, linked by element indices and offsets, never raw pointers;
+//   Map::attach(fd) rebuilds a Map over the same memory in another process, from either kind of
+//   file. Locks in the arena are plain atomic words, so they work across processes.
 // * Two sides, as in the kernel. The syscall side (lookup/update/delete/get_next_key/... with byte
 //   buffers, per-CPU values as nr_possible_cpus slots of round_up(value_size, 8) bytes) returns a
 //   Status with the kernel's errno and applies the fd permission rules (BPF_F_RDONLY/WRONLY,
@@ -80,9 +82,25 @@ class RunSlot {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Maps.
+// Storage.
+
+// Where maps created from now on keep their storage: "" (the default) for memfds, else a
+// directory (on a file system with O_TMPFILE: tmpfs, ext4, xfs, btrfs) where each map is an
+// unnamed file that link_storage() can name. Process-wide; maps created before keep theirs. An
+// error (the directory's errno) leaves the setting as it was.
+Status set_storage_dir(const std::string& dir);
 
 class Map;
+
+// Gives a map's storage file the name `path` (in the storage directory's file system), so it
+// survives the map's last fd: open(path, O_RDWR) and Map::attach() find the same map, with its
+// contents, in any process. linkat's errno (EEXIST when path exists, EXDEV across file systems;
+// a memfd cannot be linked). Unlinking the name is the caller's business (unlink(2)).
+Status link_storage(const Map& map, const std::string& path);
+
+// ---------------------------------------------------------------------------------------------
+// Maps.
+
 struct MapOps;
 
 // The program side of a map: what the bpf_map_*_elem helpers call, with the run's CPU slot.
@@ -149,7 +167,7 @@ struct CreateOptions {
 
 // A region of the arena user space may mmap (BPF_F_MMAPABLE arrays, ring buffers).
 struct MmapRegion {
-  int memfd = -1;
+  int memfd = -1;       // the storage fd (a memfd or a storage file)
   uint64_t offset = 0;  // page-aligned offset in the memfd
   uint64_t size = 0;
 };
@@ -159,7 +177,8 @@ class Map {
   // BPF_MAP_CREATE: the map_create fields of attr (map_type .. map_extra).
   static Result<std::shared_ptr<Map>> create(const union bpf_attr& attr,
                                              const CreateOptions& opts = {});
-  // A Map over an existing map's arena (another process's memfd, e.g. from a pin). Maps holding
+  // A Map over an existing map's arena: another process's memfd, or a storage file (from
+  // open(2) of a name link_storage() gave, O_RDWR). Maps holding
   // objects answer syscall-side lookups from the arena's ids; their program side sees the objects
   // this process stored (resolving ids through `objects` is for the pinning issue).
   static Result<std::shared_ptr<Map>> attach(int memfd, ObjectTable* objects = nullptr);
@@ -225,7 +244,7 @@ class Map {
   const InlineArray* inline_array() const { return inline_.base ? &inline_ : nullptr; }
   int32_t spin_lock_off() const { return spin_lock_off_; }
 
-  // Storage.
+  // Storage: the arena's fd (a memfd, or a file in the storage directory).
   int memfd() const;
   uint64_t arena_size() const;
   Result<MmapRegion> mmap_region() const;
@@ -253,6 +272,7 @@ class Map {
   uint64_t arena_size_ = 0;
   uint8_t* base_ = nullptr;
   ObjectTable* objects_ = nullptr;
+  bool alive_ = false;  // counted in the process's live maps (the run domain may not change)
 };
 
 // BPF_MAP_TYPE_RINGBUF's program side: the bpf_ringbuf_* helpers.

@@ -7,6 +7,7 @@ namespace bpfbox::maps {
 HeldObjects::HeldObjects(ObjectTable* objects, uint32_t n_slots, std::atomic<uint32_t>* ids,
                          bool allocates)
     : objects_(objects),
+      domain_(&RunDomain::process()),
       n_slots_(n_slots),
       allocates_(allocates),
       ids_(ids),
@@ -49,7 +50,7 @@ bool HeldObjects::put(uint32_t slot, const ObjectRef* ref) {
   ids_[slot].store(ref ? ref->id : 0, std::memory_order_release);
   void* prev = ptrs_[slot].exchange(fresh, std::memory_order_acq_rel);
   if (!prev) return false;
-  retired_.push_back({RunDomain::process().retire(), old, allocates_ && !ref ? slot : UINT32_MAX});
+  retired_.push_back({domain_->retire(), old, allocates_ && !ref ? slot : UINT32_MAX});
   return true;
 }
 
@@ -73,7 +74,7 @@ uint32_t HeldObjects::alloc_slot() {
 
 void HeldObjects::drain(bool wait) {
   if (retired_.empty()) return;
-  RunDomain& domain = RunDomain::process();
+  RunDomain& domain = *domain_;
   if (wait) domain.synchronize(retired_.back().tag);
   uint64_t below = domain.reusable_below();
   size_t n = 0;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bpfbox/maps.hpp"
+#include "maps/run_domain.hpp"
 
 namespace bpfbox::maps {
 
@@ -54,6 +55,7 @@ class HeldObjects {
   void drain(bool wait);
 
   ObjectTable* objects_;
+  RunDomain* domain_;  // the process's, when the map was bound
   uint32_t n_slots_;
   bool allocates_;
   std::atomic<uint32_t>* ids_;  // in the arena

@@ -115,7 +115,7 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
   auto size = ops->arena_size(a);
   if (!size) return size.status();
   std::string memfd_name = std::string("bpfbox-map:") + name;
-  auto arena = Arena::create(memfd_name.c_str(), kMapHeaderSize + *size);
+  auto arena = Arena::create(memfd_name.c_str(), kMapHeaderSize + *size, Arena::Backing::Storage);
   if (!arena) return arena.status();
 
   auto* h = new (arena->base) MapHeader();
@@ -132,6 +132,7 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
   h->spin_lock_off = a.spin_lock_off;
   h->freeze_state.store(0);
   h->family_off = 0;
+  h->domain_id = RunDomain::process().id();
   ops->init(a, arena->base);
 
   auto m = attach(arena->fd, opts.objects);
@@ -153,6 +154,14 @@ Result<std::shared_ptr<Map>> Map::attach(int memfd, ObjectTable* objects) {
     arena->release();
     return invalid("map storage has unknown map type " + std::to_string(h->map_type));
   }
+  // Runs of this process must hold back reuse of the map's elements wherever they are deleted:
+  // the map's processes must share one run domain (the same storage directory).
+  if (h->domain_id != RunDomain::process().id()) {
+    arena->release();
+    return invalid(
+        "map belongs to another run domain: attach it after maps::set_storage_dir() names the "
+        "storage directory of the process that created it");
+  }
   std::shared_ptr<Map> m(new Map());
   m->ops_ = ops;
   m->type_ = h->map_type;
@@ -173,11 +182,14 @@ Result<std::shared_ptr<Map>> Map::attach(int memfd, ObjectTable* objects) {
   m->objects_ = objects;
   ops->bind(*m);
   fill_stubs(m->prog_);
+  note_map_alive(1);
+  m->alive_ = true;
   return m;
 }
 
 Map::~Map() {
   if (ops_ && ops_->unbind) ops_->unbind(*this);
+  if (alive_) note_map_alive(-1);
   Arena{memfd_, base_, arena_size_}.release();
 }
 

@@ -44,7 +44,7 @@ struct MapAttr {
 // The start of every arena: enough to rebuild the Map in another process.
 struct MapHeader {
   static constexpr uint64_t kMagic = 0x50414d584f424642ull;  // "BFBOXMAP"
-  static constexpr uint32_t kVersion = 2;
+  static constexpr uint32_t kVersion = 3;
   static constexpr uint32_t kFrozen = 1u << 31;  // freeze_state: frozen, else writable mappings
   uint64_t magic;
   uint32_t version;
@@ -60,6 +60,7 @@ struct MapHeader {
   std::atomic<uint32_t> freeze_state;  // kFrozen | count of writable mappings
   uint32_t reserved;
   uint64_t family_off;  // families wrapping another (HASH_OF_MAPS): where their own part starts
+  uint64_t domain_id;   // the RunDomain whose runs may hold this map's elements (its id())
 };
 // The family's layout starts here.
 constexpr uint64_t kMapHeaderSize = 128;
