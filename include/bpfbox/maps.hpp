@@ -32,8 +32,9 @@
 //   replace links the new element before unlinking the old one, and a per-bucket replace counter
 //   makes a lock-free lookup that raced with it look again, so a key being replaced never looks
 //   absent. Syscall-side readers take the bucket lock instead of a slot. The slots and the epoch
-//   live in a shareable RunDomain (one per process today; pinning will share it between
-//   processes so that runs anywhere hold back reclamation everywhere).
+//   live in a shareable RunDomain: the storage directory's, shared by every process using it
+//   (a memfd shared with forked children by default), so that runs anywhere hold back
+//   reclamation everywhere; slots of processes that died in a run are taken back.
 // * Allocation never fails spuriously: pools hold max_entries plus slack (address space only),
 //   reuse retired elements before fresh pages, and keep a reserve for the oldest run; anyone else
 //   who finds only the reserve waits for older runs to end. The oldest run never waits, so there
@@ -86,8 +87,12 @@ class RunSlot {
 
 // Where maps created from now on keep their storage: "" (the default) for memfds, else a
 // directory (on a file system with O_TMPFILE: tmpfs, ext4, xfs, btrfs) where each map is an
-// unnamed file that link_storage() can name. Process-wide; maps created before keep theirs. An
-// error (the directory's errno) leaves the setting as it was.
+// unnamed file that link_storage() can name. The directory also holds the run domain
+// (`.bpfbox-run-domain`: CPU slots and epochs) of every process using it, so that a run in any of
+// them keeps the values it looked up until it ends, whoever deletes them; a process that attaches
+// a map of a directory joins that directory (as if it had called this). With memfds the domain
+// is shared only with forked children. The domain of a process changes only while no map is
+// alive in it: EBUSY otherwise. Other errors: the directory's errno.
 Status set_storage_dir(const std::string& dir);
 
 class Map;

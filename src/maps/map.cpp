@@ -1,5 +1,6 @@
 // Map creation and the syscall-side commands: the checks syscall.c makes before it reaches a map
 // family (names, access flags, fd permissions, freeze), then the family's ops.
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string>
@@ -115,8 +116,12 @@ Result<std::shared_ptr<Map>> Map::create(const union bpf_attr& attr, const Creat
   auto size = ops->arena_size(a);
   if (!size) return size.status();
   std::string memfd_name = std::string("bpfbox-map:") + name;
-  auto arena = Arena::create(memfd_name.c_str(), kMapHeaderSize + *size, Arena::Backing::Storage);
+  auto arena = Arena::create(memfd_name.c_str(), kMapHeaderSize + *size + kMapTrailerSize,
+                             Arena::Backing::Storage);
   if (!arena) return arena.status();
+  std::string domain_dir = storage_dir();
+  std::memcpy(arena->base + arena->size - kMapTrailerSize, domain_dir.c_str(),
+              std::min<size_t>(domain_dir.size(), kMapTrailerSize - 1));
 
   auto* h = new (arena->base) MapHeader();
   h->magic = MapHeader::kMagic;
@@ -155,12 +160,22 @@ Result<std::shared_ptr<Map>> Map::attach(int memfd, ObjectTable* objects) {
     return invalid("map storage has unknown map type " + std::to_string(h->map_type));
   }
   // Runs of this process must hold back reuse of the map's elements wherever they are deleted:
-  // the map's processes must share one run domain (the same storage directory).
-  if (h->domain_id != RunDomain::process().id()) {
-    arena->release();
-    return invalid(
-        "map belongs to another run domain: attach it after maps::set_storage_dir() names the "
-        "storage directory of the process that created it");
+  // the map's processes share one run domain, the storage directory's. A process attaching a map
+  // of another directory joins it (if no map of its own is alive). A memfd domain is shared only
+  // by forked children: other processes attach as before, their runs not holding back reuse in
+  // the creator's (use a storage directory for that).
+  if (h->domain_id != RunDomain::process().id() && arena->size >= kMapTrailerSize) {
+    const char* tr = reinterpret_cast<const char*>(arena->base + arena->size - kMapTrailerSize);
+    std::string dir(tr, strnlen(tr, kMapTrailerSize - 1));
+    if (!dir.empty()) {
+      Status st = set_storage_dir(dir);
+      if (!st || h->domain_id != RunDomain::process().id()) {
+        arena->release();
+        return invalid(
+            "map belongs to the run domain of storage directory " + dir +
+            (st ? std::string(", which holds another domain now") : ": " + st.message()));
+      }
+    }
   }
   std::shared_ptr<Map> m(new Map());
   m->ops_ = ops;

@@ -64,6 +64,9 @@ struct MapHeader {
 };
 // The family's layout starts here.
 constexpr uint64_t kMapHeaderSize = 128;
+// The last page of every arena: the storage directory whose run domain the map belongs to
+// (NUL-terminated), empty for a process's memfd domain. A process attaching the map joins it.
+constexpr uint64_t kMapTrailerSize = 4096;
 static_assert(sizeof(MapHeader) <= kMapHeaderSize);
 
 inline MapHeader* header_of(const Map& m) {

@@ -7,9 +7,10 @@
 // every retire, so retiring touches no shared counter.
 //
 // The words live in shared memory so that every process attached to the same maps shares one
-// domain: with memfd storage (the default) a memfd that forked children inherit; with a storage
-// directory (set_storage_dir) the file `.bpfbox-run-domain` in it, which every process using that
-// directory maps. A run in any of them then holds back reuse in all. Each slot also records its
+// domain: with a storage directory (set_storage_dir) the file `.bpfbox-run-domain` in it, which
+// every process using that directory maps (a process attaching one of its maps joins it); with
+// memfd storage (the default) a memfd that only forked children inherit. A run in any of them
+// then holds back reuse in all. Each slot also records its
 // owner (pid and process start time): a slot whose owner died without releasing it is taken back
 // by whoever finds it holding back reclamation or CPU slots, so a killed process blocks nothing.
 #pragma once

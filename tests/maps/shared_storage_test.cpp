@@ -176,12 +176,11 @@ struct Pipe {
   }
 };
 
-// A process that was not forked from the map's creator: it names the storage directory itself
-// (opening the run domain file), attaches the pinned map, starts a run and holds a pointer to
-// key 1's value. 'r' when it holds it; then, on 'c', reports whether the value is still 111.
-[[noreturn]] void hold_value_in_run(const std::string& dir, const std::string& name, const Pipe& in,
-                                    const Pipe& out) {
-  if (!set_storage_dir(dir)) _exit(10);
+// A process forked before the map existed: it attaches the pinned map by its name, which makes
+// it join the storage directory's run domain (it opens the domain file itself), starts a run and
+// holds a pointer to key 1's value. 'r' when it holds it; then, on 'c', reports whether the
+// value is still 111.
+[[noreturn]] void hold_value_in_run(const std::string& name, const Pipe& in, const Pipe& out) {
   if (in.recv() != 'm') _exit(11);
   int fd = open(name.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) _exit(12);
@@ -217,7 +216,7 @@ struct CrossProcess {
   // Forks the run-holding process, then creates and pins the map (capacity: 64 + slack).
   std::shared_ptr<Map> start() {
     child = fork();
-    if (child == 0) hold_value_in_run(dir.path, name, to_child, to_parent);
+    if (child == 0) hold_value_in_run(name, to_child, to_parent);
     if (child < 0 || !set_storage_dir(dir.path)) return nullptr;
     auto m = make_map(BPF_MAP_TYPE_HASH, 4, 8, 64);
     uint32_t k = 1;
