@@ -97,7 +97,7 @@ void grow_stack_state(Env& env, FuncState& f, int64_t size) {
   if (f.stack.size() < slots) f.stack.resize(slots);
   if (f.subprogno < env.subprogs.size()) {
     uint32_t& depth = env.subprogs[f.subprogno].stack_depth;
-    depth = std::max<uint32_t>(depth, static_cast<uint32_t>(size));
+    depth = std::max<uint32_t>(depth, static_cast<uint32_t>(slots * kRegSize));  // whole slots
   }
 }
 

@@ -63,5 +63,22 @@ TEST_P(CoreLog, SameAsKernel) {
 INSTANTIATE_TEST_SUITE_P(Logs, CoreLog, ::testing::ValuesIn(kLogCases),
                          [](const ::testing::TestParamInfo<LogCase>& i) { return i.param.name; });
 
+// BPF_LOG_STATS's "stack depth" line counts whole 8-byte slots, as the kernel's grow_stack_state
+// (found by the soundness fuzzer: a 2-byte store at fp-438 is a depth of 440, not 438).
+TEST(CoreLogStats, StackDepthCountsWholeSlots) {
+  CaseMaps maps({});
+  const auto insns = assemble_or_die("r1 = 0\n*(u16 *)(r10 -438) = r1\nr0 = 0\nexit\n");
+  auto depth_line = [](const std::string& log) {
+    const size_t p = log.find("stack depth ");
+    return p == std::string::npos ? std::string() : log.substr(p, log.find('\n', p) - p);
+  };
+  const Outcome o = bpfbox_verify(insns, BPF_PROG_TYPE_SOCKET_FILTER, true, maps, 4);
+  EXPECT_EQ(depth_line(o.log), "stack depth 440");
+  std::string why;
+  if (const auto k = kernel_verify(insns, BPF_PROG_TYPE_SOCKET_FILTER, 4, &why)) {
+    EXPECT_EQ(depth_line(o.log), depth_line(k->log));
+  }
+}
+
 }  // namespace
 }  // namespace bpfbox::coretest
