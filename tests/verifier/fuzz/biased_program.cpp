@@ -80,7 +80,16 @@ class Gen {
   }
 
   void snippet() {
-    switch (pick(0, 15)) {
+    switch (pick(0, 18)) {
+      case 16:
+        spilled_diamond();
+        break;
+      case 17:
+        subprog_twice();
+        break;
+      case 18:
+        loop_accumulate();
+        break;
       case 0:
         direct_packet() ? packet_const() : skb_bytes();
         break;
@@ -540,6 +549,143 @@ class Gen {
       default:
         break;  // unchanged
     }
+  }
+
+  // A scalar spilled to the stack with a range that depends on the path, filled after the join
+  // and used as an offset: pruning at the join must compare the spilled values.
+  void spilled_diamond() {
+    const std::string a = label(), b = label(), skip = label();
+    const int size = chance(80) ? 8 : 4;
+    const std::string slot = "*(" + std::string(sz(size)) + " *)(r10 " + num(kSpillSlot) + ")";
+    const int small = pick(0, 40);
+    line("if " + std::string(chance(50) ? "r7" : "w7") + " > " + num(pick(0, 0xffff)) + " goto " +
+         a);
+    line("r1 = r9");
+    line("r1 &= " + num(chance(80) ? 15 : 63));
+    line(slot + " = r1");
+    line("goto " + b);
+    at(a);
+    switch (pick(0, 3)) {
+      case 0:
+        line("r1 = " + num(small));
+        break;
+      case 1:
+        line("r1 = r7");  // unbounded: the fill must not be trusted
+        break;
+      case 2:
+        line("r1 = r7");
+        line("r1 &= " + num(chance(70) ? 31 : 255));
+        break;
+      default:
+        line("r1 = r6");  // a pointer on this side
+        break;
+    }
+    line(slot + " = r1");
+    at(b);
+    line("r1 = " + slot);
+    if (chance(30)) {
+      line("if r1 > " + num(chance(85) ? 47 : 63) + " goto " + skip);
+    }
+    if (chance(50)) {
+      line("r2 = r10");
+      line("r2 += -64");
+      line("r2 += r1");
+      access("r2", 0, 1, chance(50));
+    } else {
+      lookup(kArrayMap, skip);
+      line("r0 += r1");
+      access("r0", 0, 1, chance(50));
+    }
+    at(skip);
+  }
+
+  // One subprogram called from two sites with differently bounded arguments; it returns its
+  // argument, which each caller uses as an offset: the callee's states at the second visit must
+  // not be pruned against the first when the return value's precision depends on the argument.
+  void subprog_twice() {
+    if (depth_ > 0) return;
+    const std::string g = "f" + std::to_string(label_++);
+    const std::string skip = label();
+    const int first_mask = chance(80) ? 15 : 63, second = pick(0, 3);
+    line("r1 = r9");
+    line("r1 &= " + num(first_mask));
+    line("call " + g);
+    line("r2 = r10");
+    line("r2 += -64");
+    line("r2 += r0");
+    access("r2", 0, 1, chance(50));
+    switch (second) {
+      case 0:
+        line("r1 = r7");
+        break;
+      case 1:
+        line("r1 = r7");
+        line("r1 &= " + num(chance(70) ? 31 : 127));
+        break;
+      case 2:
+        line("r1 = " + num(pick(0, 70)));
+        break;
+      default:
+        line("r1 = r9");
+        break;
+    }
+    line("call " + g);
+    if (chance(40)) line("if r0 > " + num(chance(85) ? 63 : 64) + " goto " + skip);
+    line("r2 = r10");
+    line("r2 += -64");
+    line("r2 += r0");
+    access("r2", 0, 1, chance(50));
+    at(skip);
+
+    std::string body;
+    std::string* saved = cur_;
+    cur_ = &body;
+    at(g);
+    switch (pick(0, 2)) {
+      case 0:
+        line("r0 = r1");
+        break;
+      case 1: {  // through the callee's own stack
+        line("*(u64 *)(r10 -8) = r1");
+        line("r0 = *(u64 *)(r10 -8)");
+        break;
+      }
+      default: {  // a branch in the callee on the argument
+        const std::string l = label();
+        line("r0 = r1");
+        line("if r1 < " + num(pick(1, 64)) + " goto " + l);
+        line("r0 = " + num(pick(0, 63)));
+        at(l);
+        break;
+      }
+    }
+    line("exit");
+    subs_ += body;
+    cur_ = saved;
+  }
+
+  // A counter that grows on some iterations only, used as an offset after the loop: the loop's
+  // states differ in its range, and pruning at the back edge must keep them apart.
+  void loop_accumulate() {
+    const std::string head = label(), no_inc = label(), skip = label();
+    const int n = pick(2, 16);  // every path has its own count: up to 2^n states otherwise
+    line("r1 = 0");
+    line("r2 = 0");
+    at(head);
+    line("r3 = r7");
+    line("r3 += r1");  // the test changes from one iteration to the next
+    line("r3 &= " + num(1 << pick(0, 4)));
+    line("if r3 == 0 goto " + no_inc);
+    line("r2 += " + num(pick(1, 2)));
+    at(no_inc);
+    line("r1 += 1");
+    line("if r1 < " + num(n) + " goto " + head);
+    if (chance(20)) line("if r2 > " + num(pick(20, 63)) + " goto " + skip);
+    line("r4 = r10");
+    line("r4 += -64");
+    line("r4 += r2");
+    access("r4", 0, 1, chance(50));
+    at(skip);
   }
 
   // The carried scalar as an offset, unchecked: safe only if every path left it small.

@@ -11,9 +11,10 @@
 // BPFBOX_FUZZ_ITERATIONS=N programs (default 500), BPFBOX_FUZZ_SEED=S the first seed (default 1),
 // BPFBOX_FUZZ_INPUTS=K runs per accepted program (default 8), BPFBOX_FUZZ_VERBOSE=1 prints one
 // program per disagreement cause, BPFBOX_FUZZ_REJECTS=1 counts bpfbox's refusals by message (to
-// tune the generator's biases).
+// tune the generator's biases), BPFBOX_FUZZ_PRINT=1 prints every program.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -43,6 +44,12 @@ const char* type_name(uint32_t t) {
   return t == BPF_PROG_TYPE_XDP         ? "xdp"
          : t == BPF_PROG_TYPE_SCHED_CLS ? "sched_cls"
                                         : "socket_filter";
+}
+
+uint64_t since(std::chrono::steady_clock::time_point t0) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
 }
 
 // The last log line that is not a statistics line: the verdict's message.
@@ -164,6 +171,7 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
   const uint64_t inputs = env_u64("BPFBOX_FUZZ_INPUTS", 8);
   const bool verbose = env_u64("BPFBOX_FUZZ_VERBOSE", 0) != 0;
   const bool show_rejects = env_u64("BPFBOX_FUZZ_REJECTS", 0) != 0;
+  const bool print = env_u64("BPFBOX_FUZZ_PRINT", 0) != 0;
   std::map<std::string, Agreement::Cause> rejects;
   FuzzMaps maps(!testsupport::kernel_bpf_unavailable());
   ASSERT_EQ(maps.ours.size(), 3u);
@@ -172,9 +180,13 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
   std::vector<std::string> violations;
   Agreement agree;
   std::mt19937_64 rng(first_seed);
+  uint64_t ours_ns = 0, kernel_ns = 0;  // wall time in verify() and in BPF_PROG_LOAD
 
   for (uint64_t seed = first_seed; seed < first_seed + iterations; ++seed) {
     const FuzzProgram fp = biased_program(seed);
+    if (print)
+      std::printf("seed %llu (%s):\n%s\n", static_cast<unsigned long long>(seed),
+                  type_name(fp.prog_type), fp.text.c_str());
     auto prog = isa::assemble(fp.text);
     ASSERT_TRUE(prog.is_ok()) << prog.status().message() << "\n" << fp.text;
     verifier::Options opts;
@@ -183,7 +195,15 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
       if (fd >= 0 && fd < 3) return maps.ours[fd];
       return Status(EBADF, "not a map");
     };
+    auto t0 = std::chrono::steady_clock::now();
     const verifier::VerifyResult r = verifier::verify(prog.value(), opts);
+    ours_ns += since(t0);
+    if (print) {
+      verifier::Options stats = opts;
+      stats.log_level = 4;  // BPF_LOG_STATS
+      stats.log_size = 1 << 16;
+      std::printf("bpfbox: %s", verifier::verify(prog.value(), stats).log.c_str());
+    }
     auto& tc = per_type[fp.prog_type];
     ++tc.first;
     if (r.status.is_ok()) ++tc.second;
@@ -198,7 +218,15 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
       load.insns = insns;
       load.log_level = 0;
       load.log_size = 0;
+      t0 = std::chrono::steady_clock::now();
       const int kerr = testsupport::kernel_verify(load).err;
+      kernel_ns += since(t0);
+      if (print) {
+        testsupport::KernelLoad stats = load;
+        stats.log_level = 4;
+        stats.log_size = 1 << 16;
+        std::printf("kernel: %s", testsupport::kernel_verify(stats).log.c_str());
+      }
       const int err = r.status.err();
       ++agree.checked;
       std::string cause;
@@ -289,6 +317,8 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
     std::printf("  %s: %llu programs, %llu accepted\n", type_name(t),
                 static_cast<unsigned long long>(c.first),
                 static_cast<unsigned long long>(c.second));
+  std::printf("  verification wall time: bpfbox %.1f ms, kernel BPF_PROG_LOAD %.1f ms\n",
+              ours_ns / 1e6, kernel_ns / 1e6);
   if (agree.checked) {
     std::printf(
         "kernel: %llu checked; both accept %llu, both reject (same errno) %llu, both "
