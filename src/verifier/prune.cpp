@@ -118,7 +118,19 @@ InsnFlow insn_flow(const struct bpf_insn* insns, uint32_t i) {
 void compute_live_registers(Env& env) {
   const uint32_t n = static_cast<uint32_t>(env.insns.size());
   std::vector<InsnFlow> flow(n);
-  for (uint32_t i = 0; i < n; ++i) flow[i] = insn_flow(env.insns.data(), i);
+  for (uint32_t i = 0; i < n; ++i) {
+    flow[i] = insn_flow(env.insns.data(), i);
+    // A helper reads only its arguments (the kernel's get_call_summary: r1..r<num_params>).
+    const struct bpf_insn& in = env.insns[i];
+    if (in.code == (BPF_JMP | BPF_CALL) && in.src_reg == 0 && env.ops && env.ops->get_func_proto) {
+      if (const HelperProto* fn =
+              env.ops->get_func_proto(static_cast<uint32_t>(in.imm), env.opts.load)) {
+        int params = 0;
+        while (params < 5 && fn->arg_type[params] != ARG_DONTCARE) ++params;
+        flow[i].use = static_cast<uint16_t>(((1u << (params + 1)) - 1) & ~1u);
+      }
+    }
+  }
   env.live_regs_before.assign(n, 0);
   bool changed = true;
   while (changed) {
@@ -427,7 +439,7 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
         on_hit(env, old, cur);
         return 1;
       }
-      if (is_ancestor(&old, &cur) && states_maybe_looping(old, cur) &&
+      if (states_maybe_looping(old, cur) && is_ancestor(&old, &cur) &&
           states_equal(env, old, cur, Exact::Yes)) {
         env.verbose("infinite loop detected at insn %d\n", insn_idx);
         explain(env, Rule::InfiniteLoop).at(insn_idx);
