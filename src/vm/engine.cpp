@@ -6,9 +6,7 @@
 #ifdef BPFBOX_HAVE_JIT
 #include "vm/jit/jit.hpp"
 #endif
-#ifdef BPFBOX_HAVE_LLVM
-#include "vm/llvm/llvm_tier.hpp"
-#endif
+#include "vm/llvm/llvm_tier.hpp"  // the front: loads the module, or says why it cannot
 
 namespace bpfbox::vm {
 
@@ -25,13 +23,7 @@ Result<std::unique_ptr<Executable>> compile(EngineKind engine,
       return Status(EOPNOTSUPP, "jit engine not built");
 #endif
     case EngineKind::Llvm:
-#ifdef BPFBOX_HAVE_LLVM
       return llvm_tier::compile(prog, helpers, opts, llvm_tier::Options::from_environment());
-#else
-      return Status(EOPNOTSUPP,
-                    "llvm engine not built (configure with -DBPFBOX_WITH_LLVM=ON; needs llvm-dev "
-                    "14)");
-#endif
   }
   return Status(EINVAL, "unknown engine");
 }

@@ -1,37 +1,12 @@
+// libbpfbox's side of the tier: compile() hands the program to the module, loaded on first use.
 #include "vm/llvm/llvm_tier.hpp"
 
-#include <cerrno>
 #include <cstdlib>
 
-#include <llvm/IR/LLVMContext.h>
-#include <llvm/IR/Module.h>
-
-#include "isa/decoder.hpp"
-#include "vm/executable_form.hpp"
-#include "vm/llvm/native_code.hpp"
-#include "vm/llvm/translator.hpp"
+#include "vm/llvm/module_abi.hpp"
+#include "vm/llvm/module_loader.hpp"
 
 namespace bpfbox::vm::llvm_tier {
-namespace {
-
-// The executable: its entry is the generated bpfbox_llvm_entry itself, so run() is one indirect
-// call into optimized code.
-class LlvmExecutable final : public Executable {
- public:
-  LlvmExecutable(std::unique_ptr<NativeCode> code, const HelperTable& helpers,
-                 const ExecOptions& opts)
-      : code_(std::move(code)) {
-    entry_ = reinterpret_cast<Entry>(code_->address());
-    *reinterpret_cast<const Executable**>(code_->self_slot()) = this;
-    set_run_mode(helpers, opts);
-  }
-  const char* engine_name() const override { return "llvm"; }
-
- private:
-  std::unique_ptr<NativeCode> code_;
-};
-
-}  // namespace
 
 Options Options::from_environment() {
   Options o;
@@ -42,21 +17,9 @@ Options Options::from_environment() {
 Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> prog,
                                             const HelperTable& helpers, const ExecOptions& opts,
                                             const Options& llvm_opts) {
-  auto decoded = isa::decode_program(prog);
-  if (!decoded) return decoded.status();
-  if (Status st = check_executable_form(*decoded, helpers); !st) return st;
-  if (opts.blind_constants)
-    return Status(EINVAL,
-                  "the llvm engine does not blind constants (use the jit engine for untrusted "
-                  "programs)");
-
-  auto ctx = std::make_unique<::llvm::LLVMContext>();
-  auto module = translate(*ctx, *decoded, helpers, opts);
-  if (!module) return module.status();
-  auto code = NativeCode::build(std::move(ctx), std::move(*module), llvm_opts.opt_level,
-                                kEntrySymbol, kSelfSymbol);
-  if (!code) return code.status();
-  return std::unique_ptr<Executable>(new LlvmExecutable(std::move(*code), helpers, opts));
+  auto api = module();
+  if (!api) return api.status();
+  return (*api)->compile(prog, helpers, opts, llvm_opts);
 }
 
 }  // namespace bpfbox::vm::llvm_tier

@@ -1,6 +1,8 @@
 // The optimizing tier: a program in its executable form compiled through LLVM 14 (eBPF -> IR ->
 // -O2/-O3 -> x86-64), with the interpreter's semantics, calling convention and helper table.
-// vm::compile(EngineKind::Llvm, ...) reaches it; only built with BPFBOX_WITH_LLVM.
+// vm::compile(EngineKind::Llvm, ...) reaches it. The compiler itself lives in the module
+// libbpfbox-llvm.so (module_loader.hpp), loaded on the first compile: processes that never use
+// this tier never load libLLVM. EOPNOTSUPP when the module is not built or cannot be loaded.
 #pragma once
 
 #include <memory>
