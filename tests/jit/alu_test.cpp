@@ -158,8 +158,9 @@ TEST(JitEntry, RegistersStartAtZero) {
   EXPECT_SAME_AS_INTERP(q.insns);
 }
 
-// `rX = rY; rX += imm` (and -=) compiles to one lea when both are 64-bit or both 32-bit: every
-// register pair and immediate, the 32-bit wrap, the mixed widths that must stay two instructions.
+// `rX = rY; rX += imm` (and -=, and += rZ) compiles to one lea when both are 64-bit or both 32-bit:
+// every register pair, immediates and third registers, the 32-bit wrap, and the mixed widths that
+// must stay two instructions.
 TEST(JitAlu, CopyAndOffsetPairs) {
   struct Pair {
     Op mov, add;
@@ -167,30 +168,34 @@ TEST(JitAlu, CopyAndOffsetPairs) {
   };
   const Pair pairs[] = {{Op::Mov64X, Op::Add64K, true},  {Op::Mov64X, Op::Sub64K, true},
                         {Op::Mov32X, Op::Add32K, true},  {Op::Mov32X, Op::Sub32K, true},
-                        {Op::Mov32X, Op::Add64K, false}, {Op::Mov64X, Op::Add32K, false}};
+                        {Op::Mov64X, Op::Add64X, true},  {Op::Mov32X, Op::Add32X, true},
+                        {Op::Mov32X, Op::Add64K, false}, {Op::Mov64X, Op::Add32K, false},
+                        {Op::Mov32X, Op::Add64X, false}};
   std::mt19937_64 rng(6);
   for (const Pair& pr : pairs) {
-    auto check = [&](uint8_t dst, uint8_t src, int32_t imm, uint64_t a) {
+    const bool x = isa::info(pr.add).uses_src;
+    auto check = [&](uint8_t dst, uint8_t src, uint8_t other, int32_t imm) {
       auto s = state(rng);
-      s[src] = a;
-      const auto prog = with_state(s, {I(pr.mov, dst, src), I(pr.add, dst, 0, 0, imm)});
+      s[other] = kEdges[rng() % std::size(kEdges)];
+      s[src] = kEdges[rng() % std::size(kEdges)];
+      const Insn add = x ? I(pr.add, dst, other) : I(pr.add, dst, 0, 0, imm);
+      const auto prog = with_state(s, {I(pr.mov, dst, src), add});
       const std::string d = compare_engines(prog, std::vector<uint8_t>(80));
       ASSERT_TRUE(d.empty()) << isa::name(pr.mov) << "+" << isa::name(pr.add) << " r" << int(dst)
-                             << ", r" << int(src) << " imm " << imm << "\n"
+                             << ", r" << int(src) << ", r" << int(other) << " imm " << imm << "\n"
                              << d;
     };
-    for (uint8_t dst = 0; dst < 10; ++dst)
-      for (uint8_t src = 0; src < 10; ++src)
-        check(dst, src, kImms[rng() % std::size(kImms)], kEdges[rng() % std::size(kEdges)]);
-    for (int32_t imm : kImms)
-      for (uint64_t a : kEdges) {
-        const uint8_t dst = static_cast<uint8_t>(rng() % 10);
-        check(dst, static_cast<uint8_t>((dst + 1 + rng() % 9) % 10), imm, a);
-      }
+    auto reg = [&] { return static_cast<uint8_t>(rng() % 10); };
+    if (pr.fused)  // every register pair through the lea encodings
+      for (uint8_t dst = 0; dst < 10; ++dst)
+        for (uint8_t src = 0; src < 10; ++src)
+          check(dst, src, reg(), kImms[rng() % std::size(kImms)]);
+    for (int32_t imm : kImms) check(reg(), reg(), reg(), imm);
     // Fused, the add has no code of its own (sub of INT32_MIN has no lea form).
     for (int32_t imm : {4, -8, INT32_MIN}) {
       Prog p;
-      p << I(pr.mov, 2, 1) << I(pr.add, 2, 0, 0, imm) << I(Op::Mov64X, 0, 2);
+      p << I(pr.mov, 2, 1) << (x ? I(pr.add, 2, 7) : I(pr.add, 2, 0, 0, imm))
+        << I(Op::Mov64X, 0, 2);
       p.exit();
       auto exe = jit::compile(p.insns, test_helpers(), {});
       ASSERT_TRUE(exe);
@@ -218,6 +223,10 @@ TEST(JitAlu, CopyAndOffsetAcrossAJumpAndFromR10) {
   p << I(Op::StDW, 2, 0, 0, 77) << I(Op::Mov64X, 3, 10) << I(Op::Sub64K, 3, 0, 0, 16);
   p << I(Op::StxDW, 3, 2) << I(Op::LdxDW, 0, 10, -8) << I(Op::LdxDW, 4, 10, -16);
   p << I(Op::Sub64X, 4, 10) << I(Op::Add64X, 0, 4);  // 77 + (-8)
+  // r10 as the base and as the index of the register form (rbp: a base that needs a disp8).
+  p << I(Op::Mov64K, 5, 0, 0, -24) << I(Op::Mov64X, 3, 10) << I(Op::Add64X, 3, 5);
+  p << I(Op::StDW, 3, 0, 0, 5) << I(Op::Mov64X, 3, 5) << I(Op::Add64X, 3, 10);
+  p << I(Op::LdxDW, 3, 3, 0) << I(Op::Add64X, 0, 3);  // + 5
   p.exit();
   EXPECT_SAME_AS_INTERP(p.insns);
 }

@@ -186,6 +186,16 @@ class Assembler {
   void lea(Reg dst, Mem m) { op_rm(true, 0x8D, dst, m); }
   // 32-bit: the low half of the address, zero-extended (what a 32-bit add would leave).
   void lea(bool w, Reg dst, Mem m) { op_rm(w, 0x8D, dst, m); }
+  // dst = base + index (SIB, scale 1; index is never rsp, which holds no BPF register).
+  void lea_rr(bool w, Reg dst, Reg base, Reg index) {
+    byte(static_cast<uint8_t>(0x40 | (w << 3) | ((dst >> 3) << 2) | ((index >> 3) << 1) |
+                              (base >> 3)));
+    byte(0x8D);
+    const bool disp8 = (base & 7) == RBP;  // mod 00 with base rbp/r13 would mean disp32, no base
+    byte(static_cast<uint8_t>(((disp8 ? 1 : 0) << 6) | ((dst & 7) << 3) | 4));
+    byte(static_cast<uint8_t>(((index & 7) << 3) | (base & 7)));
+    if (disp8) byte(0);
+  }
 
   // Loads: zero-extending for 1/2/4 bytes.
   void load(uint8_t size, Reg dst, Mem m) {

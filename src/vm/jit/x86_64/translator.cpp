@@ -958,8 +958,9 @@ class Emitter {
   }
 
   // `rX = rY; rX += imm` (or -=, both 64-bit or both 32-bit) is one `lea rX, [rY + imm]`: the
-  // copy-and-offset of pointer arithmetic (packet cursors, r10-relative stack arguments). Not
-  // when the add is a jump target or starts a budget segment, nor when blinding hides the imm.
+  // copy-and-offset of pointer arithmetic (packet cursors, r10-relative stack arguments);
+  // `rX = rY; rX += rZ` is `lea rX, [rY + rZ]`. Not when the add is a jump target or starts a
+  // budget segment, nor when blinding hides the imm.
   bool fuse_mov_add(uint32_t pc, const isa::Decoded& d, Reg dst, Reg src) {
     const bool w = d.op == Op::Mov64X;
     if ((!w && d.op != Op::Mov32X) || d.dst == d.src || pc + 1 >= prog_.size() || blind())
@@ -967,6 +968,12 @@ class Emitter {
     const isa::Decoded& n = prog_[pc + 1];
     if (n.dst != d.dst || f_.is_target[pc + 1] || (opts_.insn_budget && f_.segment_len[pc + 1]))
       return false;
+    if (n.op == (w ? Op::Add64X : Op::Add32X)) {
+      // rX = rY; rX += rZ: base rY, index rZ (rY again when rZ is rX).
+      a().lea_rr(w, dst, src, n.src == d.dst ? src : kMap[n.src]);
+      fused_next_ = true;
+      return true;
+    }
     int64_t disp;
     if (n.op == (w ? Op::Add64K : Op::Add32K))
       disp = n.imm;
