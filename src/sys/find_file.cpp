@@ -17,23 +17,21 @@ namespace bpfbox::sys {
 
 namespace {
 
-bool same(const std::string& path, InodeKey key, bool follow) {
-  struct stat st {};
-  int r = follow ? stat(path.c_str(), &st) : lstat(path.c_str(), &st);
-  return r == 0 && st.st_dev == key.first && st.st_ino == key.second;
-}
-
 bool ours(const char* target, const std::string& objs) {
   return std::strncmp(target, "/memfd:bpfbox-", 14) == 0 ||
          (!objs.empty() && std::strncmp(target, objs.c_str(), objs.size()) == 0);
 }
 
-std::string in_processes(InodeKey key) {
+// Calls f(path, key) for each bpfbox file open in a process until it returns true.
+template <class F>
+void each_open_file(F f) {
   const std::string objs = runtime_path("objs");
-  std::string found;
   DIR* proc = opendir("/proc");
-  if (!proc) return found;
-  while (dirent* p = readdir(proc)) {
+  if (!proc) return;
+  bool stop = false;
+  while (!stop) {
+    dirent* p = readdir(proc);
+    if (!p) break;
     if (p->d_name[0] < '1' || p->d_name[0] > '9') continue;
     const std::string fds = std::string("/proc/") + p->d_name + "/fd";
     DIR* d = opendir(fds.c_str());
@@ -45,15 +43,42 @@ std::string in_processes(InodeKey key) {
       ssize_t n = readlink(path.c_str(), target, sizeof target - 1);
       if (n <= 0) continue;
       target[n] = 0;
-      if (ours(target, objs) && same(path, key, true)) {
-        found = path;
+      if (!ours(target, objs)) continue;
+      struct stat st {};
+      if (stat(path.c_str(), &st) == 0 && f(path, InodeKey{st.st_dev, st.st_ino})) {
+        stop = true;
         break;
       }
     }
     closedir(d);
-    if (!found.empty()) break;
   }
   closedir(proc);
+}
+
+void each_pinned_file(const std::string& dir, int depth, std::set<InodeKey>& out) {
+  if (depth > 16) return;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
+    const std::string path = dir + "/" + e->d_name;
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode))
+      each_pinned_file(path, depth + 1, out);
+    else
+      out.insert({st.st_dev, st.st_ino});
+  }
+  closedir(d);
+}
+
+std::string in_processes(InodeKey key) {
+  std::string found;
+  each_open_file([&](const std::string& path, InodeKey k) {
+    if (k != key) return false;
+    found = path;
+    return true;
+  });
   return found;
 }
 
@@ -118,6 +143,33 @@ std::string find_object_file(InodeKey key) {
   std::string path = in_process_or_pins(key);
   if (path.empty()) path = in_holds(key);
   return path;
+}
+
+std::set<InodeKey> live_inodes() {
+  std::set<InodeKey> live;
+  each_open_file([&](const std::string&, InodeKey k) {
+    live.insert(k);
+    return false;
+  });
+  const std::string fs = runtime_path("fs");
+  if (!fs.empty()) each_pinned_file(fs, 0, live);
+  // The maps live programs hold by pin (pin.cpp); a dead program's holds go.
+  const std::string holds = runtime_path("ids");
+  std::vector<uint32_t> dead;
+  if (DIR* d = holds.empty() ? nullptr : opendir((holds + "/holds").c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (std::strncmp(e->d_name, "prog-", 5) != 0) continue;
+      const uint32_t prog = uint32_t(std::strtoul(e->d_name + 5, nullptr, 10));
+      auto pkey = inode_of_id(Kind::Prog, prog);
+      if (Objects::get().by_id(Kind::Prog, prog) || (pkey && live.count(*pkey)))
+        each_pinned_file(holds + "/holds/" + e->d_name, 15, live);
+      else
+        dead.push_back(prog);
+    }
+    closedir(d);
+  }
+  for (uint32_t prog : dead) forget_id(Kind::Prog, prog);
+  return live;
 }
 
 Result<int> open_by_id(Kind kind, uint32_t id, int flags) {

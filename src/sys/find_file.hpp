@@ -4,6 +4,7 @@
 // object no process has open and nothing pins is gone, as in the kernel.
 #pragma once
 
+#include <set>
 #include <string>
 
 #include "bpfbox/status.hpp"
@@ -13,6 +14,10 @@ namespace bpfbox::sys {
 
 // A path open() reopens the file by, or "" when the object is gone everywhere.
 std::string find_object_file(InodeKey key);
+
+// Every bpfbox object file open in some process or pinned (one pass over /proc/*/fd and the pin
+// tree, and the maps live pinned programs hold), for walks over many ids.
+std::set<InodeKey> live_inodes();
 
 // A new fd (O_CLOEXEC, `flags`' access mode) on the live object with this id, in this process
 // or another; ENOENT when there is none (the stale entry is removed).

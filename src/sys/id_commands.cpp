@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <set>
 
 #include "sys/commands.hpp"
 #include "sys/find_file.hpp"
@@ -14,19 +16,23 @@ namespace bpfbox::sys {
 
 namespace {
 
-bool live(Kind kind, uint32_t id) {
-  if (Objects::get().by_id(kind, id)) return true;
-  auto key = inode_of_id(kind, id);
-  if (key && !find_object_file(*key).empty()) return true;
-  forget_id(kind, id);
-  return false;
-}
-
 CmdResult next_id(Call& c, Kind kind) {
   Objects::get().sweep();
   const uint32_t start = c.attr.a.start_id;
+  std::optional<std::set<InodeKey>> live;  // one scan of every process, when first needed
   for (uint32_t id : registered_ids(kind)) {
-    if (id <= start || !live(kind, id)) continue;
+    if (id <= start) continue;
+    bool alive = Objects::get().by_id(kind, id) != nullptr;
+    if (!alive) {
+      if (auto key = inode_of_id(kind, id)) {
+        if (!live) live = live_inodes();
+        alive = live->count(*key) > 0;
+      }
+    }
+    if (!alive) {
+      forget_id(kind, id);
+      continue;
+    }
     c.put(offsetof(union bpf_attr, next_id), id);
     return 0L;
   }

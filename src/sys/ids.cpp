@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "sys/runtime.hpp"
@@ -35,26 +38,31 @@ std::string read_link(const std::string& path) {
 
 // Replaces `path` with a symlink to `target` atomically (a reused inode number takes over).
 void put_link(const std::string& path, const std::string& target) {
+  if (symlink(target.c_str(), path.c_str()) == 0 || errno != EEXIST) return;
   std::string tmp = path + ".tmp" + std::to_string(getpid());
   unlink(tmp.c_str());
   if (symlink(target.c_str(), tmp.c_str()) == 0 && rename(tmp.c_str(), path.c_str()) != 0)
     unlink(tmp.c_str());
 }
 
-std::string kind_dir(Kind kind) {
+// "<runtime>/ids/<sub>", created once per process and runtime dir.
+std::string ids_subdir(const char* sub) {
+  static std::mutex mu;
+  static std::set<std::string> made;
   std::string ids = runtime_path("ids");
   if (ids.empty()) return {};
-  std::string d = ids + "/" + kind_name(kind);
-  mkdir(d.c_str(), 0700);
+  std::string d = ids + "/" + sub;
+  std::lock_guard g(mu);
+  if (made.insert(d).second) mkdir(d.c_str(), 0700);
   return d;
 }
 
+std::string kind_dir(Kind kind) {
+  return ids_subdir(kind_name(kind));
+}
+
 std::string inodes_dir() {
-  std::string ids = runtime_path("ids");
-  if (ids.empty()) return {};
-  std::string d = ids + "/inodes";
-  mkdir(d.c_str(), 0700);
-  return d;
+  return ids_subdir("inodes");
 }
 
 }  // namespace

@@ -1,0 +1,117 @@
+// The cost of a bpf() command through bpfbox_bpf() against the kernel's bpf(2) for the same
+// command: map element commands (one fstat for the fd's object, one fcntl for its access mode,
+// then the map), MAP_CREATE + close (id allocation under flock, the object's file), and
+// BPF_MAP_GET_NEXT_ID (a sweep of the process's fds, then the registry).
+#include <benchmark/benchmark.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "bpfbox/bpf.h"
+
+namespace {
+
+enum Impl { kBpfbox = 0, kKernel = 1 };
+
+long bpf(int impl, int cmd, union bpf_attr& a) {
+  return impl == kKernel ? syscall(__NR_bpf, cmd, &a, sizeof a) : bpfbox_bpf(cmd, &a, sizeof a);
+}
+
+void setup_runtime() {
+  static bool done = [] {
+    char tmpl[] = "/tmp/bpfbox-sys-bench-XXXXXX";
+    bpfbox_set_runtime_dir(mkdtemp(tmpl));
+    return true;
+  }();
+  (void)done;
+}
+
+int create(int impl, uint32_t type) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_type = type;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = 1024;
+  return int(bpf(impl, BPF_MAP_CREATE, a));
+}
+
+void Lookup(benchmark::State& state) {
+  setup_runtime();
+  const int impl = int(state.range(0));
+  const int fd = create(impl, BPF_MAP_TYPE_HASH);
+  if (fd < 0) {
+    state.SkipWithError("bpf() refused");
+    return;
+  }
+  uint32_t key = 7;
+  uint64_t value = 1;
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_fd = uint32_t(fd);
+  a.key = reinterpret_cast<uint64_t>(&key);
+  a.value = reinterpret_cast<uint64_t>(&value);
+  bpf(impl, BPF_MAP_UPDATE_ELEM, a);
+  for (auto _ : state) benchmark::DoNotOptimize(bpf(impl, BPF_MAP_LOOKUP_ELEM, a));
+  close(fd);
+}
+BENCHMARK(Lookup)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
+
+void Update(benchmark::State& state) {
+  setup_runtime();
+  const int impl = int(state.range(0));
+  const int fd = create(impl, BPF_MAP_TYPE_HASH);
+  if (fd < 0) {
+    state.SkipWithError("bpf() refused");
+    return;
+  }
+  uint32_t key = 7;
+  uint64_t value = 1;
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_fd = uint32_t(fd);
+  a.key = reinterpret_cast<uint64_t>(&key);
+  a.value = reinterpret_cast<uint64_t>(&value);
+  for (auto _ : state) benchmark::DoNotOptimize(bpf(impl, BPF_MAP_UPDATE_ELEM, a));
+  close(fd);
+}
+BENCHMARK(Update)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
+
+void CreateClose(benchmark::State& state) {
+  setup_runtime();
+  const int impl = int(state.range(0));
+  for (auto _ : state) {
+    const int fd = create(impl, BPF_MAP_TYPE_ARRAY);
+    if (fd < 0) {
+      state.SkipWithError("bpf() refused");
+      return;
+    }
+    close(fd);
+  }
+}
+BENCHMARK(CreateClose)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
+
+void NextId(benchmark::State& state) {
+  setup_runtime();
+  const int impl = int(state.range(0));
+  const int fd = create(impl, BPF_MAP_TYPE_ARRAY);
+  if (fd < 0) {
+    state.SkipWithError("bpf() refused");
+    return;
+  }
+  for (auto _ : state) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    benchmark::DoNotOptimize(bpf(impl, BPF_MAP_GET_NEXT_ID, a));
+  }
+  close(fd);
+}
+BENCHMARK(NextId)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
+
+}  // namespace
+
+BENCHMARK_MAIN();
