@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sys/commands.hpp"
+#include "sys/runtime.hpp"
 
 namespace bpfbox::sys {
 
@@ -81,6 +82,7 @@ int fail(int err, std::string msg) {
 extern "C" int bpfbox_bpf(int cmd, union bpf_attr* attr, unsigned int size) {
   using namespace bpfbox::sys;
   t_last_error.clear();
+  runtime_dir();  // before any object is made: maps then keep their storage in it
   Call c;
   c.uattr = attr;
   c.size = size;

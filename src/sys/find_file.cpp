@@ -17,15 +17,16 @@ namespace bpfbox::sys {
 
 namespace {
 
-bool ours(const char* target, const std::string& objs) {
+// bpfbox's files: memfds it names, or files under the runtime dir (objs/, or a pin's name).
+bool ours(const char* target, const std::string& dir) {
   return std::strncmp(target, "/memfd:bpfbox-", 14) == 0 ||
-         (!objs.empty() && std::strncmp(target, objs.c_str(), objs.size()) == 0);
+         (!dir.empty() && std::strncmp(target, dir.c_str(), dir.size()) == 0);
 }
 
 // Calls f(path, key) for each bpfbox file open in a process until it returns true.
 template <class F>
 void each_open_file(F f) {
-  const std::string objs = runtime_path("objs");
+  const std::string objs = runtime_dir().empty() ? std::string() : runtime_dir() + "/";
   DIR* proc = opendir("/proc");
   if (!proc) return;
   bool stop = false;

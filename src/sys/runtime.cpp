@@ -3,10 +3,13 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <mutex>
 
 #include "bpfbox/bpf.h"
+#include "bpfbox/maps.hpp"
+#include "sys/objects.hpp"
 
 namespace bpfbox::sys {
 
@@ -41,8 +44,17 @@ const std::string& runtime_dir() {
     g_resolved = true;
     std::string dir = g_requested.empty() ? default_dir() : g_requested;
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    if (mkdir_p(dir) && mkdir_p(dir + "/ids") && mkdir_p(dir + "/objs") && mkdir_p(dir + "/fs"))
+    if (mkdir_p(dir) && mkdir_p(dir + "/ids") && mkdir_p(dir + "/objs") && mkdir_p(dir + "/fs")) {
+      // Canonical, as /proc/<pid>/fd links name the files in it (find_file.cpp).
+      if (char* real = realpath(dir.c_str(), nullptr)) {
+        dir = real;
+        std::free(real);
+      }
       g_dir = dir;
+      // Maps keep their storage in objs/ (O_TMPFILE files), so pins can link them. EBUSY when
+      // maps already exist in the process with other storage: they keep it.
+      (void)maps::set_storage_dir(dir + "/objs");
+    }
   }
   return g_dir;
 }
@@ -59,6 +71,8 @@ extern "C" int bpfbox_set_runtime_dir(const char* path) {
     errno = EINVAL;
     return -1;
   }
+  // Objects no fd names any more go first: maps can change storage only when none is alive.
+  bpfbox::sys::Objects::get().sweep();
   std::lock_guard g(bpfbox::sys::g_mu);
   bpfbox::sys::g_requested = path;
   bpfbox::sys::g_resolved = false;

@@ -197,6 +197,8 @@ TEST(SysObjects, IdsAreSharedAcrossProcesses) {
     if (read(down[0], &go, 1) != 1) _exit(2);  // the parent updated the map meanwhile
     _exit(lookup(fd, 1) == 1234 ? 0 : 1);
   }
+  close(up[1]);  // a child that dies early gives EOF, not a hang
+  close(down[0]);
   uint32_t child_id = 0;
   ASSERT_EQ(read(up[0], &child_id, 4), 4);
   const int mine = new_array();
@@ -245,6 +247,7 @@ TEST(SysObjects, APinnedMapOutlivesItsProcess) {
     pause();  // killed by the parent
     _exit(0);
   }
+  close(up[1]);
   char r = 0;
   ASSERT_EQ(read(up[0], &r, 1), 1);
   kill(pid, SIGKILL);
