@@ -160,7 +160,16 @@ class ObjectTable {
   virtual Result<ObjectRef> ref_prog_fd(int fd) = 0;
   virtual Result<ObjectRef> ref_map_fd(int fd) = 0;
   virtual Result<ObjectRef> ref_perf_event_fd(int fd) = 0;
-  // Drops a reference one of the ref_*_fd calls returned.
+  // The object with this id (ObjectKind::Prog: a prog id, ObjectKind::Map: a map id), with a
+  // reference held for the map: how a process attaching a map that holds objects (Map::attach of
+  // a pinned PROG_ARRAY, ARRAY_OF_MAPS or HASH_OF_MAPS) gets the objects another process stored,
+  // as the arena keeps only their ids. ENOENT when the object is gone (the slot then stays empty
+  // to this process's programs). The default resolves nothing.
+  virtual Result<ObjectRef> ref_id(ObjectKind kind, uint32_t id) {
+    (void)kind;
+    return Status(ENOENT, "object id " + std::to_string(id) + " cannot be resolved here");
+  }
+  // Drops a reference one of the ref_* calls returned.
   virtual void unref(const ObjectRef& ref) = 0;
 };
 
@@ -183,9 +192,10 @@ class Map {
   static Result<std::shared_ptr<Map>> create(const union bpf_attr& attr,
                                              const CreateOptions& opts = {});
   // A Map over an existing map's arena: another process's memfd, or a storage file (from
-  // open(2) of a name link_storage() gave, O_RDWR). Maps holding
-  // objects answer syscall-side lookups from the arena's ids; their program side sees the objects
-  // this process stored (resolving ids through `objects` is for the pinning issue).
+  // open(2) of a name link_storage() gave, O_RDWR). Maps holding objects answer syscall-side
+  // lookups from the arena's ids; their program side gets the objects behind the ids the arena
+  // holds at attach through `objects->ref_id()` (perf event arrays: none; slots another process
+  // changes later keep, to this process's programs, what they held).
   static Result<std::shared_ptr<Map>> attach(int memfd, ObjectTable* objects = nullptr);
   ~Map();
   Map(const Map&) = delete;

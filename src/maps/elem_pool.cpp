@@ -1,79 +1,147 @@
 #include "maps/elem_pool.hpp"
 
+#include <sched.h>
+
 namespace bpfbox::maps {
 
 static PoolLink* link(uint8_t* e) {
   return reinterpret_cast<PoolLink*>(e);
 }
 
-void ElemPool::init(PoolHeader* h, uint32_t capacity, uint32_t elem_size, uint64_t elems_off) {
+void ElemPool::init(PoolHeader* h, uint32_t capacity, uint32_t elem_size, uint32_t n_caches,
+                    uint64_t off) {
   h->capacity = capacity;
   h->elem_size = elem_size;
-  h->bump = 0;
-  h->free_head = h->limbo_head = h->limbo_tail = h->n_free = 0;
-  h->elems_off = elems_off;
+  h->bump.store(0, std::memory_order_relaxed);
+  h->scarce.store(0, std::memory_order_relaxed);
+  h->n_caches = n_caches ? n_caches : 1;
+  h->caches_off = off;
+  h->elems_off = off + caches_bytes(h->n_caches);
 }
 
-void ElemPool::reclaim_locked() {
-  if (!h_->limbo_head) return;
-  uint64_t below = domain_->reusable_below();
-  while (h_->limbo_head && link(elem(h_->limbo_head))->retire_tag < below) {
-    uint32_t idx = h_->limbo_head;
-    h_->limbo_head = link(elem(idx))->next;
-    link(elem(idx))->next = h_->free_head;
-    h_->free_head = idx;
-    ++h_->n_free;
-  }
-  if (!h_->limbo_head) h_->limbo_tail = 0;
+// A run's cache is its slot's; user space uses the CPU it runs on (no two runs share a slot, and
+// threads on one CPU rarely contend).
+PoolCache& ElemPool::cache_for(int32_t run_cpu) const {
+  if (run_cpu < 0) run_cpu = RunDomain::current_slot();
+  if (run_cpu < 0) run_cpu = sched_getcpu();
+  return caches_[static_cast<uint32_t>(run_cpu < 0 ? 0 : run_cpu) % h_->n_caches];
 }
 
-uint32_t ElemPool::pop_locked() {
-  if (uint32_t idx = h_->free_head) {
-    h_->free_head = link(elem(idx))->next;
-    --h_->n_free;
-    return idx;
+uint32_t ElemPool::pop_locked(PoolCache& c) const {
+  uint32_t idx = c.free_head;
+  if (idx) {
+    c.free_head = link(elem(idx))->next;
+    --c.n_free;
   }
-  if (h_->bump < h_->capacity) return ++h_->bump;
+  return idx;
+}
+
+// Moves the limbo elements no run can hold any more to the free list. When none can be moved
+// yet, makes sure runs starting from now announce a later epoch, so they will be.
+bool ElemPool::reclaim_locked(PoolCache& c, uint64_t below) const {
+  bool moved = false;
+  while (c.limbo_head && link(elem(c.limbo_head))->retire_tag < below) {
+    uint32_t idx = c.limbo_head;
+    c.limbo_head = link(elem(idx))->next;
+    link(elem(idx))->next = c.free_head;
+    c.free_head = idx;
+    ++c.n_free;
+    moved = true;
+  }
+  if (!c.limbo_head) {
+    c.limbo_tail = 0;
+  } else if (!moved) {
+    domain_->advance_past(link(elem(c.limbo_head))->retire_tag);
+  }
+  return moved;
+}
+
+uint32_t ElemPool::fresh() {
+  uint32_t b = h_->bump.load(std::memory_order_relaxed);
+  while (b < h_->capacity) {
+    if (h_->bump.compare_exchange_weak(b, b + 1, std::memory_order_relaxed)) return b + 1;
+  }
   return 0;
 }
 
 uint32_t ElemPool::alloc(int32_t run_cpu) {
   if (run_cpu < 0) run_cpu = RunDomain::current_slot();  // a syscall-side call inside a run
-  for (;;) {
-    uint64_t wait_for;
+  PoolCache& home = cache_for(run_cpu);
+  if (!h_->scarce.load(std::memory_order_relaxed)) {
     {
-      SpinGuard g(h_->lock);
-      reclaim_locked();  // reuse before touching new pages
-      uint32_t left = h_->n_free + (h_->capacity - h_->bump);
-      bool oldest = run_cpu >= 0 && domain_->slot_epoch(static_cast<uint32_t>(run_cpu)) <=
-                                        domain_->reusable_below();
-      if (left > reserve() || oldest || !h_->limbo_head) return pop_locked();
-      wait_for = link(elem(h_->limbo_head))->retire_tag;
-      if (run_cpu >= 0 && wait_for >= domain_->slot_epoch(static_cast<uint32_t>(run_cpu)))
-        return pop_locked();  // all retired during this run: nothing to wait for
+      SpinGuard g(home.lock);
+      if (uint32_t idx = pop_locked(home)) return idx;
+      if (home.limbo_head && reclaim_locked(home, domain_->reusable_below()))
+        return pop_locked(home);
     }
+    if (uint32_t idx = fresh()) return idx;
+  }
+  return alloc_slow(run_cpu, home);
+}
+
+// Whatever is free: this CPU's list, fresh elements, other CPUs' lists.
+uint32_t ElemPool::take_any(PoolCache& home) {
+  {
+    SpinGuard g(home.lock);
+    if (uint32_t idx = pop_locked(home)) return idx;
+  }
+  if (uint32_t idx = fresh()) return idx;
+  for (uint32_t i = 0; i < h_->n_caches; ++i) {
+    SpinGuard g(caches_[i].lock);
+    if (uint32_t idx = pop_locked(caches_[i])) return idx;
+  }
+  return 0;
+}
+
+uint32_t ElemPool::alloc_slow(int32_t run_cpu, PoolCache& home) {
+  for (;;) {
+    uint64_t below = domain_->reusable_below();
+    uint64_t left = h_->capacity - std::min(h_->capacity, h_->bump.load(std::memory_order_relaxed));
+    uint64_t wait_for = UINT64_MAX;  // the oldest tag in limbo
+    for (uint32_t i = 0; i < h_->n_caches; ++i) {
+      PoolCache& c = caches_[i];
+      SpinGuard g(c.lock);
+      reclaim_locked(c, below);
+      left += c.n_free;
+      if (c.limbo_head) wait_for = std::min(wait_for, link(elem(c.limbo_head))->retire_tag);
+    }
+    if (left > reserve()) {
+      h_->scarce.store(0, std::memory_order_relaxed);
+      if (uint32_t idx = take_any(home)) return idx;
+      continue;  // taken meanwhile by others
+    }
+    h_->scarce.store(1, std::memory_order_relaxed);
+    bool oldest = run_cpu >= 0 && domain_->slot_epoch(static_cast<uint32_t>(run_cpu)) <= below;
+    if (oldest || wait_for == UINT64_MAX) return take_any(home);
+    if (run_cpu >= 0 && wait_for >= domain_->slot_epoch(static_cast<uint32_t>(run_cpu)))
+      return take_any(home);  // all retired during this run: nothing to wait for
     domain_->synchronize(wait_for);
   }
 }
 
 void ElemPool::free_unused(uint32_t idx) {
-  SpinGuard g(h_->lock);
-  link(elem(idx))->next = h_->free_head;
-  h_->free_head = idx;
-  ++h_->n_free;
+  PoolCache& c = cache_for(-1);
+  SpinGuard g(c.lock);
+  link(elem(idx))->next = c.free_head;
+  c.free_head = idx;
+  ++c.n_free;
 }
 
 void ElemPool::retire(uint32_t idx) {
-  SpinGuard g(h_->lock);
+  PoolCache& c = cache_for(-1);
+  SpinGuard g(c.lock);
   PoolLink* l = link(elem(idx));
-  l->retire_tag = domain_->retire();  // under the lock, so limbo stays in tag order
+  // A tag of its own (the epoch advances): runs that start later announce a later epoch, so the
+  // oldest run can always reuse what was retired before it started. Under the lock, so the
+  // cache's limbo stays in order.
+  l->retire_tag = domain_->retire();
   l->next = 0;
-  if (h_->limbo_tail) {
-    link(elem(h_->limbo_tail))->next = idx;
+  if (c.limbo_tail) {
+    link(elem(c.limbo_tail))->next = idx;
   } else {
-    h_->limbo_head = idx;
+    c.limbo_head = idx;
   }
-  h_->limbo_tail = idx;
+  c.limbo_tail = idx;
 }
 
 }  // namespace bpfbox::maps

@@ -2,9 +2,15 @@
 // elements come and go (hash, LRU, LPM trie). An element that was visible to lock-free readers is
 // retired, not freed: it waits in a FIFO "limbo" list tagged with the RunDomain epoch and is reused
 // only when no run that could have seen it is still active. Never-published elements go straight
-// back to the free list.
+// back to a free list.
+//
+// As the kernel's per-CPU freelists: free and limbo lists are per CPU slot (a cache each, with its
+// own lock and cache line), so threads on different CPUs allocate and retire without touching a
+// shared line; fresh elements come from one atomic bump index. Only when the pool runs low does an
+// allocation look at every cache (the slow path, with the reserve rule below).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "maps/run_domain.hpp"
@@ -19,29 +25,42 @@ struct PoolLink {
   uint32_t reserved;
 };
 
-// Lives in the arena.
-struct PoolHeader {
+// One CPU slot's lists, in the arena.
+struct alignas(64) PoolCache {
   SpinLock lock;
-  uint32_t capacity;
-  uint32_t elem_size;
-  uint32_t bump;  // elements [bump, capacity) were never used (their pages untouched)
   uint32_t free_head;
+  uint32_t n_free;  // on the free list
   uint32_t limbo_head;
   uint32_t limbo_tail;
-  uint32_t n_free;     // on the free list
-  uint64_t elems_off;  // arena offset of element 1
+};
+
+// Lives in the arena.
+struct PoolHeader {
+  uint32_t capacity;
+  uint32_t elem_size;
+  std::atomic<uint32_t> bump;    // elements [bump, capacity) were never used (pages untouched)
+  std::atomic<uint32_t> scarce;  // set while only the reserve is left: everyone takes the slow path
+  uint32_t n_caches;
+  uint32_t reserved;
+  uint64_t caches_off;  // arena offset of the n_caches PoolCaches
+  uint64_t elems_off;   // arena offset of element 1
 };
 
 class ElemPool {
  public:
   ElemPool() = default;
   ElemPool(uint8_t* arena_base, PoolHeader* header, RunDomain* domain)
-      : h_(header), elems_(arena_base + header->elems_off), domain_(domain) {}
+      : h_(header),
+        elems_(arena_base + header->elems_off),
+        caches_(reinterpret_cast<PoolCache*>(arena_base + header->caches_off)),
+        domain_(domain) {}
 
-  // Lays out a pool of `capacity` elements of `elem_size` bytes at `elems_off`.
-  static void init(PoolHeader* h, uint32_t capacity, uint32_t elem_size, uint64_t elems_off);
-  static uint64_t bytes(uint32_t capacity, uint32_t elem_size) {
-    return uint64_t(capacity) * elem_size;
+  // Lays out a pool of `capacity` elements of `elem_size` bytes, with `n_caches` per-CPU caches
+  // (nr_possible_cpus), in the `bytes()` that start at arena offset `off` (64-aligned).
+  static void init(PoolHeader* h, uint32_t capacity, uint32_t elem_size, uint32_t n_caches,
+                   uint64_t off);
+  static uint64_t bytes(uint32_t capacity, uint32_t elem_size, uint32_t n_caches) {
+    return caches_bytes(n_caches) + uint64_t(capacity) * elem_size;
   }
 
   uint8_t* elem(uint32_t idx) const { return elems_ + uint64_t(idx - 1) * h_->elem_size; }
@@ -53,17 +72,24 @@ class ElemPool {
   // who finds only those left first waits for older runs to end (user space: any run; a run:
   // those older than itself, which hold back reclamation) so retired elements come back. The
   // oldest run never waits, so runs cannot wait for each other in a cycle, and it can always
-  // allocate unless it retired more than the reserve itself.
+  // allocate unless it retired more than the reserve itself. run_cpu: the run's slot, or -1.
   uint32_t alloc(int32_t run_cpu);
   uint32_t reserve() const { return domain_->nr_slots() * 16; }
   void free_unused(uint32_t idx);  // never made visible to readers
   void retire(uint32_t idx);       // unlinked; readers may still hold it
 
  private:
-  uint32_t pop_locked();
-  void reclaim_locked();
+  static uint64_t caches_bytes(uint32_t n_caches) { return uint64_t(n_caches) * sizeof(PoolCache); }
+  PoolCache& cache_for(int32_t run_cpu) const;
+  uint32_t pop_locked(PoolCache& c) const;
+  bool reclaim_locked(PoolCache& c, uint64_t below) const;
+  uint32_t fresh();
+  uint32_t take_any(PoolCache& home);
+  uint32_t alloc_slow(int32_t run_cpu, PoolCache& home);
+
   PoolHeader* h_ = nullptr;
   uint8_t* elems_ = nullptr;
+  PoolCache* caches_ = nullptr;
   RunDomain* domain_ = nullptr;
 };
 

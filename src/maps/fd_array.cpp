@@ -77,6 +77,8 @@ void bind(Map& m) {
     p.lookup = prog_lookup_inner_map;
     MapBuilder::set_prog(m, p);
   }
+  if (m.type() != BPF_MAP_TYPE_PERF_EVENT_ARRAY)  // perf events have no ids to resolve
+    held(m).adopt_ids(m.type() == BPF_MAP_TYPE_PROG_ARRAY ? ObjectKind::Prog : ObjectKind::Map);
 }
 
 void unbind(Map& m) {

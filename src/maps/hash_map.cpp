@@ -173,6 +173,19 @@ Status alloc_check(const MapAttr& a) {
   return Status::ok();
 }
 
+// htab_map_alloc: per-CPU LRU lists get the same number of elements each, at least one: max_entries
+// rounds up to a multiple of nr_possible_cpus (down if that overflows u32).
+Status resolve(MapAttr& a) {
+  if (is_lru(a.map_type) && (a.map_flags & BPF_F_NO_COMMON_LRU)) {
+    uint64_t n = a.nr_cpus_possible;
+    uint64_t up = (uint64_t(a.max_entries) + n - 1) / n * n;
+    a.max_entries = uint32_t(up > UINT32_MAX ? a.max_entries / n * n : up);
+  }
+  if (a.max_entries > (uint32_t(1) << 31) || std::bit_ceil(uint64_t(a.max_entries)) > kMaxBuckets)
+    return Status(E2BIG, "max_entries too large for a hash map");
+  return Status::ok();
+}
+
 uint32_t n_buckets(const MapAttr& a) {
   return uint32_t(std::bit_ceil(a.max_entries));
 }
@@ -199,7 +212,8 @@ uint64_t elems_off(const MapAttr& a) {
 }
 
 Result<uint64_t> arena_size(const MapAttr& a) {
-  return elems_off(a) - kMapHeaderSize + ElemPool::bytes(pool_capacity(a), elem_size(a));
+  return elems_off(a) - kMapHeaderSize +
+         ElemPool::bytes(pool_capacity(a), elem_size(a), a.nr_cpus_possible);
 }
 
 void init(const MapAttr& a, uint8_t* base) {
@@ -217,10 +231,10 @@ void init(const MapAttr& a, uint8_t* base) {
   l->n_lru_lists = n_lru_lists(a);
   l->identity_hash = a.map_type == BPF_MAP_TYPE_DEVMAP_HASH;
   l->lru_off = lru_off(a);
-  LruLists::init(reinterpret_cast<LruListHeader*>(base + l->lru_off), l->n_lru_lists,
-                 a.max_entries);
+  LruLists::init(reinterpret_cast<LruListHeader*>(base + l->lru_off), l->n_lru_lists, a.max_entries,
+                 (a.map_flags & BPF_F_NO_COMMON_LRU) != 0);
   l->buckets_off = buckets_off(a);
-  ElemPool::init(&l->pool, pool_capacity(a), l->elem_size, elems_off(a));
+  ElemPool::init(&l->pool, pool_capacity(a), l->elem_size, a.nr_cpus_possible, elems_off(a));
 }
 
 // Program side (inside a run: lock-free reads, the run's epoch keeps elements alive).
@@ -294,29 +308,42 @@ void overwrite_value(HashView& v, HashElem* e, const void* value, uint64_t flags
 long update_elem(HashView& v, const void* key, const void* value, uint64_t flags, bool in_run,
                  uint32_t cpu) {
   if ((flags & ~uint64_t(BPF_F_LOCK)) > BPF_EXIST) return -EINVAL;
-  if ((flags & BPF_F_LOCK) && (v.lock_off < 0 || v.percpu)) return -EINVAL;
+  if ((flags & BPF_F_LOCK) && (v.lock_off < 0 || v.percpu || v.lru)) return -EINVAL;
   const bool all_cpus = !in_run;
   const bool in_place = v.percpu || (flags & BPF_F_LOCK);
   uint32_t h = v.hash(key);
   Bucket& b = v.bucket(h);
 
+  // An LRU map makes room first (evicting if it must), as the kernel pops a free LRU node before
+  // it looks the key up (LRU_PERCPU_HASH: unless BPF_EXIST); no bucket lock is held, so evicting
+  // cannot deadlock.
+  uint32_t lru_list = 0;
+  bool lru_reserved = false;
+  if (v.lru && !(v.percpu && flags == BPF_EXIST)) {
+    lru_list = v.lru_lists.list_for(current_cpu(in_run, cpu));
+    uint32_t victims[LruLists::kMaxVictims];
+    uint32_t n = v.lru_lists.reserve(lru_list, victims);
+    for (uint32_t i = 0; i < n; ++i) evict(v, victims[i]);
+    lru_reserved = true;
+  }
+
   if (in_place) {
     SpinGuard g(b.lock);
     if (uint32_t old = v.find(b, h, key)) {
-      if (flags & BPF_NOEXIST) return -EEXIST;
-      overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
-      if (v.lru) LruLists::touch(v.lru_lists.node(old));
-      return 0;
+      long err = 0;
+      if (flags & BPF_NOEXIST) {
+        err = -EEXIST;
+      } else {
+        overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
+        if (v.lru) LruLists::touch(v.lru_lists.node(old));
+      }
+      if (lru_reserved) v.lru_lists.unreserve(lru_list);
+      return err;
     }
-    if (flags & BPF_EXIST) return -ENOENT;
-  }
-
-  // An LRU map makes room first (evicting if it must), as the kernel pops a free LRU node before
-  // it looks the key up; no bucket lock is held, so evicting cannot deadlock.
-  uint32_t lru_list = 0;
-  if (v.lru) {
-    lru_list = v.lru_lists.list_for(current_cpu(in_run, cpu));
-    if (uint32_t victim = v.lru_lists.reserve(lru_list)) evict(v, victim);
+    if (flags & BPF_EXIST) {
+      if (lru_reserved) v.lru_lists.unreserve(lru_list);
+      return -ENOENT;
+    }
   }
 
   // Allocate before taking the bucket lock: waiting for a grace period under it could deadlock
@@ -351,7 +378,7 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     }
     if (err) {
       if (fresh) v.pool.free_unused(fresh);
-      if (v.lru) v.lru_lists.unreserve(lru_list);
+      if (lru_reserved) v.lru_lists.unreserve(lru_list);
       return err > 0 ? 0 : err;
     }
     HashElem* e = v.elem(fresh);
@@ -364,7 +391,10 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     }
     if (v.lru) {
       v.lru_lists.push(lru_list, fresh);
-      if (old) v.lru_lists.remove(old);
+      if (old) {
+        LruLists::touch(v.lru_lists.node(fresh));  // the kernel marks a replacement referenced
+        v.lru_lists.remove(old);
+      }
     }
   }
   if (old) v.pool.retire(old);
@@ -505,6 +535,7 @@ void unbind(Map& m) {
 constexpr MapOps make_ops(const char* name) {
   MapOps o{.name = name};
   o.alloc_check = alloc_check;
+  o.resolve = resolve;
   o.arena_size = arena_size;
   o.init = init;
   o.bind = bind;

@@ -16,13 +16,31 @@ HeldObjects::HeldObjects(ObjectTable* objects, uint32_t n_slots, std::atomic<uin
   for (uint32_t i = 0; i < n_slots; ++i) ptrs_[i].store(nullptr, std::memory_order_relaxed);
   if (!allocates) return;
   free_.reserve(n_slots);
-  for (uint32_t i = n_slots; i-- > 0;) free_.push_back(i);
+  for (uint32_t i = n_slots; i-- > 0;) {
+    if (!ids_[i].load(std::memory_order_acquire)) free_.push_back(i);  // attached: in use
+  }
+}
+
+void HeldObjects::adopt_ids(ObjectKind kind) {
+  if (!objects_) return;
+  std::lock_guard g(mu);
+  for (uint32_t i = 0; i < n_slots_; ++i) {
+    uint32_t id = ids_[i].load(std::memory_order_acquire);
+    if (!id || ptrs_[i].load(std::memory_order_relaxed)) continue;
+    auto ref = objects_->ref_id(kind, id);
+    if (!ref) continue;
+    refs_[i] = *ref;
+    ptrs_[i].store(program_pointer(*ref), std::memory_order_release);
+  }
 }
 
 HeldObjects::~HeldObjects() {
   std::lock_guard g(mu);
+  drain(false);
   for (uint32_t i = 0; i < n_slots_; ++i) {
-    if (ptrs_[i].load(std::memory_order_relaxed)) put(i, nullptr);
+    if (!ptrs_[i].exchange(nullptr, std::memory_order_acq_rel)) continue;
+    retired_.push_back({domain_->retire(), refs_[i], UINT32_MAX});
+    refs_[i] = ObjectRef{};
   }
   // Inside a run (a helper dropping the last reference) waiting would wait for ourselves: the
   // objects are then dropped at once, as nothing can reach this map any more.

@@ -23,7 +23,9 @@ class HeldObjects {
  public:
   // allocates: slots are handed out by alloc_slot (HASH_OF_MAPS), not indexes (fd arrays).
   HeldObjects(ObjectTable* objects, uint32_t n_slots, std::atomic<uint32_t>* ids, bool allocates);
-  ~HeldObjects();  // drops every reference (after the runs that may use them, outside a run)
+  // Drops this process's references (after the runs that may use them, outside a run); the ids
+  // in the arena stay for the map's other processes.
+  ~HeldObjects();
   HeldObjects(const HeldObjects&) = delete;
   HeldObjects& operator=(const HeldObjects&) = delete;
 
@@ -42,6 +44,9 @@ class HeldObjects {
   // Under mu. A free slot for allocate-on-insert users (HASH_OF_MAPS), or UINT32_MAX. Waits for
   // runs to end when only retired slots are left, unless called from inside a run.
   uint32_t alloc_slot();
+  // For a map attached in another process: takes a reference, through the object table, on the
+  // object behind every id the arena holds (ObjectTable::ref_id), for the program side.
+  void adopt_ids(ObjectKind kind);
 
   std::mutex mu;
 

@@ -120,7 +120,8 @@ uint64_t elems_off() {
 }
 
 Result<uint64_t> arena_size(const MapAttr& a) {
-  return elems_off() - kMapHeaderSize + ElemPool::bytes(capacity(a), node_size(a));
+  return elems_off() - kMapHeaderSize +
+         ElemPool::bytes(capacity(a), node_size(a), a.nr_cpus_possible);
 }
 
 void init(const MapAttr& a, uint8_t* base) {
@@ -128,7 +129,7 @@ void init(const MapAttr& a, uint8_t* base) {
   l->data_size = a.key_size - 4;
   l->max_prefixlen = l->data_size * 8;
   l->value_off = kDataOff + round8(l->data_size);
-  ElemPool::init(&l->pool, capacity(a), node_size(a), elems_off());
+  ElemPool::init(&l->pool, capacity(a), node_size(a), a.nr_cpus_possible, elems_off());
 }
 
 void bind(Map& m);

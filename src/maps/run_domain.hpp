@@ -1,10 +1,9 @@
 // Runs' CPU slots and the epoch that decides when unlinked elements may be reused.
 //
 // Slot i's word is 0 while slot i is free, else the global epoch read when a run took it. An
-// element unlinked while the epoch was e (retire_tag() returns e) may be reused once every
-// occupied slot announces an epoch > e: each of those runs started after the unlink and cannot
-// hold a pointer to it. The epoch advances only when someone waits for reuse (advance()), not on
-// every retire, so retiring touches no shared counter.
+// element unlinked while the epoch was e (retire() returns e and advances the epoch) may be
+// reused once every occupied slot announces an epoch > e: each of those runs started after the
+// unlink and cannot hold a pointer to it.
 //
 // The words live in shared memory so that every process attached to the same maps shares one
 // domain: with a storage directory (set_storage_dir) the file `.bpfbox-run-domain` in it, which
@@ -46,11 +45,6 @@ class RunDomain {
   uint32_t acquire();  // waits while every slot is occupied
   void release(uint32_t slot);
 
-  // The tag to store with an element just unlinked (after the unlink, outside its lock).
-  uint64_t retire_tag() const {
-    std::atomic_thread_fence(std::memory_order_seq_cst);  // the unlink before the epoch read
-    return shared_->epoch.load(std::memory_order_relaxed);
-  }
   // Advances the epoch and returns the old value: everything retired before is older than any
   // run that starts from now on.
   uint64_t retire() { return shared_->epoch.fetch_add(1, std::memory_order_seq_cst); }

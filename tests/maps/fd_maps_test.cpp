@@ -336,5 +336,62 @@ TEST(HashOfMaps, ChurnRecyclesSlots) {
   EXPECT_EQ(t.total_refs(), 0);
 }
 
+// Another process attaching a map that holds objects (a pinned map) finds them through the
+// object table's ids: the tail-call table and the inner maps work on its program side, its own
+// inserts take free slots only, and dropping its Map leaves the creator's contents alone.
+TEST(FdMaps, AttachedMapsResolveIdsThroughTheObjectTable) {
+  TestObjectTable t;
+  auto e1 = returning(1);
+  int p1 = t.add_prog(BPF_PROG_TYPE_XDP, e1.get());
+  auto inner = make_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
+  int im = t.add_map(inner);
+  auto progs = create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4));
+  union bpf_attr aa = map_attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 2);
+  aa.inner_map_fd = static_cast<uint32_t>(im);
+  auto arr = create(t, aa);
+  union bpf_attr ha = map_attr(BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 4);
+  ha.inner_map_fd = static_cast<uint32_t>(im);
+  auto hom = create(t, ha);
+  ASSERT_TRUE(progs && arr && hom);
+  uint32_t k = 2;
+  int32_t fd = p1;
+  ASSERT_TRUE(progs->update(&k, &fd));
+  fd = im;
+  ASSERT_TRUE(arr->update(&(k = 1), &fd));
+  ASSERT_TRUE(hom->update(&(k = 7), &fd));
+  int refs = t.refs(im);
+  {
+    auto progs2 = Map::attach(progs->memfd(), &t);
+    auto arr2 = Map::attach(arr->memfd(), &t);
+    auto hom2 = Map::attach(hom->memfd(), &t);
+    ASSERT_TRUE(progs2 && arr2 && hom2);
+    EXPECT_EQ(prog_array_lookup(progs2->get(), 2), e1.get());
+    EXPECT_EQ(prog_array_lookup(progs2->get(), 1), nullptr);
+    EXPECT_EQ(t.refs(p1), 2);
+    RunSlot run;
+    k = 1;
+    EXPECT_EQ((*arr2)->prog_lookup(&k, run.cpu()), inner.get());
+    k = 7;
+    EXPECT_EQ((*hom2)->prog_lookup(&k, run.cpu()), inner.get());
+    EXPECT_EQ(t.refs(im), refs + 2);
+  }
+  quiesce();
+  EXPECT_EQ(t.refs(p1), 1);
+  EXPECT_EQ(t.refs(im), refs);
+  uint32_t out = 0;
+  ASSERT_TRUE(progs->lookup(&(k = 2), &out));  // the creator's ids are untouched
+  EXPECT_EQ(out, t.id(p1));
+  ASSERT_TRUE(hom->lookup(&(k = 7), &out));
+  EXPECT_EQ(out, t.id(im));
+  {  // an insert through an attached HASH_OF_MAPS takes a slot nobody uses
+    auto hom2 = Map::attach(hom->memfd(), &t);
+    ASSERT_TRUE(hom2);
+    ASSERT_TRUE((*hom2)->update(&(k = 8), &fd));
+    RunSlot run;
+    EXPECT_EQ(hom->prog_lookup(&(k = 7), run.cpu()), inner.get());
+  }
+  quiesce();
+}
+
 }  // namespace
 }  // namespace bpfbox::maps::testing

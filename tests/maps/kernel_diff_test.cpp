@@ -64,6 +64,12 @@ const DiffSpec kSpecs[] = {
     // LRU maps below capacity (eviction choices are the kernel's approximation, not compared).
     {"lru_hash", BPF_MAP_TYPE_LRU_HASH, 4, 8, 256, BPF_F_ZERO_SEED, 128, true},
     {"lru_percpu_hash", BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 8, 256, BPF_F_ZERO_SEED, 128, true},
+    // Per-CPU LRU lists at capacity: the kernel's rotation and 4-at-a-time shrinking, compared
+    // key for key (syscall-side lookups set no reference bits, so the order is deterministic).
+    {"lru_no_common", BPF_MAP_TYPE_LRU_HASH, 4, 8, 33, BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU, 96,
+     true},
+    {"lru_percpu_no_common", BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 12, 17,
+     BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU, 64, true},
     {"devmap", BPF_MAP_TYPE_DEVMAP, 4, 8, 16, 0, 20, true, true},
     {"devmap_ifindex_only", BPF_MAP_TYPE_DEVMAP, 4, 4, 16, 0, 20, true, true},
     {"devmap_hash", BPF_MAP_TYPE_DEVMAP_HASH, 4, 8, 16, 0, 40, true, true},
@@ -84,6 +90,31 @@ struct PinToOneCpu {
   }
   ~PinToOneCpu() { sched_setaffinity(0, sizeof saved, &saved); }
 };
+
+// BPF_F_NO_COMMON_LRU: max_entries rounds to a multiple of nr_possible_cpus (down when rounding
+// up overflows), then the kernel's bounds apply; what BPF_OBJ_GET_INFO_BY_FD reports is compared.
+TEST(KernelDiff, NoCommonLruMaxEntries) {
+  REQUIRE_KERNEL_BPF();
+  for (uint32_t type : {BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
+    for (uint32_t max : {1u, 3u, 33u, 1000u, 0x80000001u, 0xffffffffu}) {
+      union bpf_attr attr = map_attr(type, 4, 8, max, BPF_F_NO_COMMON_LRU);
+      KernelMap km(attr);
+      auto bm = Map::create(attr);
+      std::string what = "type " + std::to_string(type) + " max_entries " + std::to_string(max);
+      ASSERT_EQ(bm ? 0 : -bm.status().err(), km.fd() >= 0 ? 0 : km.fd()) << what;
+      if (km.fd() < 0) continue;
+      struct bpf_map_info info;
+      std::memset(&info, 0, sizeof info);
+      union bpf_attr a;
+      std::memset(&a, 0, sizeof a);
+      a.info.bpf_fd = static_cast<uint32_t>(km.fd());
+      a.info.info_len = sizeof info;
+      a.info.info = reinterpret_cast<uint64_t>(&info);
+      ASSERT_EQ(KernelMap::sys(BPF_OBJ_GET_INFO_BY_FD, &a), 0) << what;
+      EXPECT_EQ((*bm)->max_entries(), info.max_entries) << what;
+    }
+  }
+}
 
 class KernelDiffOps : public ::testing::TestWithParam<DiffSpec> {};
 

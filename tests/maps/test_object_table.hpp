@@ -52,6 +52,17 @@ class TestObjectTable : public ObjectTable {
   Result<ObjectRef> ref_perf_event_fd(int fd) override {
     return ref(fd, ObjectKind::PerfEvent, EBADF);
   }
+  // Ids resolve as the bpf() layer's id table would: to the object, with a reference.
+  Result<ObjectRef> ref_id(ObjectKind kind, uint32_t id) override {
+    std::lock_guard g(mu_);
+    for (auto& [fd, e] : entries_) {
+      if (e.ref.id == id && e.ref.kind == kind) {
+        ++e.refs;
+        return e.ref;
+      }
+    }
+    return Status(ENOENT, "no object with id " + std::to_string(id));
+  }
   void unref(const ObjectRef& r) override {
     std::lock_guard g(mu_);
     for (auto& [fd, e] : entries_) {
