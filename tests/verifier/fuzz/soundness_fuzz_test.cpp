@@ -8,7 +8,7 @@
 // disagreement is reported, not failed: the corpus pins verdicts; the deliberate ones are listed
 // in docs/verifier-differences.md.
 //
-// BPFBOX_FUZZ_ITERATIONS=N programs (default 200), BPFBOX_FUZZ_SEED=S the first seed (default 1),
+// BPFBOX_FUZZ_ITERATIONS=N programs (default 150), BPFBOX_FUZZ_SEED=S the first seed (default 1),
 // BPFBOX_FUZZ_INPUTS=K runs per accepted program (default 8), BPFBOX_FUZZ_VERBOSE=1 prints one
 // program per disagreement cause, BPFBOX_FUZZ_REJECTS=1 counts bpfbox's refusals by message (to
 // tune the generator's biases), BPFBOX_FUZZ_PRINT=1 prints every program.
@@ -166,7 +166,7 @@ struct Agreement {
 };
 
 TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
-  const uint64_t iterations = env_u64("BPFBOX_FUZZ_ITERATIONS", 200);
+  const uint64_t iterations = env_u64("BPFBOX_FUZZ_ITERATIONS", 150);
   const uint64_t first_seed = env_u64("BPFBOX_FUZZ_SEED", 1);
   const uint64_t inputs = env_u64("BPFBOX_FUZZ_INPUTS", 8);
   const bool verbose = env_u64("BPFBOX_FUZZ_VERBOSE", 0) != 0;
