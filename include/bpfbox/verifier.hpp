@@ -44,6 +44,19 @@ struct Options {
   std::function<Result<std::shared_ptr<maps::Map>>(int fd)> map_by_fd;
   // fd_array for BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE.
   std::span<const int32_t> fd_array;
+  // The program's BTF, as PROG_LOAD passes it: the raw blob BPF_BTF_LOAD took for prog_btf_fd
+  // (empty: no BTF), and the func_info / line_info arrays exactly as in bpf_attr — `cnt` records
+  // of `rec_size` bytes each (struct bpf_func_info / bpf_line_info, possibly followed by zeroed
+  // bytes a newer loader added). Checked as the kernel's check_btf_func / check_btf_line; callbacks
+  // need func_info, global functions are verified on their own against their BTF prototype, and
+  // the log shows line info's source lines.
+  std::span<const uint8_t> btf;
+  const void* func_info = nullptr;
+  uint32_t func_info_rec_size = 0;
+  uint32_t func_info_cnt = 0;
+  const void* line_info = nullptr;
+  uint32_t line_info_rec_size = 0;
+  uint32_t line_info_cnt = 0;
 };
 
 struct Subprog {
@@ -60,6 +73,8 @@ struct Diagnostic {
   std::vector<uint32_t> path;          // the instructions of the failing path, in order
   std::string hint;    // what to change: "check `idx < 16` before indexing this 64-byte value"
   std::string source;  // the source line (from BTF line info) when known
+  std::string file;    // its file (the line info's file name, as given) and line number
+  uint32_t line = 0;
 };
 
 // A verified program, ready for vm::compile().

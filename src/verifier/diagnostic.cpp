@@ -70,6 +70,8 @@ const char* rule_name(Rule rule) {
       return "unreleased_ref";
     case Rule::SpinLock:
       return "spin_lock";
+    case Rule::BtfInfo:
+      return "btf_info";
     case Rule::InfiniteLoop:
       return "infinite_loop";
     case Rule::Complexity:
@@ -232,6 +234,9 @@ std::string derive_hint(const RefusalFacts& f) {
       return "release the reference on every path (bpf_ringbuf_submit or bpf_ringbuf_discard)";
     case Rule::SpinLock:
       return "release the spin lock before exit and make no calls while holding it";
+    case Rule::BtfInfo:
+      return "the program's BTF func_info/line_info must describe its subprograms as the "
+             "compiler emitted them";
     case Rule::StackDepth:
       return "the deepest call chain uses more than 512 bytes of stack: use smaller locals or a "
              "per-CPU array map";
@@ -408,6 +413,7 @@ void finish_diagnostic(Env& env, int err) {
     }
   }
   if (d.hint.empty()) d.hint = f.hint.empty() ? derive_hint(f) : f.hint;
+  if (d.source.empty()) source_line_of(env, d.pc, &d.source, &d.file, &d.line);
 }
 
 }  // namespace bpfbox::verifier

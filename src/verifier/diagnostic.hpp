@@ -58,6 +58,7 @@ enum class Rule : uint8_t {
   StackDepth,      // "stack_depth": combined stack of a call chain > 512
   UnreleasedRef,   // "unreleased_ref": a reference not released on some path
   SpinLock,        // "spin_lock": misuse of bpf_spin_lock
+  BtfInfo,         // "btf_info": the program's BTF, func_info or line_info, global function args
   // Control.
   InfiniteLoop,  // "infinite_loop"
   Complexity,    // "complexity": more than 1,000,000 instructions processed

@@ -68,6 +68,7 @@ Status check_ld_imm(Env& env, const struct bpf_insn* insn) {
       mark_reg_scalar_const(dst, imm64);
       return {};
     case BPF_PSEUDO_FUNC:
+      TRY(check_pseudo_func_btf(env, aux.call_imm));
       mark_reg_known_zero(dst);
       dst.type = PTR_TO_FUNC;
       dst.subprogno = aux.call_imm;
@@ -254,6 +255,7 @@ Status do_check_paths(Env& env) {
       if (log_insns(env)) {
         if (env.scratched_regs || env.scratched_stack)
           print_insn_state(env, *env.cur_state, env.cur_state->curframe);
+        verbose_linfo(env, env.insn_idx, "; ");
         print_insn(env, env.insn_idx);
       }
       env.aux[env.insn_idx].seen = true;
@@ -299,6 +301,7 @@ VerifierState* push_stack(Env& env, uint32_t insn_idx, uint32_t prev_insn_idx, b
 
 Status do_check(Env& env) {
   env.cur_state = entry_state();
+  reset_linfo(env);
   env.insn_idx = 0;
   env.prev_insn_idx = 0;
   env.pending.clear();

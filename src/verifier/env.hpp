@@ -12,6 +12,7 @@
 
 #include "bpfbox/prog_type.hpp"
 #include "bpfbox/verifier.hpp"
+#include "verifier/btf_info.hpp"
 #include "verifier/diagnostic.hpp"
 #include "verifier/log.hpp"
 #include "verifier/state.hpp"
@@ -25,6 +26,7 @@ struct Env {
   std::vector<InsnAux> aux;            // one per instruction
   std::vector<SubprogInfo> subprogs;   // sorted by start; subprogs[0] is the main program
   std::vector<std::shared_ptr<maps::Map>> used_maps;
+  std::unique_ptr<ProgBtf> btf;  // the program's BTF, func_info and line_info (btf_info.hpp)
   VerifierLog log;
   Diagnostic diag;       // filled at the first error
   RefusalFacts refusal;  // what error sites recorded with explain() (verifier/diagnostic.hpp)

@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "isa/insn.hpp"
+#include "verifier/calls_common.hpp"
 #include "verifier/passes.hpp"
 
 namespace bpfbox::verifier {
@@ -88,6 +89,9 @@ Status resolve_pseudo_ldimm64(Env& env) {
     }
     if (src == BPF_PSEUDO_FUNC) {
       aux.ptr_type = PTR_TO_FUNC;
+      // The subprogram it names (check_subprogs made the target one): the core's subprogno.
+      const int sub = calls::find_subprog(env, static_cast<uint32_t>(int64_t(i) + in.imm + 1));
+      aux.call_imm = sub < 0 ? 0u : static_cast<uint32_t>(sub);
       ++i;
       continue;
     }

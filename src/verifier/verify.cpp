@@ -64,7 +64,9 @@ void print_stats(Env& env, std::chrono::steady_clock::duration elapsed) {
 }
 
 Status run_passes(Env& env, Program& out) {
+  if (Status st = check_btf_info_early(env); !st) return st;
   if (Status st = check_subprogs(env); !st) return st;
+  if (Status st = check_btf_info(env); !st) return st;
   if (Status st = resolve_pseudo_ldimm64(env); !st) return st;
   if (Status st = check_cfg(env); !st) return st;
   const uint64_t before = env.log.pos();

@@ -108,7 +108,8 @@ void run_verify(const VerifyOptions& o) {
       const verifier::Diagnostic& d = *r.diagnostic;
       j["diagnostic"] = {
           {"pc", d.pc},     {"rule", d.rule}, {"message", d.message}, {"registers", d.registers},
-          {"path", d.path}, {"hint", d.hint}, {"source", d.source}};
+          {"path", d.path}, {"hint", d.hint}, {"source", d.source},   {"file", d.file},
+          {"line", d.line}};
     }
     const std::string text = j.dump(2) + "\n";
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -129,7 +130,8 @@ void run_verify(const VerifyOptions& o) {
           std::printf("  path: %s\n", path.c_str());
         }
         if (!d.hint.empty()) std::printf("  hint: %s\n", d.hint.c_str());
-        if (!d.source.empty()) std::printf("  source: %s\n", d.source.c_str());
+        if (!d.source.empty())
+          std::printf("  source: %s @ %s:%u\n", d.source.c_str(), d.file.c_str(), d.line);
       }
     }
   }

@@ -136,6 +136,18 @@ void parse_file(const std::filesystem::path& path, std::vector<Case>& out) {
       c->prog_flags = static_cast<uint32_t>(std::stoul(value, nullptr, 0));
     } else if (key == "license") {
       c->license = value;
+    } else if (key == "func") {
+      try {
+        c->funcs.push_back(testsupport::parse_func_decl(value));
+      } catch (const std::exception& e) {
+        fail(where, e.what());
+      }
+    } else if (key == "line") {
+      try {
+        c->lines.push_back(testsupport::parse_line_decl(value));
+      } catch (const std::exception& e) {
+        fail(where, e.what());
+      }
     } else if (key == "expect") {
       std::istringstream in(value);
       std::string verdict, err;

@@ -7,6 +7,9 @@
 //   unpriv                          an unprivileged load (default: privileged)
 //   prog_flags: 1                   bpf_attr.prog_flags
 //   license: MIT                    default GPL
+//   func: main global int(ctx)      BTF func_info, one line per subprogram in order: name,
+//   func: cb static int(u64, u64)   linkage, prototype (types: test_btf.hpp), [@insn_off]
+//   line: 0 prog.c:3 r0 = 0;        BTF line_info: insn_off file:line[:col] source text
 //   expect: accept
 //   expect: reject EACCES invalid access to map value      errno name, then a log substring
 //   ---
@@ -24,6 +27,8 @@
 
 #include <linux/bpf.h>
 
+#include "test_btf.hpp"
+
 namespace bpfbox::corpus {
 
 struct MapSpec {
@@ -39,6 +44,8 @@ struct Case {
   bool privileged = true;
   uint32_t prog_flags = 0;
   std::string license = "GPL";
+  std::vector<testsupport::FuncDecl> funcs;  // BTF func_info (none: the program has no BTF)
+  std::vector<testsupport::LineDecl> lines;  // BTF line_info
   bool accept = true;
   int err = 0;          // the errno of a rejection
   std::string message;  // a substring of the log of a rejection

@@ -93,6 +93,12 @@ bool is_map_lddw(const struct bpf_insn& in) {
          (in.src_reg == BPF_PSEUDO_MAP_FD || in.src_reg == BPF_PSEUDO_MAP_VALUE);
 }
 
+// The case's BTF (func:/line: lines), built once per run for both sides.
+testsupport::ProgBtfBlob case_btf(const Case& c, const std::vector<struct bpf_insn>& insns) {
+  if (c.funcs.empty() && c.lines.empty()) return {};
+  return testsupport::build_prog_btf(c.funcs, c.lines, c.prog_type, insns);
+}
+
 Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns,
                    uint32_t log_level = 1) {
   std::vector<std::shared_ptr<maps::Map>> maps;
@@ -115,6 +121,14 @@ Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns,
   opts.load.gpl_compatible = c.license == "GPL" || c.license == "Dual BSD/GPL";
   opts.log_level = log_level;
   opts.log_size = 1 << 24;
+  const testsupport::ProgBtfBlob btf = case_btf(c, insns);
+  opts.btf = btf.btf;
+  opts.func_info = btf.func_info.data();
+  opts.func_info_cnt = static_cast<uint32_t>(btf.func_info.size());
+  opts.func_info_rec_size = opts.func_info_cnt ? sizeof(struct bpf_func_info) : 0;
+  opts.line_info = btf.line_info.data();
+  opts.line_info_cnt = static_cast<uint32_t>(btf.line_info.size());
+  opts.line_info_rec_size = opts.line_info_cnt ? sizeof(struct bpf_line_info) : 0;
   // map[fd:N] names the N-th map of the case.
   opts.map_by_fd = [&](int fd) -> Result<std::shared_ptr<maps::Map>> {
     if (fd >= 0 && static_cast<size_t>(fd) < maps.size()) return maps[fd];
@@ -175,6 +189,10 @@ KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns,
   load.license = c.license.c_str();
   load.log_level = log_level;
   load.log_size = 1 << 24;
+  const testsupport::ProgBtfBlob btf = case_btf(c, insns);
+  load.btf = btf.btf;
+  load.func_info = btf.func_info;
+  load.line_info = btf.line_info;
   const testsupport::KernelVerdict v = c.privileged ? testsupport::kernel_verify(load)
                                                     : testsupport::kernel_verify_unprivileged(load);
   k.ran = true;

@@ -70,7 +70,37 @@ KernelVerdict kernel_verify(const KernelLoad& load) {
     const uint64_t p = reinterpret_cast<uint64_t>(load.fd_array.data());
     std::memcpy(raw + kFdArrayOffset, &p, sizeof p);
   }
+  int btf_fd = -1;
+  if (!load.btf.empty()) {
+    std::string btf_log(1 << 16, '\0');
+    union bpf_attr ba;
+    std::memset(&ba, 0, sizeof ba);
+    ba.btf = reinterpret_cast<uint64_t>(load.btf.data());
+    ba.btf_size = static_cast<uint32_t>(load.btf.size());
+    ba.btf_log_buf = reinterpret_cast<uint64_t>(btf_log.data());
+    ba.btf_log_size = static_cast<uint32_t>(btf_log.size());
+    ba.btf_log_level = 1;
+    btf_fd = static_cast<int>(sys_bpf(BPF_BTF_LOAD, &ba));
+    if (btf_fd < 0) {
+      v.err = errno;
+      btf_log.resize(std::strlen(btf_log.c_str()));
+      v.log = "BTF_LOAD: " + btf_log;
+      return v;
+    }
+    attr->prog_btf_fd = static_cast<uint32_t>(btf_fd);
+  }
+  if (!load.func_info.empty()) {
+    attr->func_info = reinterpret_cast<uint64_t>(load.func_info.data());
+    attr->func_info_cnt = static_cast<uint32_t>(load.func_info.size());
+    attr->func_info_rec_size = load.func_info_rec_size;
+  }
+  if (!load.line_info.empty()) {
+    attr->line_info = reinterpret_cast<uint64_t>(load.line_info.data());
+    attr->line_info_cnt = static_cast<uint32_t>(load.line_info.size());
+    attr->line_info_rec_size = load.line_info_rec_size;
+  }
   const long fd = sys_bpf(BPF_PROG_LOAD, attr, kLogTrueSizeOffset + 4);
+  if (btf_fd >= 0) close(btf_fd);
   v.err = fd < 0 ? errno : 0;
   std::memcpy(&v.log_true_size, raw + kLogTrueSizeOffset, sizeof v.log_true_size);
   log.resize(std::strlen(log.c_str()));

@@ -42,6 +42,14 @@ struct KernelLoad {
   uint32_t log_level = 1;
   uint32_t log_size = 1 << 20;  // 0: no buffer (log_true_size only)
   const char* license = "GPL";
+  // The program's BTF (loaded with BPF_BTF_LOAD first, then passed as prog_btf_fd) and its
+  // func_info / line_info records. A BTF the kernel refuses makes the verdict that errno, with
+  // the BTF log as the log.
+  std::span<const uint8_t> btf;
+  std::span<const struct bpf_func_info> func_info;
+  std::span<const struct bpf_line_info> line_info;
+  uint32_t func_info_rec_size = sizeof(struct bpf_func_info);  // what the records claim to be
+  uint32_t line_info_rec_size = sizeof(struct bpf_line_info);
 };
 
 struct KernelVerdict {
