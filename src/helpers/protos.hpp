@@ -25,6 +25,12 @@ extern const HelperProto kMapLookupPercpuElemProto;
 extern const HelperProto kRingbufOutputProto, kRingbufReserveProto, kRingbufSubmitProto,
     kRingbufDiscardProto, kRingbufQueryProto;
 
+// Callbacks (callbacks.cpp): bpf_loop, bpf_for_each_map_elem, through RunContext::call_function.
+extern const HelperProto kLoopProto, kForEachMapElemProto;
+
+// bpf_spin_lock / bpf_spin_unlock (spin_lock.cpp) on the struct bpf_spin_lock of a map value.
+extern const HelperProto kSpinLockProto, kSpinUnlockProto;
+
 // bpf_tail_call (tail_call.cpp): the prototype only; the engines run `call 12` themselves.
 extern const HelperProto kTailCallProto;
 

@@ -48,10 +48,18 @@ const HelperProto* base_func_proto(uint32_t func_id, const ProgLoadContext& ctx)
     default:
       break;
   }
-  // bpf_capable(): spin locks, timers, bpf_loop, dynptrs, ... (none implemented yet), then
+  // bpf_capable(): spin locks, callbacks (timers, dynptrs, kptrs: not implemented), then
   // perfmon_capable(): the helpers that can read or print kernel memory.
   if (!ctx.privileged) return nullptr;
   switch (func_id) {
+    case BPF_FUNC_spin_lock:
+      return &kSpinLockProto;
+    case BPF_FUNC_spin_unlock:
+      return &kSpinUnlockProto;
+    case BPF_FUNC_for_each_map_elem:
+      return &kForEachMapElemProto;
+    case BPF_FUNC_loop:
+      return &kLoopProto;
     case BPF_FUNC_trace_printk:
       return &kTracePrintkProto;
     default:

@@ -439,8 +439,16 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
         on_hit(env, old, cur);
         return 1;
       }
-      if (states_maybe_looping(old, cur) && is_ancestor(&old, &cur) &&
-          states_equal(env, old, cur, Exact::Yes)) {
+      // A callback's helper call (bpf_loop, for_each) is re-checked after each iteration: a
+      // state it already covers converged, and an equal one is no infinite loop (the kernel's
+      // calls_callback() case).
+      if (env.aux[insn_idx].calls_callback) {
+        if (states_equal(env, old, cur, Exact::RangeWithin)) {
+          on_hit(env, old, cur);
+          return 1;
+        }
+      } else if (states_maybe_looping(old, cur) && is_ancestor(&old, &cur) &&
+                 states_equal(env, old, cur, Exact::Yes)) {
         env.verbose("infinite loop detected at insn %d\n", insn_idx);
         explain(env, Rule::InfiniteLoop).at(insn_idx);
         return Status(EINVAL, "infinite loop detected");
