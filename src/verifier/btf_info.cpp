@@ -311,12 +311,9 @@ Status prepare_func_args(Env& env, uint32_t subprog) {
     }
     return st;
   };
-  // Messages only for global functions: a static function's BTF may legitimately disagree with
-  // what the compiler made of it.
-  auto refuse = [&](int err, const char* msg) {
-    if (is_global) explain(env, Rule::BtfInfo);
-    return done(Status(err, msg));
-  };
+  // The callers decide whether a refusal fails the load (a global function's own verification
+  // or a call to it) or only marks the BTF unreliable (the main program).
+  auto refuse = [&](int err, const char* msg) { return done(Status(err, msg)); };
   if (!f || !is_global) {
     if (!is_global) return Status(EINVAL, "not a global function");
     env.verbose("Verifier bug\n");

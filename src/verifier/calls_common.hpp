@@ -53,6 +53,9 @@ Status check_resource_leak(Env& env, bool exception_exit, bool check_lock, const
 // process_spin_lock(): bpf_spin_lock (is_lock) / bpf_spin_unlock on the lock register regno.
 Status process_spin_lock(Env& env, int regno, bool is_lock);
 
+// check_func_arg_reg_off() (helper_call.cpp): only memory pointers may carry an offset.
+Status check_arg_reg_off(Env& env, const RegState& reg, int regno, uint32_t arg_type);
+
 // An EACCES/EINVAL Status carrying the last log line as its message.
 Status refuse(Env& env, int err);
 

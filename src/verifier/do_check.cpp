@@ -134,7 +134,12 @@ Result<int> do_check_insn(Env& env) {
           env.verbose("BPF_CALL uses reserved fields\n");
           return Status(EINVAL, "BPF_CALL uses reserved fields");
         }
-        if (env.cur_state->active_lock_id && insn->src_reg == BPF_PSEUDO_CALL) {
+        // While a spin lock is held, only bpf_spin_unlock may be called (6.x): static bpf-to-bpf
+        // calls are allowed (the callee runs under the lock and is checked likewise), global
+        // ones are refused by check_func_call, kfuncs are all refused (bpfbox has none).
+        if (env.cur_state->active_lock_id &&
+            ((insn->src_reg == 0 && insn->imm != BPF_FUNC_spin_unlock) ||
+             insn->src_reg == BPF_PSEUDO_KFUNC_CALL)) {
           env.verbose("function calls are not allowed while holding a lock\n");
           explain(env, Rule::SpinLock);
           return Status(EINVAL, "call while holding a lock");
@@ -300,13 +305,23 @@ VerifierState* push_stack(Env& env, uint32_t insn_idx, uint32_t prev_insn_idx, b
 }
 
 Status do_check(Env& env) {
+  return do_check_common(env, 0);
+}
+
+Status do_check_common(Env& env, uint32_t subprog) {
   env.cur_state = entry_state();
   reset_linfo(env);
-  env.insn_idx = 0;
-  env.prev_insn_idx = 0;
+  Status st;
+  if (subprog) {
+    st = init_global_func_state(env, *env.cur_state->frame[0], subprog);
+  } else {
+    check_main_func_btf(env);
+  }
+  env.insn_idx = env.subprogs[subprog].start;
+  env.prev_insn_idx = env.insn_idx;
   env.pending.clear();
   mark_all_scratched(env);
-  Status st = do_check_paths(env);
+  if (st.is_ok()) st = do_check_paths(env);
   const bool pop_log = !env.log.level2();
   if (st.is_ok() && pop_log) env.log.reset(0);
   env.pending.clear();

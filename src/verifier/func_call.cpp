@@ -6,8 +6,10 @@
 
 #include <cerrno>
 
+#include "verifier/btf_info.hpp"
 #include "verifier/calls_common.hpp"
 #include "verifier/do_check.hpp"
+#include "verifier/mem.hpp"
 #include "verifier/passes.hpp"
 #include "verifier/precision.hpp"
 #include "verifier/print.hpp"
@@ -80,7 +82,147 @@ Status setup_func_entry(Env& env, VerifierState& state, int subprog, uint32_t ca
   return Status::ok();
 }
 
+// btf_check_func_arg_match(): the caller's r1-r5 against the global function's prototype.
+Status check_global_func_args(Env& env, uint32_t subprog, RegState* regs) {
+  if (Status st = prepare_func_args(env, subprog); !st) return st;
+  const FuncBtf& f = *subprog_btf(env, subprog);
+  for (uint32_t i = 0; i < f.arg_cnt; ++i) {
+    const int regno = static_cast<int>(i) + 1;
+    RegState& reg = regs[regno];
+    const SubprogArg& arg = f.args[i];
+    if (arg.arg_type == ARG_ANYTHING) {
+      if (reg.type != SCALAR_VALUE) {
+        env.verbose("R%d is not a scalar\n", regno);
+        return Status(EINVAL, "argument is not a scalar");
+      }
+    } else if (arg.arg_type == ARG_PTR_TO_CTX) {
+      if (Status st = check_arg_reg_off(env, reg, regno, ARG_DONTCARE); !st) return st;
+      if (reg.type != PTR_TO_CTX) {
+        env.verbose("arg#%u expects pointer to ctx\n", i);
+        return Status(EINVAL, "argument is not the context");
+      }
+    } else if (base_type(arg.arg_type) == ARG_PTR_TO_MEM) {
+      if (Status st = check_arg_reg_off(env, reg, regno, ARG_DONTCARE); !st) return st;
+      // check_mem_reg(): NULL passes; otherwise mem_size bytes readable and writable, checked
+      // as if the pointer were not NULL.
+      if (!register_is_null(reg)) {
+        const RegState saved = reg;
+        if (type_may_be_null(reg.type)) reg.type &= ~uint32_t(PTR_MAYBE_NULL);
+        Status st =
+            check_helper_mem_access(env, regno, arg.mem_size, AccessType::Read, true, false);
+        if (st)
+          st = check_helper_mem_access(env, regno, arg.mem_size, AccessType::Write, true, false);
+        reg = saved;
+        if (!st) return Status(EINVAL, st.message());
+      }
+      // The kernel lets a known NULL through here (check_mem_reg returns early), so a function
+      // whose prototype says non-NULL dereferences it unchecked: bpfbox refuses it (sound; see
+      // docs/verifier-differences.md).
+      if (!(arg.arg_type & PTR_MAYBE_NULL) &&
+          (type_may_be_null(reg.type) || register_is_null(reg))) {
+        env.verbose("arg#%u is expected to be non-NULL\n", i);
+        return Status(EINVAL, "argument may be NULL");
+      }
+    } else {
+      env.verbose("verifier bug: unrecognized arg#%u type %u\n", i, arg.arg_type);
+      return Status(EFAULT, "unrecognized argument type");
+    }
+  }
+  return Status::ok();
+}
+
+// A call to a global function: its arguments are checked against its prototype, it is not entered
+// (verified on its own later, for any arguments that match), and r0 comes back an unknown scalar.
+Status check_global_func_call(Env& env, int subprog, FuncState& caller) {
+  const char* name = subprog_name(env, static_cast<uint32_t>(subprog));
+  if (env.cur_state->active_lock_id) {
+    env.verbose(
+        "global function calls are not allowed while holding a lock,\n"
+        "use static function instead\n");
+    explain(env, Rule::SpinLock).hint("make the function static or release the lock first");
+    return refuse(env, EINVAL);
+  }
+  FuncBtf& f = *subprog_btf(env, static_cast<uint32_t>(subprog));
+  Status st = f.unreliable
+                  ? Status(EINVAL, "unreliable BTF")
+                  : check_global_func_args(env, static_cast<uint32_t>(subprog), caller.regs.data());
+  if (!st) f.unreliable = true;  // btf_check_subprog_call()
+  if (st.err() == EFAULT) return st;
+  if (!st) {
+    env.verbose("Caller passes invalid args into func#%d ('%s')\n", subprog, name);
+    explain(env, Rule::HelperArgument)
+        .hint("pass what the global function's BTF prototype declares");
+    return refuse(env, st.err());
+  }
+  if (env.log.level1() || env.log.level2())
+    env.verbose("Func#%d ('%s') is global and assumed valid.\n", subprog, name);
+  f.called = true;
+  for (int r = 0; r <= 5; ++r) {
+    mark_reg_not_init(caller.regs[r]);
+    mark_reg_scratched(env, r);
+  }
+  mark_reg_unknown(env, caller.regs[0]);
+  caller.regs[0].subreg_def = 0;
+  return Status::ok();
+}
+
 }  // namespace
+
+Status init_global_func_state(Env& env, FuncState& frame, uint32_t subprog) {
+  init_reg_state(frame, 0);
+  frame.subprogno = subprog;
+  if (env.log.level1() || env.log.level2())
+    env.verbose("Validating %s() func#%u...\n", subprog_name(env, subprog), subprog);
+  if (Status st = prepare_func_args(env, subprog); !st) {
+    explain(env, Rule::BtfInfo).at(env.subprogs[subprog].start);
+    if (env.diag.message.empty()) env.diag.message = st.message();
+    return st;
+  }
+  const FuncBtf& f = *subprog_btf(env, subprog);
+  for (uint32_t i = 0; i < f.arg_cnt; ++i) {
+    RegState& reg = frame.regs[i + 1];
+    const SubprogArg& arg = f.args[i];
+    if (arg.arg_type == ARG_PTR_TO_CTX) {
+      mark_reg_known_zero(reg);
+      reg.type = PTR_TO_CTX;
+    } else if (arg.arg_type == ARG_ANYTHING) {
+      mark_reg_unknown(env, reg);
+    } else {
+      mark_reg_known_zero(reg);
+      reg.type = PTR_TO_MEM | (arg.arg_type & PTR_MAYBE_NULL);
+      reg.mem_size = arg.mem_size;
+      if (arg.arg_type & PTR_MAYBE_NULL) reg.id = env.new_id();
+    }
+  }
+  return Status::ok();
+}
+
+void check_main_func_btf(Env& env) {
+  FuncBtf* f = subprog_btf(env, 0);
+  if (!f) return;
+  // Messages of a refused prototype stay in the log, as the kernel's; only the verdict ignores it.
+  const Status st = subprog_is_global(env, 0) ? prepare_func_args(env, 0) : Status(EINVAL, "");
+  if (!st || f->arg_cnt != 1 || f->args[0].arg_type != ARG_PTR_TO_CTX) f->unreliable = true;
+}
+
+Status do_check_subprogs(Env& env) {
+  if (!has_func_info(env)) return Status::ok();
+  // Verifying one may reach calls to others: repeat until none is left.
+  for (bool again = true; again;) {
+    again = false;
+    for (uint32_t i = 1; i < env.subprogs.size(); ++i) {
+      FuncBtf* f = subprog_btf(env, i);
+      if (!subprog_is_global(env, i) || !f->called || f->verified) continue;
+      if (Status st = do_check_common(env, i); !st) return st;
+      if (env.log.level1() || env.log.level2())
+        env.verbose("Func#%u ('%s') is safe for any args that match its prototype\n", i,
+                    f->name.c_str());
+      f->verified = true;
+      again = true;
+    }
+  }
+  return Status::ok();
+}
 
 Status check_func_call(Env& env, uint32_t* insn_idx) {
   VerifierState& state = *env.cur_state;
@@ -93,6 +235,8 @@ Status check_func_call(Env& env, uint32_t* insn_idx) {
     return refuse(env, EFAULT);
   }
   const uint32_t caller_frameno = state.curframe;
+  if (subprog_is_global(env, static_cast<uint32_t>(subprog)))
+    return check_global_func_call(env, subprog, *state.frame[caller_frameno]);
   if (Status st = setup_func_entry(env, state, subprog, *insn_idx, nullptr); !st) return st;
   // clear_caller_saved_regs(): the caller's r0-r5 are the callee's business now.
   FuncState& caller = *state.frame[caller_frameno];

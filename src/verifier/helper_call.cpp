@@ -504,6 +504,10 @@ void clear_all_pkt_pointers(Env& env) {
 
 }  // namespace
 
+Status calls::check_arg_reg_off(Env& env, const RegState& reg, int regno, uint32_t arg_type) {
+  return check_func_arg_reg_off(env, reg, regno, arg_type);
+}
+
 Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
   const uint32_t insn_idx = *insn_idx_p;
   const struct bpf_insn& insn = env.insns[insn_idx];

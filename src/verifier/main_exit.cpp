@@ -24,6 +24,16 @@ Status check_main_exit(Env& env) {
     explain(env, Rule::PointerLeak).reg(0);
     return refuse(env, EACCES);
   }
+  // A global function verified on its own returns a scalar; the type's range is the program's.
+  if (cur_frame(env).subprogno) {
+    if (r0.type != SCALAR_VALUE) {
+      env.verbose("At subprogram exit the register R0 is not a scalar value (%s)\n",
+                  reg_type_str(r0.type).c_str());
+      explain(env, Rule::ReturnValue).reg(0);
+      return refuse(env, EINVAL);
+    }
+    return Status::ok();
+  }
   if (!env.ops || !env.ops->has_retval_range) return Status::ok();
   if (r0.type != SCALAR_VALUE) {
     env.verbose("At program exit the register R0 is not a known value (%s)\n",

@@ -31,6 +31,9 @@ Status check_cfg(Env& env);
 // Explores every path of the main program (and of each global subprogram on its own), with state
 // pruning; calls into the calls pass for call/exit instructions (do_check_main).
 Status do_check(Env& env);
+// The same from subprogram `subprog`'s entry (do_check_common): the main program (0) or a global
+// function, whose frame 0 init_global_func_state() sets up.
+Status do_check_common(Env& env, uint32_t subprog);
 
 // --- calls, references, rewrite ----------------------------------------------------------------
 // insn_idx follows the kernel's do_check: after check_helper_call and check_func_call the loop
@@ -42,6 +45,13 @@ Status do_check(Env& env);
 Status check_helper_call(Env& env, uint32_t* insn_idx);
 // A bpf-to-bpf call: pushes a frame (check_func_call); callbacks likewise.
 Status check_func_call(Env& env, uint32_t* insn_idx);
+// Global functions (BTF_FUNC_GLOBAL, func_call.cpp): each one a path reaches is verified on its
+// own after the main program, from its BTF prototype's arguments (do_check_subprogs), and
+// init_global_func_state() gives frame 0 those arguments ("Validating %s() func#%d...").
+Status do_check_subprogs(Env& env);
+Status init_global_func_state(Env& env, FuncState& frame, uint32_t subprog);
+// The main program's BTF prototype is checked (and marked unreliable when it is not f(ctx)).
+void check_main_func_btf(Env& env);
 // An exit from a subprogram or callback: pops a frame (prepare_func_exit).
 Status prepare_func_exit(Env& env, uint32_t* insn_idx);
 // Exit of the main program: references released, lock released, r0 in the type's range.

@@ -56,6 +56,12 @@ Result<const maps::Map*> use_map(Env& env, uint32_t pc, int fd) {
     explain(env, Rule::ProgramSize).at(pc);
     return Status(E2BIG, "too many maps");
   }
+  // check_map_prog_compatibility(): spin locks are not for socket filters.
+  if (map->spin_lock_off() >= 0 && env.opts.load.prog_type == BPF_PROG_TYPE_SOCKET_FILTER) {
+    env.verbose("socket filter progs cannot use bpf_spin_lock yet\n");
+    explain(env, Rule::SpinLock).at(pc);
+    return Status(EINVAL, "socket filter progs cannot use bpf_spin_lock yet");
+  }
   env.used_maps.push_back(map);
   return map.get();
 }

@@ -71,6 +71,7 @@ Status run_passes(Env& env, Program& out) {
   if (Status st = check_cfg(env); !st) return st;
   const uint64_t before = env.log.pos();
   if (Status st = do_check(env); !st) return st;
+  if (Status st = do_check_subprogs(env); !st) return st;
   // A successful level-1 verification keeps only the statistics (the kernel resets the log).
   if (env.log.level1() && !env.log.level2()) env.log.reset(before);
   if (Status st = check_decodes(env); !st) return st;

@@ -80,6 +80,8 @@ MapSpec parse_map(const std::string& spec, const std::string& where) {
       m.max_entries = v;
     else if (k == "flags")
       m.flags = v;
+    else if (k == "spin_lock")
+      m.spin_lock_off = static_cast<int32_t>(v);
     else
       fail(where, "unknown map attribute '" + k + "'");
   }

@@ -3,7 +3,8 @@
 //
 //   == name                         a unique name: letters, digits, underscores
 //   type: xdp                       socket_filter (default) | sched_cls | sched_act | xdp
-//   map: array key=4 value=64 entries=1 [flags=N]   the i-th map line is map[fd:i] in the asm
+//   map: array key=4 value=64 entries=1 [flags=N] [spin_lock=OFF]
+//                                   the i-th map line is map[fd:i] in the asm
 //   unpriv                          an unprivileged load (default: privileged)
 //   prog_flags: 1                   bpf_attr.prog_flags
 //   license: MIT                    default GPL
@@ -34,6 +35,7 @@ namespace bpfbox::corpus {
 struct MapSpec {
   uint32_t type = 0;  // BPF_MAP_TYPE_*
   uint32_t key_size = 0, value_size = 0, max_entries = 0, flags = 0;
+  int32_t spin_lock_off = -1;  // spin_lock=OFF: a struct bpf_spin_lock at OFF (the value's BTF)
 };
 
 struct Case {

@@ -110,7 +110,9 @@ Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns,
     attr.value_size = m.value_size;
     attr.max_entries = m.max_entries;
     attr.map_flags = m.flags;
-    auto made = maps::Map::create(attr);
+    maps::CreateOptions co;
+    co.spin_lock_off = m.spin_lock_off;
+    auto made = maps::Map::create(attr, co);
     if (!made) return {made.status().err(), "map create: " + made.status().message()};
     maps.push_back(made.value());
   }
@@ -171,8 +173,12 @@ KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns,
   std::vector<testsupport::KernelMap> maps;
   for (const MapSpec& m : c.maps) {
     int err = 0;
-    maps.push_back(testsupport::kernel_map_create(m.type, m.key_size, m.value_size, m.max_entries,
-                                                  m.flags, &err));
+    maps.push_back(m.spin_lock_off >= 0
+                       ? testsupport::kernel_map_create_with_spin_lock(
+                             m.type, m.key_size, m.value_size, m.max_entries, m.flags,
+                             static_cast<uint32_t>(m.spin_lock_off), &err)
+                       : testsupport::kernel_map_create(m.type, m.key_size, m.value_size,
+                                                        m.max_entries, m.flags, &err));
     if (err) {
       k.ran = true;
       k.outcome = {err, "map create failed"};

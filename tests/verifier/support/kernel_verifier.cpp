@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <bpf/btf.h>
 
 namespace bpfbox::testsupport {
 
@@ -47,6 +48,45 @@ KernelMap kernel_map_create(uint32_t type, uint32_t key_size, uint32_t value_siz
   attr.map_flags = flags;
   const long fd = sys_bpf(BPF_MAP_CREATE, &attr);
   *err = fd < 0 ? errno : 0;
+  return KernelMap(fd < 0 ? -1 : static_cast<int>(fd));
+}
+
+KernelMap kernel_map_create_with_spin_lock(uint32_t type, uint32_t key_size, uint32_t value_size,
+                                           uint32_t max_entries, uint32_t flags, uint32_t lock_off,
+                                           int* err) {
+  struct btf* b = btf__new_empty();
+  const int int_id = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  const int char_id = btf__add_int(b, "char", 1, BTF_INT_CHAR);
+  const int key_id = key_size == 4 ? int_id : btf__add_array(b, int_id, char_id, key_size);
+  const int lock_id = btf__add_struct(b, "bpf_spin_lock", 4);
+  btf__add_field(b, "val", int_id, 0, 0);
+  const int value_id = btf__add_struct(b, "val", value_size);
+  btf__add_field(b, "lock", lock_id, lock_off * 8, 0);
+  uint32_t size = 0;
+  const void* raw = btf__raw_data(b, &size);
+  union bpf_attr ba;
+  std::memset(&ba, 0, sizeof ba);
+  ba.btf = reinterpret_cast<uint64_t>(raw);
+  ba.btf_size = size;
+  const long btf_fd = sys_bpf(BPF_BTF_LOAD, &ba);
+  btf__free(b);
+  if (btf_fd < 0) {
+    *err = errno;
+    return KernelMap();
+  }
+  union bpf_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.map_type = type;
+  attr.key_size = key_size;
+  attr.value_size = value_size;
+  attr.max_entries = max_entries;
+  attr.map_flags = flags;
+  attr.btf_fd = static_cast<uint32_t>(btf_fd);
+  attr.btf_key_type_id = static_cast<uint32_t>(key_id);
+  attr.btf_value_type_id = static_cast<uint32_t>(value_id);
+  const long fd = sys_bpf(BPF_MAP_CREATE, &attr);
+  *err = fd < 0 ? errno : 0;
+  close(static_cast<int>(btf_fd));
   return KernelMap(fd < 0 ? -1 : static_cast<int>(fd));
 }
 

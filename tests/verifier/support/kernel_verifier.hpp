@@ -33,6 +33,12 @@ class KernelMap {
 KernelMap kernel_map_create(uint32_t type, uint32_t key_size, uint32_t value_size,
                             uint32_t max_entries, uint32_t flags, int* err);
 
+// BPF_MAP_CREATE of a map whose value (BTF: a struct of value_size bytes) holds a struct
+// bpf_spin_lock at lock_off, and whose key is an int (key_size 4) or a char array.
+KernelMap kernel_map_create_with_spin_lock(uint32_t type, uint32_t key_size, uint32_t value_size,
+                                           uint32_t max_entries, uint32_t flags, uint32_t lock_off,
+                                           int* err);
+
 struct KernelLoad {
   uint32_t prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
   uint32_t expected_attach_type = 0;
