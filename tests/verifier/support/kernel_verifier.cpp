@@ -154,7 +154,10 @@ KernelVerdict kernel_verify(const KernelLoad& load) {
     ia.info.info_len = sizeof info;
     ia.info.info = reinterpret_cast<uint64_t>(&info);
     if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &ia) == 0) v.verified_insns = info.verified_insns;
-    close(static_cast<int>(fd));
+    if (load.keep_fd)
+      v.fd = static_cast<int>(fd);
+    else
+      close(static_cast<int>(fd));
   }
   return v;
 }

@@ -56,6 +56,7 @@ struct KernelLoad {
   std::span<const struct bpf_line_info> line_info;
   uint32_t func_info_rec_size = sizeof(struct bpf_func_info);  // what the records claim to be
   uint32_t line_info_rec_size = sizeof(struct bpf_line_info);
+  bool keep_fd = false;  // the loaded program's fd is returned in KernelVerdict::fd (caller closes)
 };
 
 struct KernelVerdict {
@@ -63,6 +64,7 @@ struct KernelVerdict {
   std::string log;
   uint32_t log_true_size = 0;
   uint32_t verified_insns = 0;  // bpf_prog_info.verified_insns when loaded
+  int fd = -1;                  // with KernelLoad::keep_fd
 };
 
 KernelVerdict kernel_verify(const KernelLoad& load);
