@@ -7,6 +7,8 @@
 #define BPFBOX_BPF_H
 
 #include <linux/bpf.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +28,12 @@ const char* bpfbox_bpf_last_error(void);
  * $XDG_RUNTIME_DIR/bpfbox, else /run/bpfbox. Set it before the first bpfbox_bpf() call; 0 or -1
  * with errno. */
 int bpfbox_set_runtime_dir(const char* path);
+
+/* mmap() of a map fd, as the kernel's bpf_map_mmap: the map's storage (BPF_F_MMAPABLE arrays, ring
+ * buffers), MAP_SHARED only, EPERM for a writable mapping of a frozen map. MAP_FAILED with errno.
+ * bpfbox_is_map_fd() tells whether fd is a bpfbox map (what the shim asks before forwarding). */
+int bpfbox_is_map_fd(int fd);
+void* bpfbox_map_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off);
 const char* bpfbox_runtime_dir(void);
 
 #ifdef __cplusplus
