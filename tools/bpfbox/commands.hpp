@@ -53,3 +53,10 @@ struct VerifyOptions {
 void run_verify(const VerifyOptions& o);
 
 }  // namespace bpfbox::cli
+
+namespace bpfbox::cli {
+
+// bpftool's `prog load|loadall|run`, the words after "prog"; engine sets BPFBOX_ENGINE.
+void run_prog(const std::vector<std::string>& args, const std::string& engine);
+
+}  // namespace bpfbox::cli

@@ -102,6 +102,19 @@ void add_jit_dump(CLI::App& app) {
   cmd->callback([o] { run_jit_dump(*o); });
 }
 
+void add_prog(CLI::App& app) {
+  auto engine = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "prog",
+      "bpftool's prog commands with libbpf as the loader: 'load OBJ PATH [type TYPE] [pinmaps "
+      "DIR]', 'loadall OBJ DIR [type TYPE] [pinmaps DIR]', 'run {OBJ.o [section SEC | name "
+      "PROG] | PINNED} data_in F [data_out F] [ctx_in F] [ctx_out F] [repeat N]'");
+  cmd->add_option("--engine", *engine, "interp, jit or llvm (for programs this command loads)")
+      ->check(CLI::IsMember({"interp", "jit", "llvm"}));
+  cmd->allow_extras();
+  cmd->callback([engine, cmd] { run_prog(cmd->remaining(), *engine); });
+}
+
 }  // namespace
 }  // namespace bpfbox::cli
 
@@ -119,6 +132,7 @@ int main(int argc, char** argv) {
   bpfbox::cli::add_conformance_plugin(app);
   bpfbox::cli::add_jit_dump(app);
   bpfbox::cli::add_verify(app);
+  bpfbox::cli::add_prog(app);
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.
