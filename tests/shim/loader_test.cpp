@@ -1,0 +1,232 @@
+// libbpf loads clang-compiled objects (examples/bpf) in this process and bpfbox serves its bpf()
+// calls (src/shim): global data, frozen .rodata, hash maps, subprograms, PROG_ARRAY tail calls.
+// Then the CLI's `prog load/loadall/run`, and the same runs through the kernel when bpftool and
+// bpf() are there.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "subprocess.hpp"
+
+namespace {
+
+std::string object(const std::string& name) {
+  return std::string(BPFBOX_BPF_OBJECTS_DIR) + "/" + name + ".bpf.o";
+}
+
+// A private runtime dir for this process and the CLI it starts.
+class RuntimeDir : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bpfbox-loader-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    setenv("BPFBOX_RUNTIME_DIR", dir_.c_str(), 1);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+ private:
+  std::string dir_;
+};
+const auto* const g_env = ::testing::AddGlobalTestEnvironment(new RuntimeDir);
+
+struct Object {
+  bpf_object* obj = nullptr;
+  explicit Object(const std::string& path) : obj(bpf_object__open_file(path.c_str(), nullptr)) {}
+  ~Object() { bpf_object__close(obj); }
+  bpf_map* map(const char* name) const { return bpf_object__find_map_by_name(obj, name); }
+  int prog_fd(const char* name) const {
+    return bpf_program__fd(bpf_object__find_program_by_name(obj, name));
+  }
+};
+
+// TEST_RUN with `data`; the program's return value (or -errno).
+long long test_run(int fd, std::vector<uint8_t> data) {
+  LIBBPF_OPTS(bpf_test_run_opts, t);
+  t.data_in = data.data();
+  t.data_size_in = uint32_t(data.size());
+  if (bpf_prog_test_run_opts(fd, &t) != 0) return -errno;
+  return t.retval;
+}
+
+uint64_t lookup_u64(bpf_map* m, uint32_t key) {
+  uint64_t v = ~0ull;
+  EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(m), &key, &v), 0) << std::strerror(errno);
+  return v;
+}
+
+TEST(Loader, XdpGlobalDataMapAndSubprogram) {
+  Object o(object("xdp_count"));
+  ASSERT_NE(o.obj, nullptr);
+  // .rodata before load: min_len = 32, so a 20-byte packet is dropped.
+  bpf_map* rodata = o.map("xdp_coun.rodata");
+  ASSERT_NE(rodata, nullptr);
+  const uint32_t min_len = 32;
+  ASSERT_EQ(bpf_map__set_initial_value(rodata, &min_len, sizeof min_len), 0);
+  ASSERT_EQ(bpf_object__load(o.obj), 0);
+  const int fd = o.prog_fd("xdp_count");
+  EXPECT_EQ(test_run(fd, std::vector<uint8_t>(64, 1)), XDP_PASS);
+  EXPECT_EQ(test_run(fd, std::vector<uint8_t>(20, 1)), XDP_DROP);
+  EXPECT_EQ(test_run(fd, std::vector<uint8_t>(40, 1)), XDP_PASS);
+  bpf_map* verdicts = o.map("verdicts");
+  EXPECT_EQ(lookup_u64(verdicts, XDP_PASS), 2u);
+  EXPECT_EQ(lookup_u64(verdicts, XDP_DROP), 1u);
+  // .bss and .data: through lookups, and through an mmap of the map fd (what skeletons do;
+  // libbpf 1.1 keeps bpf_map__initial_value() a private copy without one).
+  bpf_map* bss = o.map("xdp_coun.bss");
+  bpf_map* data = o.map("xdp_coun.data");
+  EXPECT_EQ(lookup_u64(bss, 0), 3u);
+  EXPECT_EQ(lookup_u64(data, 0), 100u + 64 + 20 + 40);
+  void* view = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(bss), 0);
+  ASSERT_NE(view, MAP_FAILED) << std::strerror(errno);
+  EXPECT_EQ(*static_cast<volatile uint64_t*>(view), 3u);
+  *static_cast<volatile uint64_t*>(view) = 1000;  // the program sees user space's store
+  EXPECT_EQ(test_run(fd, std::vector<uint8_t>(64, 1)), XDP_PASS);
+  EXPECT_EQ(*static_cast<volatile uint64_t*>(view), 1001u);
+  munmap(view, 4096);
+  // Not MAP_SHARED, or past the map's pages: EINVAL, as the kernel's bpf_map_mmap.
+  EXPECT_EQ(mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, bpf_map__fd(bss), 0), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(mmap(nullptr, 8192, PROT_READ, MAP_SHARED, bpf_map__fd(bss), 0), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+  // .rodata is frozen: readable mapping yes, writable no (EPERM).
+  view = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, bpf_map__fd(rodata), 0);
+  ASSERT_NE(view, MAP_FAILED) << std::strerror(errno);
+  EXPECT_EQ(*static_cast<volatile uint32_t*>(view), 32u);
+  munmap(view, 4096);
+  EXPECT_EQ(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(rodata), 0),
+            MAP_FAILED);
+  EXPECT_EQ(errno, EPERM);
+  // .rodata is frozen: no update from user space.
+  const uint32_t key = 0, value = 1;
+  EXPECT_NE(bpf_map_update_elem(bpf_map__fd(rodata), &key, &value, 0), 0);
+  EXPECT_EQ(errno, EPERM);
+}
+
+TEST(Loader, SocketFilterHashMap) {
+  Object o(object("sock_hash"));
+  ASSERT_EQ(bpf_object__load(o.obj), 0);
+  const int fd = o.prog_fd("sock_count");
+  // TEST_RUN takes an Ethernet frame: the socket filter sees what follows the 14-byte header.
+  auto frame = [](uint8_t first) {
+    std::vector<uint8_t> f(64, 0);
+    f[14] = first;
+    return f;
+  };
+  EXPECT_EQ(test_run(fd, frame(7)), 50);
+  EXPECT_EQ(test_run(fd, frame(7)), 50);
+  EXPECT_EQ(test_run(fd, frame(0xff)), 0);
+  bpf_map* m = o.map("by_first_byte");
+  EXPECT_EQ(lookup_u64(m, 7), 2u);
+  EXPECT_EQ(lookup_u64(m, 0xff), 1u);
+  const uint32_t absent = 8;
+  uint64_t v = 0;
+  EXPECT_NE(bpf_map_lookup_elem(bpf_map__fd(m), &absent, &v), 0);
+  EXPECT_EQ(errno, ENOENT);
+}
+
+TEST(Loader, TailCallThroughProgArray) {
+  Object o(object("tail_call"));
+  ASSERT_EQ(bpf_object__load(o.obj), 0);
+  const int fd = o.prog_fd("tail_entry");
+  EXPECT_EQ(test_run(fd, std::vector<uint8_t>(64, 0)), 42);  // libbpf filled slot 0
+  const uint32_t slot = 0;
+  ASSERT_EQ(bpf_map_delete_elem(bpf_map__fd(o.map("jump_table")), &slot), 0);
+  EXPECT_EQ(test_run(fd, std::vector<uint8_t>(64, 0)), 1);
+}
+
+// ---- the CLI
+
+std::string write_packet(size_t n) {
+  const std::string path = std::string(getenv("BPFBOX_RUNTIME_DIR")) + "/pkt" + std::to_string(n);
+  std::ofstream(path, std::ios::binary) << std::string(n, '\x01');
+  return path;
+}
+
+// "Return value: R" of bpftool's (or bpfbox's) line, the duration left out.
+std::string return_value(const std::string& out) {
+  const size_t e = out.find(',');
+  return out.compare(0, 14, "Return value: ") == 0 && e != std::string::npos ? out.substr(0, e)
+                                                                             : "(" + out + ")";
+}
+
+TEST(LoaderCli, RunLoadAndLoadall) {
+  using bpfbox::testing::run_process;
+  const std::string b = bpfbox::testing::bpfbox_binary();
+  const std::string pkt = write_packet(64);
+  for (const char* engine : {"interp", "jit"}) {
+    auto r = run_process(
+        {b, "prog", "--engine", engine, "run", object("xdp_count"), "data_in", pkt, "repeat", "3"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("Return value: 2, duration (average): ", 0), 0u) << r.out;
+    EXPECT_EQ(r.out.back(), '\n');
+    EXPECT_NE(r.out.find("ns\n"), std::string::npos) << r.out;
+  }
+  auto r =
+      run_process({b, "prog", "run", object("tail_call"), "name", "tail_entry", "data_in", pkt});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(return_value(r.out), "Return value: 42");
+
+  r = run_process({b, "prog", "load", object("sock_hash"), "/sys/fs/bpf/sock", "pinmaps",
+                   "/sys/fs/bpf/sock_maps"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string fs = std::string(getenv("BPFBOX_RUNTIME_DIR")) + "/fs";
+  EXPECT_TRUE(std::filesystem::exists(fs + "/sock_maps/by_first_byte"));
+  r = run_process(
+      {b, "prog", "run", "pinned", "/sys/fs/bpf/sock", "data_in", pkt, "data_out", fs + "/out"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(return_value(r.out), "Return value: 50");
+  EXPECT_EQ(std::filesystem::file_size(fs + "/out"), 64u);
+  // The pinned map kept the count of that run (first byte after the Ethernet header: 1).
+  const int mfd = bpf_obj_get("/sys/fs/bpf/sock_maps/by_first_byte");
+  ASSERT_GE(mfd, 0) << std::strerror(errno);
+  uint32_t key = 1;
+  uint64_t v = 0;
+  EXPECT_EQ(bpf_map_lookup_elem(mfd, &key, &v), 0);
+  EXPECT_EQ(v, 1u);
+  close(mfd);
+
+  r = run_process({b, "prog", "loadall", object("tail_call"), "/sys/fs/bpf/tc"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(fs + "/tc/tail_entry"));
+  EXPECT_TRUE(std::filesystem::exists(fs + "/tc/tail_target"));
+  r = run_process({b, "prog", "run", "/sys/fs/bpf/tc/tail_target", "data_in", pkt});
+  EXPECT_EQ(return_value(r.out), "Return value: 42") << r.err;
+
+  r = run_process({b, "prog", "run", object("xdp_count"), "data_in", pkt, "bogus", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("got: 'bogus'"), std::string::npos) << r.err;
+}
+
+// The same objects through the kernel with the system's bpftool (libbpf with the real bpf()):
+// the same return values. Skipped without bpftool or without the right to call bpf().
+TEST(LoaderCli, SameReturnValuesAsTheKernel) {
+  using bpfbox::testing::run_process;
+  const char* bpftool = "/usr/sbin/bpftool";
+  if (geteuid() != 0 || access(bpftool, X_OK) != 0) GTEST_SKIP() << "no bpftool or not root";
+  const std::string b = bpfbox::testing::bpfbox_binary();
+  const std::string pin = "/sys/fs/bpf/bpfbox_loader_test_" + std::to_string(getpid());
+  for (size_t len : {64, 20}) {
+    const std::string pkt = write_packet(len);
+    for (const char* name : {"xdp_count", "sock_hash"}) {
+      auto k = run_process({bpftool, "prog", "load", object(name), pin});
+      if (k.exit_code != 0) GTEST_SKIP() << "the kernel refused the load: " << k.err;
+      k = run_process({bpftool, "prog", "run", "pinned", pin, "data_in", pkt});
+      unlink(pin.c_str());
+      auto u = run_process({b, "prog", "run", object(name), "data_in", pkt});
+      EXPECT_EQ(return_value(u.out), return_value(k.out)) << name << " " << len << u.err << k.err;
+    }
+  }
+}
+
+}  // namespace
