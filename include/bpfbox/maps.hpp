@@ -127,6 +127,10 @@ struct InlineArray {
   uint32_t elem_size = 0;   // round_up(value_size, 8) (times nr_cpus for PERCPU_ARRAY)
   uint32_t cpu_stride = 0;  // 0 for ARRAY, round_up(value_size, 8) for PERCPU_ARRAY
   uint32_t max_entries = 0;
+  // Spectre v1: bit_ceil(max_entries) - 1; the storage holds index_mask + 1 elements (zeroed past
+  // max_entries), so an index masked with it stays inside even when the bounds check is
+  // mispredicted (the kernel's array->index_mask). UINT32_MAX (no padding) past 2^31 entries.
+  uint32_t index_mask = 0;
 };
 
 // Maps that hold other objects: PROG_ARRAY (prog fds in, prog ids out), ARRAY_OF_MAPS and

@@ -115,6 +115,7 @@ Parsed parse_statement(Cursor& c) {
       dst = reg(c);
       break;
     case Kind::Exit:
+    case Kind::Nospec:
       break;
     case Kind::Ja:
     case Kind::MayGoto:

@@ -377,6 +377,10 @@ Parsed parse_statement(Cursor& c) {
     p.insn = make(BPF_JMP | BPF_EXIT);
     return p;
   }
+  if (c.accept_ident("nospec")) {  // the verifier's speculation barrier, as xlated dumps show it
+    p.insn = make(BPF_ST | BPF_NOSPEC);
+    return p;
+  }
   if (c.at_ident("call")) return parse_call(c);
   if (c.accept_ident("callx")) {
     p.insn = make(BPF_JMP | BPF_CALL | BPF_X, c.reg());

@@ -35,7 +35,7 @@ Kind kind_of(uint8_t code, int32_t dval, Discr discr) {
     case BPF_LDX:
       return BPF_MODE(code) == BPF_MEMSX ? Kind::Ldxs : Kind::Ldx;
     case BPF_ST:
-      return Kind::St;
+      return BPF_MODE(code) == BPF_NOSPEC ? Kind::Nospec : Kind::St;
     default:  // BPF_STX
       if (BPF_MODE(code) == BPF_MEM) return Kind::Stx;
       if (dval == BPF_LOAD_ACQ) return Kind::LoadAcq;
@@ -191,12 +191,14 @@ Status decode(std::span<const Insn> prog, size_t pc, Decoded& out) {
     return Status(EINVAL, buf);
   }
   const OpInfo& o = info(*op);
-  if (insn.dst_reg > kMaxReg || insn.src_reg > kMaxReg) {
+  // AX (r11) is only the rewrite's, in ALU instructions.
+  const bool alu = o.kind == Kind::Alu || o.kind == Kind::Mov || o.kind == Kind::Neg;
+  const auto bad = [&](uint8_t r) { return r > kMaxReg && !(alu && r == kRegAx); };
+  if (bad(insn.dst_reg) || bad(insn.src_reg)) {
     if (o.kind != Kind::Lddw && o.kind != Kind::Call && o.kind != Kind::CallLocal &&
         o.kind != Kind::CallKfunc)
-      return fail(
-          pc, insn,
-          insn.dst_reg > kMaxReg ? "invalid destination register" : "invalid source register");
+      return fail(pc, insn,
+                  bad(insn.dst_reg) ? "invalid destination register" : "invalid source register");
   }
   const uint8_t z = o.zero_mask;
   if (((z & Zero::Dst) && insn.dst_reg) || ((z & Zero::Src) && insn.src_reg) ||

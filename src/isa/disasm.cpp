@@ -133,6 +133,8 @@ std::string disassemble(const Decoded& d, const DisasmOptions& opts) {
       return strf("*(%s *)(r%d %+d) = %d", type_name(o), d.dst, d.off, d.imm);
     case Kind::Stx:
       return strf("*(%s *)(r%d %+d) = r%d", type_name(o), d.dst, d.off, d.src);
+    case Kind::Nospec:
+      return "nospec";
     case Kind::Atomic:
       return atomic_text(d, o);
     case Kind::LoadAcq:

@@ -12,6 +12,10 @@ using Insn = struct bpf_insn;
 static_assert(sizeof(Insn) == 8);
 
 constexpr int kMaxReg = 10;  // r0..r10; r10 is the read-only frame pointer
+// The scratch register of the verifier's rewrite (BPF_REG_AX): only xlated programs use it, and
+// only in ALU instructions (the Spectre masking sequence); the engines give it a register of its
+// own.
+constexpr int kRegAx = 11;
 constexpr int kStackSize = 512;
 constexpr int kMaxCallFrames = 8;
 
@@ -52,6 +56,7 @@ enum class Kind : uint8_t {
   Ldx,       // dst = *(size *)(src + off)
   Ldxs,      // dst = sign-extend(*(size *)(src + off))
   St,        // *(size *)(dst + off) = imm
+  Nospec,    // speculation barrier (BPF_ST | BPF_NOSPEC): nothing architecturally
   Stx,       // *(size *)(dst + off) = src
   Atomic,    // lock *(size *)(dst + off) OP= src, imm = BPF_ADD/.../BPF_CMPXCHG
   LoadAcq,   // dst = load_acquire(src + off)

@@ -81,6 +81,7 @@ void reg_effects(const Decoded& d, const OpInfo& o, uint16_t& reads, uint16_t& w
     case Kind::Ja:
     case Kind::Gotol:
     case Kind::MayGoto:
+    case Kind::Nospec:
       break;
   }
 }

@@ -25,5 +25,14 @@
 #define BPF_PSEUDO_MAP_IDX_VALUE 6
 #endif
 
+// Kernel-internal encodings that appear in xlated programs (include/linux/filter.h): the
+// speculation barrier the verifier inserts (BPF_ST | BPF_NOSPEC) and its scratch register.
+#ifndef BPF_NOSPEC
+#define BPF_NOSPEC 0xc0
+#endif
+#ifndef BPF_REG_AX
+#define BPF_REG_AX 11
+#endif
+
 // The number of loop iterations may_goto allows before it jumps, as the kernel's BPF_MAX_LOOPS.
 #define BPFBOX_MAX_LOOPS (8 * 1024 * 1024)

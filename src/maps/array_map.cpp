@@ -4,6 +4,7 @@
 // from a page boundary): max_entries elements of round_up(value_size, 8) bytes, or for per-CPU
 // arrays max_entries groups of nr_cpus such slots. Elements never move, so lookups are an index
 // computation that engines may inline (Map::inline_array()).
+#include <bit>
 #include <climits>
 #include <string>
 
@@ -42,8 +43,16 @@ Status alloc_check(const MapAttr& a) {
   return Status::ok();
 }
 
+// Spectre v1: the storage is padded to a power of two of elements (InlineArray::index_mask).
+uint64_t padded_entries(uint32_t max_entries) {
+  return max_entries <= (1u << 31) ? std::bit_ceil(max_entries) : max_entries;
+}
+uint32_t index_mask(uint32_t max_entries) {
+  return max_entries <= (1u << 31) ? std::bit_ceil(max_entries) - 1 : UINT32_MAX;
+}
+
 uint64_t data_size(const MapAttr& a) {
-  uint64_t size = uint64_t(a.max_entries) * round8(a.value_size) * a.nr_cpus;
+  uint64_t size = padded_entries(a.max_entries) * round8(a.value_size) * a.nr_cpus;
   return (a.map_flags & BPF_F_MMAPABLE) ? round_up(size, kPageSize) : size;
 }
 
@@ -91,6 +100,7 @@ void bind(Map& m) {
   a.elem_size = slot * m.nr_cpus();
   a.cpu_stride = m.percpu() ? slot : 0;
   a.max_entries = m.max_entries();
+  a.index_mask = index_mask(m.max_entries());
   MapBuilder::set_inline(m, a);
   ProgOps p;
   p.lookup = prog_lookup;

@@ -11,6 +11,7 @@
 #include "verifier/print.hpp"
 #include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
+#include "verifier/sanitize.hpp"
 
 namespace bpfbox::verifier {
 namespace {
@@ -37,6 +38,22 @@ Status reserved(Env& env, const char* what) {
 Status refuse_ptr(Env& env, int regno, Rule rule, const char* why) {
   explain(env, rule).reg(regno);
   return Status(EACCES, why);
+}
+
+Status refuse_sanitize(Env& env, const struct bpf_insn& insn, int reason, bool off_is_dst) {
+  Status st = sanitize_err(env, insn, reason, off_is_dst);
+  const int regno = reason == REASON_BOUNDS ? (off_is_dst ? insn.dst_reg : insn.src_reg)
+                    : reason == REASON_TYPE ? (off_is_dst ? insn.src_reg : insn.dst_reg)
+                                            : insn.dst_reg;
+  explain(env, Rule::Privilege).reg(regno);
+  return st;
+}
+
+void unbound32(RegState& r) {
+  r.s.s32_min = INT32_MIN;
+  r.s.s32_max = INT32_MAX;
+  r.s.u32_min = 0;
+  r.s.u32_max = UINT32_MAX;
 }
 
 int reg_width(const RegState& r) {
@@ -158,19 +175,14 @@ Status adjust_ptr_min_max_vals(Env& env, const struct bpf_insn& insn, const RegS
   TRY(check_reg_sane_offset(env, off_reg, ptr.type));
   TRY(check_reg_sane_offset(env, ptr, ptr.type));
 
-  // Unprivileged: only what the kernel can mask against speculation (sanitize_ptr_alu).
-  const bool sanitize =
-      !env.bypass_spec_v1() && BPF_SRC(insn.code) == BPF_X && (op == BPF_ADD || op == BPF_SUB);
+  // Pointers carry no 32-bit bounds.
+  if (!dst_is_off) unbound32(dst);
+  // Unprivileged: the offset must be maskable against speculation (sanitize_ptr_alu).
+  SanitizeInfo info;
+  const bool sanitize = op == BPF_ADD || op == BPF_SUB;
   if (sanitize) {
-    const char* err = "pointer arithmetic with it prohibited for !root";
-    if (!known && (o.smin < 0) != (o.smax < 0)) {
-      env.verbose("R%d has unknown scalar with mixed signed bounds, %s\n", dno, err);
-      return refuse_ptr(env, dno, Rule::Privilege, "mixed signed bounds");
-    }
-    if (ptr.type != PTR_TO_STACK && ptr.type != PTR_TO_MAP_VALUE) {
-      env.verbose("R%d has pointer with unsupported alu operation, %s\n", dno, err);
-      return refuse_ptr(env, dno, Rule::Privilege, "unsupported alu operation");
-    }
+    const int ret = sanitize_ptr_alu(env, insn, ptr, off_reg, dst, !dst_is_off, info, false);
+    if (ret < 0) return refuse_sanitize(env, insn, ret, dst_is_off);
   }
 
   RegState res = ptr;
@@ -264,7 +276,12 @@ Status adjust_ptr_min_max_vals(Env& env, const struct bpf_insn& insn, const RegS
   res.live = dst.live;
   res.subreg_def = dst.subreg_def;
   dst = res;
-  return sanitize_check_bounds(env, dno, dst);
+  TRY(sanitize_check_bounds(env, dno, dst));
+  if (sanitize) {
+    const int ret = sanitize_ptr_alu(env, insn, dst, off_reg, dst, true, info, true);
+    if (ret < 0) return refuse_sanitize(env, insn, ret, dst_is_off);
+  }
+  return {};
 }
 
 // adjust_reg_min_max_vals(): dst OP= src/imm for everything but mov, neg and end.
@@ -296,6 +313,13 @@ Status adjust_reg_min_max_vals(Env& env, const struct bpf_insn& insn) {
   } else {
     mark_reg_scalar_const(src, static_cast<uint64_t>(static_cast<int64_t>(insn.imm)));
     if (dst.type != SCALAR_VALUE) return adjust_ptr_min_max_vals(env, insn, dst, src, false);
+  }
+  if (op == BPF_ADD || op == BPF_SUB) {
+    if (const int ret = sanitize_val_alu(env, insn); ret < 0) {
+      Status st = sanitize_err(env, insn, ret, false);
+      explain(env, Rule::Privilege).reg(insn.dst_reg);
+      return st;
+    }
   }
   scalar_alu(dst.s, src.s, op, alu64, insn.off);
   // dst += constant keeps dst linked to the registers it shared an id with, off the constant

@@ -15,6 +15,7 @@
 #include "verifier/precision.hpp"
 #include "verifier/prune.hpp"
 #include "verifier/regs.hpp"
+#include "verifier/sanitize.hpp"
 
 namespace bpfbox::verifier {
 namespace {
@@ -288,12 +289,19 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
     if (BPF_SRC(insn.code) == BPF_X && src.type == SCALAR_VALUE)
       mark_chain_precision(env, insn.src_reg);
   }
+  // The direction ruled out is still explored as a mispredicted (speculative) path for
+  // unprivileged programs.
   if (pred == 1) {
+    if (!env.bypass_spec_v1() && !sanitize_speculative_path(env, &insn, *insn_idx + 1, *insn_idx))
+      return Status(E2BIG, "too many pending branches");
     log_state(env);
     *insn_idx += insn.off;
     return {};
   }
   if (pred == 0) {
+    if (!env.bypass_spec_v1() &&
+        !sanitize_speculative_path(env, &insn, *insn_idx + insn.off + 1, *insn_idx))
+      return Status(E2BIG, "too many pending branches");
     log_state(env);
     return {};
   }

@@ -10,6 +10,7 @@
 #include "verifier/print.hpp"
 #include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
+#include "verifier/sanitize.hpp"
 
 namespace bpfbox::verifier {
 namespace {
@@ -345,6 +346,7 @@ Status check_stack_write_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t
   }
   FuncState& cur = env.cur_state->cur();
   RegState* reg = value_regno >= 0 ? &cur.regs[value_regno] : nullptr;
+  sanitize_stack_write(env, slot, size, reg);  // Spectre v4: a barrier after this store?
   mark_stack_slot_scratched(env, first.spi);
   note_stack_access(env, f.frameno, first.spi);
   const bool st_mem = BPF_CLASS(insn.code) == BPF_ST;

@@ -17,6 +17,7 @@
 #include "verifier/prune.hpp"
 #include "verifier/precision.hpp"
 #include "verifier/regs.hpp"
+#include "verifier/sanitize.hpp"
 
 namespace bpfbox::verifier {
 namespace {
@@ -192,7 +193,7 @@ Result<int> do_check_insn(Env& env) {
       } else if (mode == BPF_IMM) {
         TRY(check_ld_imm(env, insn));
         env.insn_idx++;
-        env.aux[env.insn_idx].seen = true;
+        if (!env.cur_state->speculative) env.aux[env.insn_idx].seen = true;
       } else {
         env.verbose("invalid BPF_LD mode\n");
         return Status(EINVAL, "invalid BPF_LD mode");
@@ -263,15 +264,33 @@ Status do_check_paths(Env& env) {
         verbose_linfo(env, env.insn_idx, "; ");
         print_insn(env, env.insn_idx);
       }
-      env.aux[env.insn_idx].seen = true;
+      // Instructions only speculative paths reach stay unseen: the rewrite traps them as dead.
+      if (!st.speculative) env.aux[env.insn_idx].seen = true;
       env.prev_insn_idx = env.insn_idx;
       push_insn_history(env);
       const uint8_t cls = BPF_CLASS(env.insns[env.insn_idx].code);
       if (cls == BPF_JMP || cls == BPF_JMP32) env.jmps_processed++;
-      Result<int> r = do_check_insn(env);
-      if (!r) return r.status();
-      if (*r == 2) do_print_state = true;
-      path_done = *r == 1;
+      if (st.speculative && env.aux[env.insn_idx].nospec) {
+        path_done = true;  // a barrier stops this speculation
+      } else {
+        Result<int> r = do_check_insn(env);
+        if (!r && st.speculative && error_recoverable_with_nospec(r.status().err())) {
+          // The mispredicted path may not run this instruction: a barrier goes before it.
+          InsnAux& faulting = env.aux[env.prev_insn_idx];
+          faulting.nospec = true;
+          faulting.alu_state = 0;
+          env.refusal = RefusalFacts{};
+          path_done = true;
+        } else if (!r) {
+          return r.status();
+        } else {
+          if (*r == 2) do_print_state = true;
+          path_done = *r == 1;
+          // A barrier after this store (Spectre v4) also ends the speculation.
+          if (!path_done && st.speculative && env.aux[env.prev_insn_idx].nospec_result)
+            path_done = true;
+        }
+      }
     }
     if (!path_done) continue;
     // The path ended (exit or pruned): the next pending branch, if any.

@@ -74,6 +74,7 @@ struct Env {
   bool privileged() const { return opts.load.privileged; }
   bool allow_ptr_leaks() const { return opts.load.privileged; }
   bool bypass_spec_v1() const { return opts.load.privileged; }
+  bool bypass_spec_v4() const { return opts.load.privileged; }
   bool strict_alignment() const { return opts.load.prog_flags & BPF_F_STRICT_ALIGNMENT; }
 
   explicit Env(const Options& o) : opts(o) {}

@@ -9,7 +9,9 @@ namespace bpfbox::verifier {
 
 Status fixup(Env& env, Program& out) {
   if (Status st = remove_dead_code(env); !st) return st;
+  if (Status st = insert_speculation_barriers(env); !st) return st;
   if (Status st = convert_ctx_accesses(env); !st) return st;
+  if (Status st = sanitize_alu_fixups(env); !st) return st;
   if (Status st = do_misc_fixups(env, out); !st) return st;
 
   out.xlated = env.insns;

@@ -54,8 +54,9 @@ Status fixup_map_lddw(Env& env, uint32_t i) {
 }
 
 // array_map_gen_lookup(): r0 = &base[*(u32 *)r2] when the index is below max_entries, else NULL.
-// r1 (the map) is dead after the call, so it holds the base.
-uint32_t gen_array_lookup(const maps::InlineArray& a, struct bpf_insn* out) {
+// r1 (the map) is dead after the call, so it holds the base. Unprivileged programs (Spectre v1)
+// also mask the index after the check, so a mispredicted check stays in the padded storage.
+uint32_t gen_array_lookup(const maps::InlineArray& a, bool spectre_v1, struct bpf_insn* out) {
   uint32_t n = 0;
   const auto raw = [&](uint8_t code, uint8_t dst, uint8_t srcr, int16_t off, int32_t imm) {
     struct bpf_insn x {};
@@ -70,7 +71,8 @@ uint32_t gen_array_lookup(const maps::InlineArray& a, struct bpf_insn* out) {
   raw(BPF_LD | BPF_IMM | BPF_DW, 1, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(base)));
   raw(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(base >> 32)));
   raw(BPF_LDX | BPF_MEM | BPF_W, 0, 2, 0, 0);
-  raw(BPF_JMP | BPF_JGE | BPF_K, 0, 0, 3, static_cast<int32_t>(a.max_entries));
+  raw(BPF_JMP | BPF_JGE | BPF_K, 0, 0, spectre_v1 ? 4 : 3, static_cast<int32_t>(a.max_entries));
+  if (spectre_v1) raw(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0, static_cast<int32_t>(a.index_mask));
   if (std::has_single_bit(a.elem_size))
     raw(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, std::countr_zero(a.elem_size));
   else
@@ -113,7 +115,7 @@ Status do_misc_fixups(Env& env, Program& out) {
     if (id == BPF_FUNC_map_lookup_elem) {
       if (const maps::InlineArray* a = inlinable_array(env, i)) {
         struct bpf_insn buf[10];
-        const uint32_t cnt = gen_array_lookup(*a, buf);
+        const uint32_t cnt = gen_array_lookup(*a, !env.bypass_spec_v1(), buf);
         if (Status st = patch_insn(env, i, std::span<const struct bpf_insn>(buf, cnt)); !st)
           return st;
         i += cnt - 1;

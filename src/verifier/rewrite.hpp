@@ -18,6 +18,15 @@ Status remove_dead_code(Env& env);
 // (convert_ctx_accesses), narrow loads widened to the field then shifted and masked.
 Status convert_ctx_accesses(Env& env);
 
+// Speculation barriers (BPF_ST | BPF_NOSPEC) before instructions a speculative path could not run
+// safely (InsnAux::nospec) and after stack stores marked for Spectre v4 (nospec_result), as the
+// kernel's convert_ctx_accesses inserts them (sanitize_fixups.cpp).
+Status insert_speculation_barriers(Env& env);
+
+// Unprivileged pointer arithmetic by a register masked to the limit the walk proved
+// (InsnAux::alu_state/alu_limit), as do_misc_fixups' BPF_ALU_SANITIZE rewrite; uses r11 (AX).
+Status sanitize_alu_fixups(Env& env);
+
 // Map lddw turned into addresses, helper calls resolved into out.helpers, array lookups inlined
 // (the parts of do_misc_fixups the engines need).
 Status do_misc_fixups(Env& env, Program& out);

@@ -177,9 +177,15 @@ struct InsnAux {
   bool jmp_point = false;
   bool force_checkpoint = false;
   bool calls_callback = false;
-  uint32_t call_imm = 0;   // helper id / subprog of calls, after resolution
-  uint32_t orig_idx = 0;   // index in the program as loaded
-  uint32_t alu_state = 0;  // Spectre masking (unprivileged)
+  uint32_t call_imm = 0;  // helper id / subprog of calls, after resolution
+  uint32_t orig_idx = 0;  // index in the program as loaded
+  // Spectre v1/v4 (unprivileged, verifier/sanitize.hpp): how the pointer arithmetic here is
+  // masked (BPF_ALU_* bits and the largest offset allowed), a speculation barrier before the
+  // instruction (nospec) or after it (nospec_result, a stack write that may be bypassed).
+  uint32_t alu_state = 0;
+  uint32_t alu_limit = 0;
+  bool nospec = false;
+  bool nospec_result = false;
 };
 
 // struct bpf_subprog_info.

@@ -99,7 +99,7 @@ uint64_t exec(const Program* self, RunContext* rc, const Slot* start, const uint
   const Slot* code = self->code();  // both change at a tail call
 
   Frame frames[kFrames];
-  uint64_t reg[isa::kMaxReg + 1];  // r0..r10: the decoder lets no other register through
+  uint64_t reg[isa::kRegAx + 1];  // r0..r10 and AX: the decoder lets no other register through
   uint32_t depth = base_depth;
   // Checked mode: the stack a run may touch is the frames in use, [live_lo, stack_top).
   uint64_t live_lo = stack_top - (depth + 1) * kFrameSize;
@@ -124,7 +124,7 @@ uint64_t exec(const Program* self, RunContext* rc, const Slot* start, const uint
   reg[3] = args[2];
   reg[4] = args[3];
   reg[5] = args[4];
-  reg[6] = reg[7] = reg[8] = reg[9] = 0;
+  reg[6] = reg[7] = reg[8] = reg[9] = reg[isa::kRegAx] = 0;
   reg[10] = stack_top - depth * kFrameSize;
 
   static const void* const labels[] = {
@@ -292,6 +292,9 @@ op_MayGoto:
   // As the kernel's rewrite: jump once the counter is spent, else count down.
   if (loops == 0) JUMP();
   --loops;
+  NEXT();
+
+op_Nospec:  // a speculation barrier: nothing for an interpreter to do
   NEXT();
 
 op_Lddw:

@@ -173,7 +173,7 @@ class Translator {
 
     BasicBlock* start = new_block("entry");
     b_.SetInsertPoint(start);
-    for (int r = 0; r < isa::kMaxReg; ++r) regs_[r] = b_.CreateAlloca(i64_);
+    for (int r = 0; r <= isa::kRegAx; ++r) regs_[r] = b_.CreateAlloca(i64_);
     loops_ = b_.CreateAlloca(i64_);
     // A function starts as a program does: r1..r5 are its arguments, every other register 0.
     set_reg(0, c64(0));
@@ -320,6 +320,8 @@ class Translator {
         return set_reg(d.dst,
                        o.kind == Kind::Ldxs ? b_.CreateSExt(v, i64_) : b_.CreateZExt(v, i64_));
       }
+      case Kind::Nospec:
+        return;  // LLVM IR has no target-neutral barrier: none is emitted (docs/verifier.md)
       case Kind::St:
       case Kind::Stx: {
         Type* t = int_ty(o.size);
@@ -650,7 +652,7 @@ class Translator {
   Value* rc_ = nullptr;
   Value* frame_ = nullptr;
   Value* depth_ = nullptr;
-  AllocaInst* regs_[isa::kMaxReg] = {};
+  AllocaInst* regs_[isa::kRegAx + 1] = {};  // r10 is the frame, never stored
   AllocaInst* loops_ = nullptr;
   BasicBlock* abort_ = nullptr;
   std::vector<BasicBlock*> blocks_;

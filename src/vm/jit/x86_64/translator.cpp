@@ -21,7 +21,9 @@ using isa::Op;
 
 // BPF registers live in x86 registers as in the kernel's JIT: r1..r5 already sit where the SysV ABI
 // passes arguments, r6..r9 in callee-saved registers, r10 in rbp.
-constexpr Reg kMap[11] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP};
+// r0..r10, then AX (r11, the verifier's masking scratch): R9, which only calls, divisions and
+// checked memory accesses borrow, none of which sits inside a masking sequence.
+constexpr Reg kMap[12] = {RAX, RDI, RSI, RDX, RCX, R8, RBX, R13, R14, R15, RBP, R9};
 constexpr Reg kRc = R12;  // the RunContext*, callee-saved so helpers keep it
 // r9, r10 and r11 are scratch: never BPF registers, clobbered by every call.
 
@@ -628,8 +630,8 @@ class Emitter {
   // --- instructions ----------------------------------------------------------------------------
   void insn(uint32_t pc, const isa::Decoded& d) {
     const isa::OpInfo& o = d.info();
-    const Reg dst = kMap[d.dst <= 10 ? d.dst : 0];
-    const Reg src = kMap[d.src <= 10 ? d.src : 0];
+    const Reg dst = kMap[d.dst <= isa::kRegAx ? d.dst : 0];
+    const Reg src = kMap[d.src <= isa::kRegAx ? d.src : 0];
     switch (o.kind) {
       case Kind::Alu:
         alu(d, o, dst, src);
@@ -710,6 +712,9 @@ class Emitter {
       case Kind::Ldxs:
         check_access(pc, src, d.off, o.size, kRead);
         a().load_sx(o.size, dst, Mem{src, d.off});
+        break;
+      case Kind::Nospec:
+        a().byte(0x0F), a().byte(0xAE), a().byte(0xE8);  // lfence: no speculation past here
         break;
       case Kind::St:
         check_access(pc, dst, d.off, o.size, kWrite);
