@@ -4,10 +4,17 @@
 // loader (ELF, BTF, relocations, global data) and bpfbox answers its calls.
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "bpfbox/bpf.h"
 
@@ -29,6 +36,20 @@ struct InBpfbox {
   ~InBpfbox() { t_depth--; }
 };
 
+// BPFBOX_TRACE_BPF=1: one stderr line per bpf() call, what bpfbox answered (strace's view, with
+// bpfbox's reason for a failure): how to see which of libbpf's probes and calls fail.
+void trace_bpf(long cmd, int r) {
+  static const bool on = std::getenv("BPFBOX_TRACE_BPF") != nullptr;
+  if (!on) return;
+  const int e = errno;
+  if (r >= 0)
+    std::fprintf(stderr, "bpfbox: bpf(%ld) = %d\n", cmd, r);
+  else
+    std::fprintf(stderr, "bpfbox: bpf(%ld) = -1 %s (%s)\n", cmd, strerrorname_np(e),
+                 bpfbox_bpf_last_error());
+  errno = e;
+}
+
 }  // namespace
 
 // The x86-64 syscall ABI takes at most six integer arguments; reading six longs from the va_list
@@ -41,7 +62,9 @@ extern "C" __attribute__((visibility("default"))) long syscall(long number, ...)
   va_end(ap);
   if (number == __NR_bpf) {
     InBpfbox in;
-    return bpfbox_bpf(int(a[0]), reinterpret_cast<union bpf_attr*>(a[1]), unsigned(a[2]));
+    const int r = bpfbox_bpf(int(a[0]), reinterpret_cast<union bpf_attr*>(a[1]), unsigned(a[2]));
+    trace_bpf(a[0], r);
+    return r;
   }
   SyscallFn fn = real_syscall();
   if (!fn) {
@@ -82,4 +105,65 @@ extern "C" __attribute__((visibility("default"))) void* mmap(void* addr, size_t 
 extern "C" __attribute__((visibility("default"))) void* mmap64(void* addr, size_t len, int prot,
                                                                int flags, int fd, off_t off) {
   return shim_mmap("mmap64", addr, len, prot, flags, fd, off);
+}
+
+// The pin tree seen at /sys/fs/bpf, for the file calls libbpf makes around pinning: statfs() (its
+// check that a pin path is on bpffs: BPF_FS_MAGIC), mkdir() of parent directories and unlink()
+// to unpin. Paths under /sys/fs/bpf name the same place in the runtime dir's tree, as BPF_OBJ_PIN
+// takes them; any other path is libc's.
+namespace {
+
+constexpr char kBpffs[] = "/sys/fs/bpf";
+
+bool under(const std::string& p, const std::string& dir) {
+  return p.compare(0, dir.size(), dir) == 0 && (p.size() == dir.size() || p[dir.size()] == '/');
+}
+
+// The tree path for a /sys/fs/bpf path, and with `tree_too` a path in the tree itself; empty for
+// anything else. The runtime dir is only asked for those paths: bpfbox's own mkdir() calls while
+// it resolves the runtime dir (under its lock) never name /sys/fs/bpf.
+std::string pin_tree_path(const char* path, bool tree_too) {
+  if (!path || t_depth > 0) return {};
+  const std::string p = path;
+  const bool bpffs = under(p, kBpffs);
+  if (!bpffs && !tree_too) return {};
+  InBpfbox in;
+  const std::string tree = std::string(bpfbox_runtime_dir()) + "/fs";
+  if (bpffs) return tree + p.substr(sizeof kBpffs - 1);
+  return under(p, tree) ? p : std::string();
+}
+
+template <typename Fn>
+Fn real_fn(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int statfs64(const char* path,
+                                                               struct statfs64* buf) {
+  using Fn = int (*)(const char*, struct statfs64*);
+  static Fn real = real_fn<Fn>("statfs64");
+  const std::string t = pin_tree_path(path, true);
+  const int r = real(t.empty() ? path : t.c_str(), buf);
+  if (r == 0 && !t.empty()) buf->f_type = BPF_FS_MAGIC;
+  return r;
+}
+
+extern "C" __attribute__((visibility("default"))) int statfs(const char* path, struct statfs* buf) {
+  return statfs64(path, reinterpret_cast<struct statfs64*>(buf));  // one layout on x86-64
+}
+
+extern "C" __attribute__((visibility("default"))) int mkdir(const char* path, mode_t mode) {
+  using Fn = int (*)(const char*, mode_t);
+  static Fn real = real_fn<Fn>("mkdir");
+  const std::string t = pin_tree_path(path, false);
+  return real(t.empty() ? path : t.c_str(), mode);
+}
+
+extern "C" __attribute__((visibility("default"))) int unlink(const char* path) {
+  using Fn = int (*)(const char*);
+  static Fn real = real_fn<Fn>("unlink");
+  const std::string t = pin_tree_path(path, false);
+  return real(t.empty() ? path : t.c_str());
 }

@@ -145,6 +145,25 @@ TEST(Loader, TailCallThroughProgArray) {
   EXPECT_EQ(test_run(fd, std::vector<uint8_t>(64, 0)), 1);
 }
 
+// libbpf's own pinning (statfs for BPF_FS_MAGIC, mkdir, unlink) sees the pin tree at /sys/fs/bpf.
+TEST(Loader, LibbpfPinsUnderSysFsBpf) {
+  Object o(object("sock_hash"));
+  ASSERT_EQ(bpf_object__load(o.obj), 0);
+  const std::string dir = "/sys/fs/bpf/loader_pin_" + std::to_string(getpid());
+  ASSERT_EQ(bpf_object__pin_maps(o.obj, dir.c_str()), 0);
+  ASSERT_EQ(bpf_object__pin_programs(o.obj, dir.c_str()), 0);
+  const std::string tree = std::string(getenv("BPFBOX_RUNTIME_DIR")) + "/fs" + dir.substr(11);
+  EXPECT_TRUE(std::filesystem::exists(tree + "/by_first_byte"));
+  EXPECT_TRUE(std::filesystem::exists(tree + "/sock_count"));
+  const int fd = bpf_obj_get((dir + "/sock_count").c_str());
+  EXPECT_GE(fd, 0) << std::strerror(errno);
+  if (fd >= 0) close(fd);
+  EXPECT_EQ(bpf_object__unpin_maps(o.obj, dir.c_str()), 0);
+  EXPECT_EQ(bpf_object__unpin_programs(o.obj, dir.c_str()), 0);
+  EXPECT_FALSE(std::filesystem::exists(tree + "/by_first_byte"));
+  EXPECT_FALSE(std::filesystem::exists(tree + "/sock_count"));
+}
+
 // ---- the CLI
 
 std::string write_packet(size_t n) {
@@ -222,7 +241,7 @@ TEST(LoaderCli, SameReturnValuesAsTheKernel) {
       auto k = run_process({bpftool, "prog", "load", object(name), pin});
       if (k.exit_code != 0) GTEST_SKIP() << "the kernel refused the load: " << k.err;
       k = run_process({bpftool, "prog", "run", "pinned", pin, "data_in", pkt});
-      unlink(pin.c_str());
+      run_process({"/bin/rm", "-f", pin});  // the kernel's bpffs: unlink() here is the pin tree's
       auto u = run_process({b, "prog", "run", object(name), "data_in", pkt});
       EXPECT_EQ(return_value(u.out), return_value(k.out)) << name << " " << len << u.err << k.err;
     }

@@ -70,14 +70,6 @@ void pin_fd(int fd, const std::string& path) {
                        bpfbox_bpf_last_error() + ")");
 }
 
-// libbpf's pin names: '.' (as in .rodata) becomes '_'.
-std::string pin_name(const char* name) {
-  std::string s = name;
-  for (char& c : s)
-    if (c == '.') c = '_';
-  return s;
-}
-
 ObjectPtr open_and_load(const std::string& path, const std::string& type) {
   libbpf_set_print(print_warnings);
   ObjectPtr obj(bpf_object__open_file(path.c_str(), nullptr));
@@ -99,11 +91,6 @@ ObjectPtr open_and_load(const std::string& path, const std::string& type) {
                        (why.empty() ? "" : " (" + why + ")"));
   }
   return obj;
-}
-
-void pin_maps(bpf_object* obj, const std::string& dir) {
-  bpf_map* m = nullptr;
-  bpf_object__for_each_map(m, obj) pin_fd(bpf_map__fd(m), dir + "/" + pin_name(bpf_map__name(m)));
 }
 
 std::vector<uint8_t> read_input(const std::string& path) {
@@ -169,16 +156,19 @@ void prog_load(const std::vector<std::string>& a, bool all) {
   const Keywords kw = parse_keywords(a, 3, {"type", "pinmaps"});
   const std::string* type = kw.get("type");
   ObjectPtr obj = open_and_load(a[1], type ? *type : "");
+  // libbpf pins as bpftool has it do (names, '.' made '_'); the shim shows it the pin tree at
+  // /sys/fs/bpf (statfs, mkdir, unlink).
   if (all) {
-    bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj.get())
-        pin_fd(bpf_program__fd(p), a[2] + "/" + bpf_program__name(p));
+    if (int err = bpf_object__pin_programs(obj.get(), a[2].c_str()); err != 0)
+      throw CommandError("failed to pin all programs: " + errno_text(err));
   } else {
     bpf_program* p = bpf_object__next_program(obj.get(), nullptr);
     if (!p) throw CommandError("object file doesn't contain any bpf program");
     pin_fd(bpf_program__fd(p), a[2]);
   }
-  if (const std::string* dir = kw.get("pinmaps")) pin_maps(obj.get(), *dir);
+  if (const std::string* dir = kw.get("pinmaps"))
+    if (int err = bpf_object__pin_maps(obj.get(), dir->c_str()); err != 0)
+      throw CommandError("failed to pin all maps: " + errno_text(err));
 }
 
 void prog_run(const std::vector<std::string>& a) {
