@@ -246,6 +246,18 @@ TEST(LoaderCli, SameReturnValuesAsTheKernel) {
       EXPECT_EQ(return_value(u.out), return_value(k.out)) << name << " " << len << u.err << k.err;
     }
   }
+  // Pinned by loadall, run after the loading process exited: the PROG_ARRAY lost its entries
+  // with its last user reference (the kernel's prog_array_map_clear), so the entry returns 1.
+  const std::string pkt = write_packet(64);
+  auto k = run_process({bpftool, "prog", "loadall", object("tail_call"), pin});
+  if (k.exit_code != 0) GTEST_SKIP() << "the kernel refused the load: " << k.err;
+  k = run_process({bpftool, "prog", "run", "pinned", pin + "/tail_entry", "data_in", pkt});
+  run_process({"/bin/rm", "-rf", pin});
+  auto u = run_process({b, "prog", "loadall", object("tail_call"), pin});
+  ASSERT_EQ(u.exit_code, 0) << u.err;
+  u = run_process({b, "prog", "run", "pinned", pin + "/tail_entry", "data_in", pkt});
+  EXPECT_EQ(return_value(u.out), return_value(k.out)) << u.err << k.err;
+  EXPECT_EQ(return_value(u.out), "Return value: 1");
 }
 
 }  // namespace
