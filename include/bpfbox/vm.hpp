@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <linux/bpf.h>
@@ -185,7 +186,20 @@ class Executable {
   uint64_t budget_ = 0;
 };
 
-enum class EngineKind : uint8_t { Interp, Jit, Llvm };
+// Tiered: the baseline JIT first (the interpreter where there is no JIT), the LLVM tier once the
+// program has run often (BPFBOX_TIER_UP_RUNS runs, default 1000), compiled in the background and
+// swapped in atomically; a program the LLVM tier refuses stays on the baseline.
+// Default: the library's default, what programs loaded without a choice get (the LD_PRELOAD
+// shim's): BPFBOX_ENGINE (interp, jit, llvm or tiered) when set, else the interpreter.
+enum class EngineKind : uint8_t { Interp, Jit, Llvm, Tiered, Default };
+
+// The names --engine and BPFBOX_ENGINE take: "interp", "jit", "llvm", "tiered", "default".
+const char* engine_name(EngineKind engine);
+// EINVAL naming the choices for anything else.
+Result<EngineKind> engine_from_name(std::string_view name);
+// What EngineKind::Default stands for now (BPFBOX_ENGINE is read at each call): never Default;
+// EINVAL when BPFBOX_ENGINE names no engine.
+Result<EngineKind> default_engine();
 
 // Compiles a program in its executable form (pseudo map loads resolved to addresses; only plain
 // and BPF_PSEUDO_FUNC lddw left) for the chosen engine. EINVAL with a message naming the pc for an

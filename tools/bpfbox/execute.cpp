@@ -8,10 +8,12 @@
 namespace bpfbox::cli {
 
 vm::EngineKind engine_from_name(const std::string& name) {
-  if (name == "interp") return vm::EngineKind::Interp;
-  if (name == "jit") return vm::EngineKind::Jit;
-  if (name == "llvm") return vm::EngineKind::Llvm;
-  throw CommandError("unknown engine '" + name + "' (interp, jit, llvm)");
+  auto e = vm::engine_from_name(name);
+  if (!e) throw CommandError(e.status().message());
+  if (*e != vm::EngineKind::Default) return *e;
+  auto d = vm::default_engine();  // BPFBOX_ENGINE, resolved here so errors name the engine
+  if (!d) throw CommandError(d.status().message());
+  return *d;
 }
 
 uint64_t execute(std::span<const isa::Insn> prog, std::vector<uint8_t>& mem,
@@ -27,6 +29,8 @@ uint64_t execute(std::span<const isa::Insn> prog, std::vector<uint8_t>& mem,
       throw CommandError("engine jit is not available yet");
     if (opts.engine == vm::EngineKind::Llvm && compiled.status().err() == EOPNOTSUPP)
       throw CommandError("engine llvm: " + compiled.status().message());
+    if (opts.engine == vm::EngineKind::Tiered && compiled.status().err() == EOPNOTSUPP)
+      throw CommandError("engine tiered: " + compiled.status().message());
     throw CommandError(what + ": " + compiled.status().message());
   }
 

@@ -17,7 +17,7 @@ struct ExecuteOptions {
   uint64_t budget = 0;  // instructions; 0: no limit
 };
 
-// "interp" or "jit", as --engine takes them.
+// "interp", "jit", "llvm", "tiered" or "default", as --engine takes them.
 vm::EngineKind engine_from_name(const std::string& name);
 
 // Runs `prog` with the core helpers, `mem` as a writable region r1 points to (0 when empty) and r2

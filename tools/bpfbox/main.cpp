@@ -43,8 +43,10 @@ void add_run(CLI::App& app) {
       cmd->add_option("--mem", o->mem_hex, "Memory as hex bytes in order: '01 02 ff' or '0102ff'");
   CLI::Option* mem_file = cmd->add_option("--mem-file", o->mem_file, "Memory: the bytes of a file");
   mem->excludes(mem_file);
-  cmd->add_option("--engine", o->engine, "interp, jit or llvm")
-      ->check(CLI::IsMember({"interp", "jit", "llvm"}))
+  cmd->add_option("--engine", o->engine,
+                  "interp, jit, llvm, tiered (jit, then llvm once hot) or default "
+                  "(BPFBOX_ENGINE, else interp)")
+      ->check(CLI::IsMember({"interp", "jit", "llvm", "tiered", "default"}))
       ->capture_default_str();
   cmd->add_flag("--checked", o->checked,
                 "Bounds-check every access (stack and memory only) and report a fault");
@@ -59,8 +61,10 @@ void add_conformance_plugin(CLI::App& app) {
       "Run one program for the bpf_conformance runner: hex bytes on stdin, MEM as hex bytes, "
       "r0 in hex on stdout");
   cmd->add_option("MEM", o->mem, "The program's memory as hex bytes ('00  01  ff')");
-  cmd->add_option("--engine", o->engine, "interp, jit or llvm")
-      ->check(CLI::IsMember({"interp", "jit", "llvm"}))
+  cmd->add_option("--engine", o->engine,
+                  "interp, jit, llvm, tiered (jit, then llvm once hot) or default "
+                  "(BPFBOX_ENGINE, else interp)")
+      ->check(CLI::IsMember({"interp", "jit", "llvm", "tiered", "default"}))
       ->capture_default_str();
   cmd->add_flag("--unchecked", o->unchecked,
                 "Run without bounds checks (faster; a wild access crashes the plugin)");
