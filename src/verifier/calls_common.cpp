@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "isa/disasm.hpp"
+#include "verifier/regs.hpp"
 
 namespace bpfbox::verifier::calls {
 
@@ -50,6 +51,27 @@ void verbose_invalid_scalar(Env& env, const RegState& reg, int64_t min, int64_t 
 
 Status refuse(Env& env, int err) {
   return Status(err, env.refusal.last_line);
+}
+
+// clear_all_pkt_pointers(): after a helper that may move the packet, no packet pointer is valid.
+void clear_all_pkt_pointers(Env& env) {
+  VerifierState& st = *env.cur_state;
+  auto clear = [&](RegState& r) {
+    if (r.is_pkt_pointer() || r.base() == PTR_TO_PACKET_END) mark_reg_unknown(env, r);
+  };
+  for (uint32_t i = 0; i <= st.curframe; ++i) {
+    FuncState& fr = *st.frame[i];
+    for (RegState& r : fr.regs) clear(r);
+    for (StackSlot& slot : fr.stack) {
+      if (slot.spilled_ptr.type == NOT_INIT) continue;
+      const RegState& sp = slot.spilled_ptr;
+      if (!(sp.is_pkt_pointer() || sp.base() == PTR_TO_PACKET_END)) continue;
+      // A spilled packet pointer becomes unknown bytes.
+      clear(slot.spilled_ptr);
+      for (uint8_t& t : slot.slot_type)
+        if (t == STACK_SPILL) t = STACK_MISC;
+    }
+  }
 }
 
 }  // namespace bpfbox::verifier::calls

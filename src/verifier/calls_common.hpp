@@ -27,6 +27,10 @@ bool register_is_null(const RegState& reg);
 // func_id_name(): the kernel's helper name, "unknown" past the known ones.
 const char* func_id_name(int32_t id);
 
+// clear_all_pkt_pointers(): after a helper (or a global function) that may move the packet, no
+// packet pointer is valid.
+void clear_all_pkt_pointers(Env& env);
+
 // The subprogram starting at insn (find_subprog), or -1.
 int find_subprog(const Env& env, uint32_t insn);
 // The subprogram holding insn.

@@ -157,6 +157,8 @@ Status check_global_func_call(Env& env, int subprog, FuncState& caller) {
   if (env.log.level1() || env.log.level2())
     env.verbose("Func#%d ('%s') is global and assumed valid.\n", subprog, name);
   f.called = true;
+  // The callee is not entered, so what it may do to the packet is taken from its summary.
+  if (env.subprogs[static_cast<uint32_t>(subprog)].changes_pkt_data) clear_all_pkt_pointers(env);
   for (int r = 0; r <= 5; ++r) {
     mark_reg_not_init(caller.regs[r]);
     mark_reg_scratched(env, r);

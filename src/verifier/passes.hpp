@@ -23,6 +23,9 @@ Status resolve_pseudo_ldimm64(Env& env);
 // Subprogram boundaries from calls and BPF_PSEUDO_FUNC (env.subprogs), jumps within their
 // subprogram, the last instruction an exit or jump (check_subprogs).
 Status check_subprogs(Env& env);
+// Which subprograms may move the packet: a helper with changes_pkt_data in them or in what they
+// call (SubprogInfo::changes_pkt_data; a call to a global one invalidates packet pointers).
+void mark_subprogs_changes_pkt_data(Env& env);
 // Depth-first walk: unreachable instructions, jumps into lddw, back-edges where loops are not
 // allowed, prune and jump points marked in env.aux (check_cfg).
 Status check_cfg(Env& env);

@@ -66,6 +66,7 @@ void print_stats(Env& env, std::chrono::steady_clock::duration elapsed) {
 Status run_passes(Env& env, Program& out) {
   if (Status st = check_btf_info_early(env); !st) return st;
   if (Status st = check_subprogs(env); !st) return st;
+  mark_subprogs_changes_pkt_data(env);
   if (Status st = check_btf_info(env); !st) return st;
   if (Status st = resolve_pseudo_ldimm64(env); !st) return st;
   if (Status st = check_cfg(env); !st) return st;
