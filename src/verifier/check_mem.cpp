@@ -159,7 +159,8 @@ void mark_reg_stack_read(Env& env, FuncState& f, int64_t min_off, int64_t max_of
 }
 
 // check_stack_read_fixed_off().
-Status check_stack_read_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t size, int dst) {
+Status check_stack_read_fixed_off(Env& env, FuncState& f, int ptr_regno, int64_t off, uint32_t size,
+                                  int dst) {
   StackByte first = stack_byte(off);
   StackSlot& slot = f.stack[first.spi];
   mark_stack_slot_scratched(env, first.spi);
@@ -226,7 +227,9 @@ Status check_stack_read_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t 
     const uint8_t t = f.stack[b.spi].slot_type[b.idx];
     if (t == STACK_MISC || t == STACK_ZERO) continue;
     if (t == STACK_INVALID && env.privileged()) continue;
-    env.verbose("invalid read from stack off %d+%d size %d\n", static_cast<int>(off), i, size);
+    // 6.18's wording names the pointer register and the access, not the first bad byte.
+    env.verbose("invalid read from stack R%d off=%d size=%d\n", ptr_regno, static_cast<int>(off),
+                size);
     explain(env, Rule::UninitStack).access(off, size, kMaxStack);
     return refuse(EACCES, "invalid read from stack");
   }
@@ -324,8 +327,8 @@ Status check_stack_read(Env& env, int ptr_regno, int64_t off, uint32_t size, int
     return refuse(EACCES, "variable stack offset prohibited for !root");
   }
   if (!var_off)
-    return check_stack_read_fixed_off(env, f, off + static_cast<int64_t>(reg.s.const_value()), size,
-                                      dst);
+    return check_stack_read_fixed_off(env, f, ptr_regno,
+                                      off + static_cast<int64_t>(reg.s.const_value()), size, dst);
   // Variable offset: every byte that may be read must be initialised; the result is unknown
   // (or zero when all of them are zero).
   TRY(check_stack_range_initialized(env, ptr_regno, off, size, false, AccessType::Read, false));

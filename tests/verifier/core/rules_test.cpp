@@ -392,7 +392,7 @@ const Case kCases[] = {
      {},
      "r0 = *(u64 *)(r10 -8)\nexit\n",
      EACCES,
-     "invalid read from stack off -8+0 size 8"},
+     "invalid read from stack R10 off=-8 size=8"},
     {"UnprivPointerReturn",
      kSocket,
      false,
