@@ -90,8 +90,10 @@ uint32_t run_bpfbox(const verifier::Program& prog, vm::EngineKind engine) {
   EXPECT_TRUE(exe.is_ok()) << exe.status().message();
   if (!exe.is_ok()) return ~0u;
   TestRunProgram p{exe.value().get(), BPF_PROG_TYPE_XDP, 0};
+  // data_in is a span: the packet must outlive the run (a temporary vector left it dangling).
+  const std::vector<uint8_t> packet(64, 0);
   TestRunArgs args;
-  args.data_in = std::vector<uint8_t>(64, 0);
+  args.data_in = packet;
   TestRunResult result;
   const Status st = prog_type_ops(BPF_PROG_TYPE_XDP)->test_run(p, args, result);
   EXPECT_TRUE(st.is_ok()) << st.message();
