@@ -91,7 +91,8 @@ void backoff(uint32_t spins) {
 
 // The process's domain and the ones it used before (kept: a RunSlot may still point at one).
 std::mutex g_mu;
-std::map<std::string, RunDomain*> g_domains;  // by storage directory, "" for the memfd one
+// Never destroyed, so the domains stay reachable at exit (LeakSanitizer) and after static teardown.
+std::map<std::string, RunDomain*>& g_domains = *new std::map<std::string, RunDomain*>();  // by dir
 std::atomic<RunDomain*> g_current{nullptr};
 std::string g_current_dir;
 std::atomic<int64_t> g_live_maps{0};
