@@ -1,3 +1,4 @@
+#include "isa/access_size.hpp"
 #include "isa/decoder.hpp"
 
 #include <array>
@@ -41,19 +42,6 @@ Kind kind_of(uint8_t code, int32_t dval, Discr discr) {
       if (dval == BPF_LOAD_ACQ) return Kind::LoadAcq;
       if (dval == BPF_STORE_REL) return Kind::StoreRel;
       return Kind::Atomic;
-  }
-}
-
-uint8_t mem_size(uint8_t code) {
-  switch (BPF_SIZE(code)) {
-    case BPF_B:
-      return 1;
-    case BPF_H:
-      return 2;
-    case BPF_W:
-      return 4;
-    default:
-      return 8;
   }
 }
 
@@ -105,7 +93,7 @@ struct Tables {
         case Kind::Atomic:
         case Kind::LoadAcq:
         case Kind::StoreRel:
-          o.size = mem_size(o.code);
+          o.size = static_cast<uint8_t>(access_bytes(o.code));
           o.is64 = o.size == 8;
           break;
         default:

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cerrno>
 
+#include "isa/access_size.hpp"
 #include "isa/uapi.hpp"
 #include "verifier/diagnostic.hpp"
 #include "verifier/mem.hpp"
@@ -23,19 +24,6 @@ namespace {
 
 Status refuse(int err, const char* what) {
   return Status(err, what);
-}
-
-uint32_t size_bytes(uint8_t bpf_size) {
-  switch (bpf_size) {
-    case BPF_B:
-      return 1;
-    case BPF_H:
-      return 2;
-    case BPF_W:
-      return 4;
-    default:
-      return 8;
-  }
 }
 
 RegState* regs(Env& env) {
@@ -766,7 +754,7 @@ Status check_load(Env& env, const struct bpf_insn& insn) {
   TRY(check_reg_arg(env, insn.src_reg, RegArg::Src));
   TRY(check_reg_arg(env, insn.dst_reg, RegArg::DstNoMark));
   const uint32_t src_type = regs(env)[insn.src_reg].type;
-  TRY(check_mem_access(env, env.insn_idx, insn.src_reg, insn.off, size_bytes(BPF_SIZE(insn.code)),
+  TRY(check_mem_access(env, env.insn_idx, insn.src_reg, insn.off, isa::access_bytes(insn.code),
                        AccessType::Read, insn.dst_reg, false, is_ldsx));
   return save_aux_ptr_type(env, src_type);
 }
@@ -779,13 +767,13 @@ Status check_store(Env& env, const struct bpf_insn& insn) {
   }
   TRY(check_reg_arg(env, insn.dst_reg, RegArg::Src));
   const uint32_t dst_type = regs(env)[insn.dst_reg].type;
-  TRY(check_mem_access(env, env.insn_idx, insn.dst_reg, insn.off, size_bytes(BPF_SIZE(insn.code)),
+  TRY(check_mem_access(env, env.insn_idx, insn.dst_reg, insn.off, isa::access_bytes(insn.code),
                        AccessType::Write, value_regno, false, false));
   return save_aux_ptr_type(env, dst_type);
 }
 
 Status check_atomic(Env& env, const struct bpf_insn& insn) {
-  const uint32_t size = size_bytes(BPF_SIZE(insn.code));
+  const uint32_t size = isa::access_bytes(insn.code);
   switch (insn.imm) {
     case BPF_ADD:
     case BPF_ADD | BPF_FETCH:

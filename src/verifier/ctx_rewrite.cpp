@@ -1,5 +1,6 @@
 #include <cerrno>
 
+#include "isa/access_size.hpp"
 #include "isa/uapi.hpp"
 #include "verifier/patch.hpp"
 #include "verifier/rewrite.hpp"
@@ -13,18 +14,6 @@ bool is_ldx(uint8_t code) {
 }
 bool is_store(uint8_t code) {
   return (BPF_CLASS(code) == BPF_STX || BPF_CLASS(code) == BPF_ST) && BPF_MODE(code) == BPF_MEM;
-}
-uint32_t size_bytes(uint8_t code) {
-  switch (BPF_SIZE(code)) {
-    case BPF_B:
-      return 1;
-    case BPF_H:
-      return 2;
-    case BPF_W:
-      return 4;
-    default:
-      return 8;
-  }
 }
 
 struct bpf_insn alu_imm(uint8_t cls, uint8_t op, uint8_t dst, int32_t imm) {
@@ -52,7 +41,7 @@ Status convert_ctx_accesses(Env& env) {
     if (base_type(env.aux[i].ptr_type) != PTR_TO_CTX) continue;
 
     const uint32_t ctx_field_size = env.aux[i].ctx_field_size;
-    const uint32_t size = size_bytes(insn.code);
+    const uint32_t size = isa::access_bytes(insn.code);
     const uint8_t mode = BPF_MODE(insn.code);
     const bool narrower = size < ctx_field_size;
     const int16_t off = insn.off;

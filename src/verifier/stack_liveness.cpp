@@ -7,6 +7,7 @@
 // offset, a helper given a stack pointer (it may read up to the frame's top). A frame pointer
 // that escapes (spilled, passed to a bpf-to-bpf call or to a helper that runs a callback) makes
 // the whole subprogram's stack live.
+#include "isa/access_size.hpp"
 #include "verifier/stack_liveness.hpp"
 
 #include <cstdint>
@@ -53,19 +54,6 @@ uint64_t slots_from(int64_t off) {
   return top >= 63 ? kAll : (uint64_t(1) << (top + 1)) - 1;
 }
 
-uint32_t access_size(uint8_t code) {
-  switch (BPF_SIZE(code)) {
-    case BPF_B:
-      return 1;
-    case BPF_H:
-      return 2;
-    case BPF_W:
-      return 4;
-    default:
-      return 8;
-  }
-}
-
 struct Flow {
   uint64_t gen = 0, kill = 0;
   bool escape = false;
@@ -107,12 +95,12 @@ Flow transfer(const Env& env, uint32_t i, Regs& regs) {
       break;
     }
     case BPF_LDX:
-      f.gen = through(regs[src], access_size(in.code));
+      f.gen = through(regs[src], isa::access_bytes(in.code));
       regs[dst] = kNot;
       break;
     case BPF_ST:
     case BPF_STX: {
-      const uint32_t size = access_size(in.code);
+      const uint32_t size = isa::access_bytes(in.code);
       const uint64_t slots = through(regs[dst], size);
       if (cls == BPF_STX && is_fp(regs[src])) f.escape = true;  // a stack pointer spilled
       if (cls == BPF_STX && mode == BPF_ATOMIC) {
