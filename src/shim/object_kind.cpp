@@ -1,0 +1,72 @@
+#include "shim/object_kind.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "shim/real.hpp"
+#include "sys/btf.hpp"
+#include "sys/prog.hpp"
+
+namespace bpfbox::shim {
+namespace {
+
+struct KindEntry {
+  const char* magic;  // 8 bytes
+  FdKind kind;
+  const char* anon_inode;
+};
+
+// The map header's magic is the maps layer's; links have no file yet (LINK_CREATE is sys's next
+// step): "BFBOXLNK" is what the shim will recognize when they have one.
+constexpr char kMapMagic[8] = {'B', 'F', 'B', 'O', 'X', 'M', 'A', 'P'};
+constexpr char kLinkMagic[8] = {'B', 'F', 'B', 'O', 'X', 'L', 'N', 'K'};
+
+constexpr KindEntry kKinds[] = {
+    {kMapMagic, FdKind::Map, "anon_inode:bpf-map"},
+    {sys::kProgMagic, FdKind::Prog, "anon_inode:bpf-prog"},
+    {sys::kBtfMagic, FdKind::Btf, "anon_inode:btf"},
+    {kLinkMagic, FdKind::Link, "anon_inode:bpf-link"},
+};
+
+bool read_magic(int fd, char (&magic)[8]) {
+  if (pread(fd, magic, sizeof magic, 0) == ssize_t(sizeof magic)) return true;
+  if (errno != EBADF) return false;
+  // A write-only fd (BPF_F_WRONLY): read through a new description of the same file.
+  using OpenFn = int (*)(const char*, int, ...);
+  static OpenFn real_open = real<OpenFn>("open");
+  using CloseFn = int (*)(int);
+  static CloseFn real_close = real<CloseFn>("close");
+  const int rfd = real_open(("/proc/self/fd/" + std::to_string(fd)).c_str(), O_RDONLY | O_CLOEXEC);
+  if (rfd < 0) return false;
+  const bool ok = pread(rfd, magic, sizeof magic, 0) == ssize_t(sizeof magic);
+  real_close(rfd);
+  return ok;
+}
+
+}  // namespace
+
+FdKind fd_kind(int fd) {
+  struct stat st {};
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 8) return FdKind::None;
+  const int saved = errno;
+  char magic[8];
+  FdKind kind = FdKind::None;
+  if (read_magic(fd, magic))
+    for (const KindEntry& k : kKinds)
+      if (std::memcmp(magic, k.magic, sizeof magic) == 0) kind = k.kind;
+  errno = saved;
+  return kind;
+}
+
+const char* anon_inode_name(FdKind kind) {
+  for (const KindEntry& k : kKinds)
+    if (k.kind == kind) return k.anon_inode;
+  return nullptr;
+}
+
+}  // namespace bpfbox::shim

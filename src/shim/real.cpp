@@ -1,0 +1,7 @@
+#include "shim/real.hpp"
+
+namespace bpfbox::shim {
+
+thread_local int t_depth = 0;
+
+}  // namespace bpfbox::shim
