@@ -2,7 +2,13 @@
 // run context set as the other engines set it, blinding refused (the JIT's job).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "llvm_harness.hpp"
 
@@ -81,6 +87,45 @@ TEST(LlvmEngine, ManyExecutablesLiveAndDieIndependently) {
     const uint64_t want = (i < 2 ? i : i + 3) + 100;
     EXPECT_EQ(all[i]->run(rc, 100), want);
   }
+}
+
+// The optimized IR of compiling `prog`, as BPFBOX_LLVM_DUMP writes it.
+std::string optimized_ir(const std::vector<isa::Insn>& prog) {
+  char path[] = "/tmp/bpfbox_llvm_ir_XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return "mkstemp failed";
+  close(fd);
+  setenv("BPFBOX_LLVM_DUMP", path, 1);
+  auto exe = llvm_tier::compile(prog, test_helpers(), {});
+  unsetenv("BPFBOX_LLVM_DUMP");
+  std::ostringstream ir;
+  ir << std::ifstream(path).rdbuf();
+  unlink(path);
+  if (!exe) return "compile failed: " + exe.status().message();
+  RunContext rc;
+  if ((*exe)->run(rc, 5) != 7) return "wrong result";
+  return ir.str();
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The verifier's speculation barrier (unprivileged programs) survives optimization as an lfence
+// at each place, as in the JIT, and nothing else brings one in.
+TEST(LlvmEngine, NospecIsAnLfence) {
+  Prog with;
+  with << I(Op::Mov64X, 0, 1) << I(Op::Nospec) << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Nospec)
+       << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Exit);
+  const std::string ir = optimized_ir(with.insns);
+  EXPECT_EQ(count(ir, "asm sideeffect \"lfence\""), 2u) << ir;
+  Prog without;
+  without << I(Op::Mov64X, 0, 1) << I(Op::Add64K, 0, 0, 0, 2) << I(Op::Exit);
+  const std::string plain = optimized_ir(without.insns);
+  EXPECT_NE(count(plain, "bpfbox_llvm_entry"), 0u) << plain;
+  EXPECT_EQ(count(plain, "lfence"), 0u) << plain;
 }
 
 }  // namespace

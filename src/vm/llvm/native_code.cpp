@@ -1,6 +1,7 @@
 #include "vm/llvm/native_code.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +15,7 @@
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/OptimizationLevel.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -33,6 +35,7 @@ const ::llvm::orc::JITTargetMachineBuilder* host_target(std::string* error) {
   std::call_once(once, [] {
     ::llvm::InitializeNativeTarget();
     ::llvm::InitializeNativeTargetAsmPrinter();
+    ::llvm::InitializeNativeTargetAsmParser();  // inline assembly (nospec's lfence)
     auto jtmb = ::llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!jtmb)
       host_error = message(jtmb.takeError());
@@ -57,6 +60,16 @@ void optimize(::llvm::Module& m, ::llvm::TargetMachine* tm, int opt_level) {
   ::llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(
       opt_level >= 3 ? ::llvm::OptimizationLevel::O3 : ::llvm::OptimizationLevel::O2);
   mpm.run(m, mam);
+}
+
+// BPFBOX_LLVM_DUMP=<file>: the optimized IR of every program compiled, appended (`llc` turns it
+// into the assembly LLJIT produces), to see what the tier makes of a program.
+void dump(const ::llvm::Module& m) {
+  const char* path = std::getenv("BPFBOX_LLVM_DUMP");
+  if (!path || !*path) return;
+  std::error_code ec;
+  ::llvm::raw_fd_ostream out(path, ec, ::llvm::sys::fs::OF_Append);
+  if (!ec) m.print(out, nullptr);
 }
 
 }  // namespace
@@ -85,6 +98,7 @@ Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LL
   module->setDataLayout((*tm)->createDataLayout());
   module->setTargetTriple((*tm)->getTargetTriple().str());
   optimize(*module, tm->get(), opt_level);
+  dump(*module);
 
   // No platform: generated code has no static initializers to run, and the generic platform
   // would compile a support module of its own for every program.

@@ -13,6 +13,7 @@
 #include <llvm/IR/Function.h>
 #include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/MDBuilder.h>
@@ -321,7 +322,7 @@ class Translator {
                        o.kind == Kind::Ldxs ? b_.CreateSExt(v, i64_) : b_.CreateZExt(v, i64_));
       }
       case Kind::Nospec:
-        return;  // LLVM IR has no target-neutral barrier: none is emitted (docs/verifier.md)
+        return emit_nospec();
       case Kind::St:
       case Kind::Stx: {
         Type* t = int_ty(o.size);
@@ -351,6 +352,14 @@ class Translator {
         return;
       }
     }
+  }
+
+  // The verifier's speculation barrier (unprivileged programs, Spectre v4 and v1 on dead paths):
+  // an lfence, as the JIT. LLVM IR has no target-neutral barrier, so it is inline assembly with
+  // side effects and a memory clobber: nothing LLVM moves across it, and it is never dropped.
+  void emit_nospec() {
+    auto* ty = FunctionType::get(b_.getVoidTy(), false);
+    b_.CreateCall(ty, ::llvm::InlineAsm::get(ty, "lfence", "~{memory}", /*hasSideEffects=*/true));
   }
 
   Value* trunc32(Value* v) { return b_.CreateTrunc(v, i32_); }
