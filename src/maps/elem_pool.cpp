@@ -27,8 +27,9 @@ PoolCache& ElemPool::cache_for(int32_t run_cpu) const {
   return caches_[static_cast<uint32_t>(run_cpu < 0 ? 0 : run_cpu) % h_->n_caches];
 }
 
-uint32_t ElemPool::pop_locked(PoolCache& c) const {
-  uint32_t idx = c.free_head;
+// The head of c's free list, unless only `floor` elements are left on it.
+uint32_t ElemPool::pop_locked(PoolCache& c, uint32_t floor) const {
+  uint32_t idx = c.n_free > floor ? c.free_head : 0;
   if (idx) {
     c.free_head = link(elem(idx))->next;
     --c.n_free;
@@ -56,39 +57,46 @@ bool ElemPool::reclaim_locked(PoolCache& c, uint64_t below) const {
   return moved;
 }
 
-uint32_t ElemPool::fresh() {
+// A never-used element, unless only `keep` are left.
+uint32_t ElemPool::fresh(uint32_t keep) {
+  const uint32_t limit = h_->capacity - std::min(keep, h_->capacity);
   uint32_t b = h_->bump.load(std::memory_order_relaxed);
-  while (b < h_->capacity) {
+  while (b < limit) {
     if (h_->bump.compare_exchange_weak(b, b + 1, std::memory_order_relaxed)) return b + 1;
   }
   return 0;
 }
 
+// The fast path takes nothing from the reserve: a CPU's list down to its floor, then fresh
+// elements down to theirs. (Taking the reserve here let runs drain it while the oldest run was
+// preempted; the oldest then found nothing at all.)
 uint32_t ElemPool::alloc(int32_t run_cpu) {
   if (run_cpu < 0) run_cpu = RunDomain::current_slot();  // a syscall-side call inside a run
   PoolCache& home = cache_for(run_cpu);
   if (!h_->scarce.load(std::memory_order_relaxed)) {
     {
       SpinGuard g(home.lock);
-      if (uint32_t idx = pop_locked(home)) return idx;
+      if (uint32_t idx = pop_locked(home, kCacheFloor)) return idx;
       if (home.limbo_head && reclaim_locked(home, domain_->reusable_below()))
-        return pop_locked(home);
+        if (uint32_t idx = pop_locked(home, kCacheFloor)) return idx;
     }
-    if (uint32_t idx = fresh()) return idx;
+    if (uint32_t idx = fresh(fresh_reserve())) return idx;
   }
   return alloc_slow(run_cpu, home);
 }
 
-// Whatever is free: this CPU's list, fresh elements, other CPUs' lists.
-uint32_t ElemPool::take_any(PoolCache& home) {
+// A free element: this CPU's list, fresh elements, other CPUs' lists; with reserve_too, down to
+// the last one, else above the floors only.
+uint32_t ElemPool::take(PoolCache& home, bool reserve_too) {
+  const uint32_t floor = reserve_too ? 0 : kCacheFloor;
   {
     SpinGuard g(home.lock);
-    if (uint32_t idx = pop_locked(home)) return idx;
+    if (uint32_t idx = pop_locked(home, floor)) return idx;
   }
-  if (uint32_t idx = fresh()) return idx;
+  if (uint32_t idx = fresh(reserve_too ? 0 : fresh_reserve())) return idx;
   for (uint32_t i = 0; i < h_->n_caches; ++i) {
     SpinGuard g(caches_[i].lock);
-    if (uint32_t idx = pop_locked(caches_[i])) return idx;
+    if (uint32_t idx = pop_locked(caches_[i], floor)) return idx;
   }
   return 0;
 }
@@ -105,16 +113,17 @@ uint32_t ElemPool::alloc_slow(int32_t run_cpu, PoolCache& home) {
       left += c.n_free;
       if (c.limbo_head) wait_for = std::min(wait_for, link(elem(c.limbo_head))->retire_tag);
     }
+    // More than the reserve can hold: something is free outside it.
     if (left > reserve()) {
       h_->scarce.store(0, std::memory_order_relaxed);
-      if (uint32_t idx = take_any(home)) return idx;
+      if (uint32_t idx = take(home, /*reserve_too=*/false)) return idx;
       continue;  // taken meanwhile by others
     }
     h_->scarce.store(1, std::memory_order_relaxed);
     bool oldest = run_cpu >= 0 && domain_->slot_epoch(static_cast<uint32_t>(run_cpu)) <= below;
-    if (oldest || wait_for == UINT64_MAX) return take_any(home);
+    if (oldest || wait_for == UINT64_MAX) return take(home, /*reserve_too=*/true);
     if (run_cpu >= 0 && wait_for >= domain_->slot_epoch(static_cast<uint32_t>(run_cpu)))
-      return take_any(home);  // all retired during this run: nothing to wait for
+      return take(home, /*reserve_too=*/true);  // all retired during this run: nothing to wait for
     domain_->synchronize(wait_for);
   }
 }

@@ -68,23 +68,27 @@ class ElemPool {
     return static_cast<uint32_t>((static_cast<const uint8_t*>(e) - elems_) / h_->elem_size) + 1;
   }
 
-  // An element, or 0. The last reserve() elements are kept for the oldest active run: anyone else
-  // who finds only those left first waits for older runs to end (user space: any run; a run:
-  // those older than itself, which hold back reclamation) so retired elements come back. The
-  // oldest run never waits, so runs cannot wait for each other in a cycle, and it can always
-  // allocate unless it retired more than the reserve itself. run_cpu: the run's slot, or -1.
+  // An element, or 0. A reserve is kept for the oldest active run: the last kCacheFloor free
+  // elements of each CPU's list and the last fresh_reserve() never-used ones. Nobody else takes
+  // them (the fast path stops at the floor); whoever finds only the reserve left first waits for
+  // older runs to end (user space: any run; a run: those older than itself, which hold back
+  // reclamation) so retired elements come back. The oldest run never waits, so runs cannot wait
+  // for each other in a cycle, and it can always allocate unless it took the whole reserve
+  // itself. run_cpu: the run's slot, or -1.
   uint32_t alloc(int32_t run_cpu);
-  uint32_t reserve() const { return domain_->nr_slots() * 16; }
+  static constexpr uint32_t kCacheFloor = 16;
+  uint32_t fresh_reserve() const { return h_->n_caches * kCacheFloor; }
+  uint32_t reserve() const { return h_->n_caches * kCacheFloor + fresh_reserve(); }
   void free_unused(uint32_t idx);  // never made visible to readers
   void retire(uint32_t idx);       // unlinked; readers may still hold it
 
  private:
   static uint64_t caches_bytes(uint32_t n_caches) { return uint64_t(n_caches) * sizeof(PoolCache); }
   PoolCache& cache_for(int32_t run_cpu) const;
-  uint32_t pop_locked(PoolCache& c) const;
+  uint32_t pop_locked(PoolCache& c, uint32_t floor) const;
   bool reclaim_locked(PoolCache& c, uint64_t below) const;
-  uint32_t fresh();
-  uint32_t take_any(PoolCache& home);
+  uint32_t fresh(uint32_t keep);
+  uint32_t take(PoolCache& home, bool reserve_too);
   uint32_t alloc_slow(int32_t run_cpu, PoolCache& home);
 
   PoolHeader* h_ = nullptr;

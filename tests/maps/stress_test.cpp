@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -174,6 +176,37 @@ TEST(MapStress, HeldValuesSurviveReplaceAndDelete) {
   EXPECT_LE(live, kKeys);
   EXPECT_GT(inserted.load(), 0u);
   EXPECT_GT(deleted.load(), 0u);
+}
+
+// The oldest run can always allocate, however many elements the runs it holds back retired: a
+// newer run draining the pool (preempted oldest run, CPU-starved CI) must leave the reserve, and
+// wait. Before the reserve was enforced the newer run took it all and the oldest got E2BIG.
+TEST(MapStress, OldestRunAllocatesAfterOthersDrainThePool) {
+  auto m = make_map(BPF_MAP_TYPE_HASH, 4, 8, 256, BPF_F_NO_PREALLOC);
+  ASSERT_TRUE(m);
+  uint32_t k0 = 0;
+  uint64_t v = 1;
+  ASSERT_TRUE(m->update(&k0, &v));
+  std::optional<RunSlot> oldest;
+  oldest.emplace();  // held while the other thread churns: nothing it retires can come back
+  std::atomic<uint64_t> done{0};
+  std::thread churn([&] {
+    for (uint32_t i = 0; i < 100'000; ++i) {
+      RunSlot run;
+      uint64_t w = i;
+      ASSERT_EQ(m->prog_update(&k0, &w, BPF_ANY, run.cpu()), 0);  // a replace: one retire each
+      done.store(i + 1, std::memory_order_relaxed);
+    }
+  });
+  // Until the churn stops making progress (it waits for this run) or is done.
+  for (uint64_t last = ~0ull; done.load() != last && done.load() < 100'000;) {
+    last = done.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (uint32_t k = 1; k <= 8; ++k)
+    EXPECT_EQ(m->prog_update(&k, &v, BPF_NOEXIST, oldest->cpu()), 0);
+  oldest.reset();
+  churn.join();
 }
 
 // User space replaces values while runs read them: a reader sees an old or a new value, whole.
