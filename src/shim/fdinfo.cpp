@@ -93,8 +93,8 @@ bool map_lines(int fd, std::string& s) {
   add(s, "key_size:\t%u\n", info.key_size);
   add(s, "value_size:\t%u\n", info.value_size);
   add(s, "max_entries:\t%u\n", info.max_entries);
-  add(s, "map_flags:\t%#x\n", info.map_flags);
-  add(s, "map_extra:\t%#" PRIx64 "\n", uint64_t(info.map_extra));
+  add(s, "map_flags:\t0x%x\n", info.map_flags);  // the kernel's %#x prints 0x0 too
+  add(s, "map_extra:\t0x%" PRIx64 "\n", uint64_t(info.map_extra));
   add(s, "memlock:\t%" PRIu64 "\n", memlock);
   add(s, "map_id:\t%u\n", info.id);
   add(s, "frozen:\t%u\n", frozen ? 1u : 0u);
