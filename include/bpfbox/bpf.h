@@ -36,6 +36,13 @@ int bpfbox_is_map_fd(int fd);
 void* bpfbox_map_mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off);
 const char* bpfbox_runtime_dir(void);
 
+/* The text the kernel shows in /proc/self/fdinfo/<fd> for a bpf object's fd (for the LD_PRELOAD
+ * shim): "pos", "flags", "mnt_id", "ino", then bpf_map_show_fdinfo's / bpf_prog_show_fdinfo's /
+ * bpf_link_show_fdinfo's lines. Writes at most len bytes, NUL included, and returns the length of
+ * the whole text (as snprintf); -1 with errno EBADF (fd not open) or EINVAL (not a bpfbox
+ * object). */
+int bpfbox_fdinfo(int fd, char* buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "bpfbox/status.hpp"
 #include "sys/attr.hpp"
@@ -59,6 +60,9 @@ CmdResult obj_pin(Call& c);
 CmdResult obj_get(Call& c);
 
 CmdResult btf_load(Call& c);
+
+// The kernel's /proc/<pid>/fdinfo/<fd> text for a bpf object's fd (bpfbox_fdinfo).
+Result<std::string> fdinfo_text(int fd);
 
 // Whether BPF_ENABLE_STATS(BPF_STATS_RUN_TIME) is on (an fd of it open in this process).
 bool run_stats_enabled();

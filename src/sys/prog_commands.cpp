@@ -57,13 +57,6 @@ uint64_t boottime_ns() {
   return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
-vm::EngineKind engine() {
-  const char* e = std::getenv("BPFBOX_ENGINE");
-  if (e && std::strcmp(e, "interp") == 0) return vm::EngineKind::Interp;
-  if (e && std::strcmp(e, "llvm") == 0) return vm::EngineKind::Llvm;
-  return vm::EngineKind::Jit;
-}
-
 // The xlated program as bpf_prog_info shows it (bpf_insn_prepare_dump): map addresses back to
 // BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE with the map's id (and the value offset).
 std::vector<bpf_insn> dump_xlated(const verifier::Program& p) {
@@ -122,7 +115,7 @@ Status finish_build(Prog& p, verifier::Program program) {
   // bpf_tail_call is the engines' own instruction, resolved through the PROG_ARRAY at run time.
   if (!p.program.helpers.tail_call_lookup())
     p.program.helpers.set_tail_call_lookup(maps::prog_array_lookup);
-  auto exe = vm::compile(engine(), p.program.xlated, p.program.helpers);
+  auto exe = vm::compile(vm::EngineKind::Default, p.program.xlated, p.program.helpers);
   if (!exe) return exe.status();
   p.exe = std::move(*exe);
   p.map_ids.clear();

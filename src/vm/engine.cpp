@@ -53,7 +53,12 @@ Result<EngineKind> engine_from_name(std::string_view name) {
 
 Result<EngineKind> default_engine() {
   const char* v = std::getenv("BPFBOX_ENGINE");
+  // The kernel's default is its JIT (bpf_jit_enable); the interpreter where there is no JIT.
+#ifdef BPFBOX_HAVE_JIT
+  if (!v || !*v) return EngineKind::Jit;
+#else
   if (!v || !*v) return EngineKind::Interp;
+#endif
   auto e = engine_from_name(v);
   if (!e || *e == EngineKind::Default)
     return Status(

@@ -68,9 +68,9 @@ TEST(EngineSelection, DefaultEngineFromTheEnvironment) {
   const struct {
     const char* env;
     const char* engine;  // the executable's engine_name(), "" for an error
-  } cases[] = {{nullptr, "interp"}, {"", "interp"},   {"interp", "interp"},
-               {"jit", "jit"},      {"llvm", "llvm"}, {"tiered", "jit"},
-               {"default", ""},     {"LLVM", ""},     {"fast", ""}};
+  } cases[] = {{nullptr, "jit"}, {"", "jit"},      {"interp", "interp"},
+               {"jit", "jit"},   {"llvm", "llvm"}, {"tiered", "jit"},
+               {"default", ""},  {"LLVM", ""},     {"fast", ""}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.env ? c.env : "(unset)");
     ScopedEnv env("BPFBOX_ENGINE", c.env);

@@ -21,7 +21,7 @@ struct RunOptions {
   std::string path;
   std::string mem_hex;
   std::string mem_file;
-  std::string engine = "default";  // BPFBOX_ENGINE, else interp
+  std::string engine = "default";  // BPFBOX_ENGINE, else jit
   bool checked = false;
   uint64_t budget = 0;
 };
@@ -29,7 +29,7 @@ void run_run(const RunOptions& o);
 
 struct PluginOptions {
   std::string mem;
-  std::string engine = "default";  // BPFBOX_ENGINE, else interp
+  std::string engine = "default";  // BPFBOX_ENGINE, else jit
   bool unchecked = false;
   std::vector<std::string> extras;  // arguments the grammar did not take
 };

@@ -45,7 +45,7 @@ void add_run(CLI::App& app) {
   mem->excludes(mem_file);
   cmd->add_option("--engine", o->engine,
                   "interp, jit, llvm, tiered (jit, then llvm once hot) or default "
-                  "(BPFBOX_ENGINE, else interp)")
+                  "(BPFBOX_ENGINE, else jit)")
       ->check(CLI::IsMember({"interp", "jit", "llvm", "tiered", "default"}))
       ->capture_default_str();
   cmd->add_flag("--checked", o->checked,
@@ -63,7 +63,7 @@ void add_conformance_plugin(CLI::App& app) {
   cmd->add_option("MEM", o->mem, "The program's memory as hex bytes ('00  01  ff')");
   cmd->add_option("--engine", o->engine,
                   "interp, jit, llvm, tiered (jit, then llvm once hot) or default "
-                  "(BPFBOX_ENGINE, else interp)")
+                  "(BPFBOX_ENGINE, else jit)")
       ->check(CLI::IsMember({"interp", "jit", "llvm", "tiered", "default"}))
       ->capture_default_str();
   cmd->add_flag("--unchecked", o->unchecked,

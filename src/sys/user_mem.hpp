@@ -1,0 +1,26 @@
+// The caller's memory as the kernel treats user memory: copy_from_user / copy_to_user /
+// strncpy_from_user, where a pointer to memory the process cannot read (or write) is EFAULT,
+// never a crash. Every pointer bpf_attr holds (key, value, insns, log_buf, data_in, info...) is
+// reached only through these.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bpfbox/status.hpp"
+
+namespace bpfbox::sys {
+
+// EFAULT when [src, src+n) is not all readable (a null pointer with n > 0 included).
+Status copy_from_user(void* dst, uint64_t src, size_t n);
+// EFAULT when [dst, dst+n) is not all writable.
+Status copy_to_user(uint64_t dst, const void* src, size_t n);
+// n bytes of the caller's into a vector.
+Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n);
+// A NUL-terminated string of at most max - 1 characters: EFAULT for a bad pointer, E2BIG when no
+// NUL comes within max bytes (the caller turns that into its command's errno).
+Result<std::string> string_from_user(uint64_t src, size_t max);
+
+}  // namespace bpfbox::sys
