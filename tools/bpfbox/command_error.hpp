@@ -1,4 +1,5 @@
-// How a command fails: a one-line message for stderr and the process's exit status.
+// How a command fails: a one-line message for stderr and the process's exit status. An empty
+// message fails quietly (the command already said why on stdout, as bpftool's lookup does).
 #pragma once
 
 #include <stdexcept>

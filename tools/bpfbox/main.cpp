@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bpftool_common.hpp"
 #include "command_error.hpp"
 #include "commands.hpp"
 
@@ -110,13 +111,45 @@ void add_prog(CLI::App& app) {
   auto engine = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "prog",
-      "bpftool's prog commands with libbpf as the loader: 'load OBJ PATH [type TYPE] [pinmaps "
+      "bpftool's prog commands with libbpf as the loader: '{show | list} [PROG]', 'dump {xlated "
+      "| jited} PROG [opcodes] [linum]', 'pin PROG FILE', 'load OBJ PATH [type TYPE] [pinmaps "
       "DIR]', 'loadall OBJ DIR [type TYPE] [pinmaps DIR]', 'run {OBJ.o [section SEC | name "
-      "PROG] | PINNED} data_in F [data_out F] [ctx_in F] [ctx_out F] [repeat N]'");
+      "PROG] | PINNED | PROG} {data_in F [data_out F] [ctx_in F] [ctx_out F] [repeat N] | pcap "
+      "IN.pcap [out OUT.pcap]}'; PROG is 'id N', 'pinned PATH', 'tag T' or 'name N'");
   cmd->add_option("--engine", *engine, "interp, jit or llvm (for programs this command loads)")
       ->check(CLI::IsMember({"interp", "jit", "llvm"}));
   cmd->allow_extras();
-  cmd->callback([engine, cmd] { run_prog(cmd->remaining(), *engine); });
+  cmd->callback([engine, cmd] {
+    run_prog(take_output_options(cmd->remaining()), *engine);
+    finish_output();
+  });
+}
+
+void add_map(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "map",
+      "bpftool's map commands: '{show | list} [MAP]', 'dump MAP', 'lookup MAP key DATA', "
+      "'update MAP key DATA value VALUE [any | exist | noexist]', 'delete MAP key DATA', "
+      "'getnext MAP [key DATA]', 'pin MAP FILE', 'freeze MAP', 'create FILE type TYPE key KEY "
+      "value VALUE entries N name NAME [flags F] [inner_map MAP]'; MAP is 'id N', 'pinned PATH' "
+      "or 'name N'; DATA is bytes ('1 0 0 0', or 'hex 01 00 00 00')");
+  cmd->allow_extras();
+  cmd->callback([cmd] {
+    run_map(take_output_options(cmd->remaining()));
+    finish_output();
+  });
+}
+
+void add_btf(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "btf",
+      "bpftool's btf commands: '{show | list} [id N]', 'dump {id N | map MAP [key | value | kv | "
+      "all] | prog PROG | file FILE} [format {raw | c}]'");
+  cmd->allow_extras();
+  cmd->callback([cmd] {
+    run_btf(take_output_options(cmd->remaining()));
+    finish_output();
+  });
 }
 
 }  // namespace
@@ -137,6 +170,15 @@ int main(int argc, char** argv) {
   bpfbox::cli::add_jit_dump(app);
   bpfbox::cli::add_verify(app);
   bpfbox::cli::add_prog(app);
+  bpfbox::cli::add_map(app);
+  bpfbox::cli::add_btf(app);
+  // bpftool's output options, before the command ("bpfbox -p map show") or after it.
+  app.add_flag_callback(
+      "-j,--json", [] { bpfbox::cli::output().json = true; },
+      "JSON output (prog, map, btf), as bpftool's");
+  app.add_flag_callback(
+      "-p,--pretty", [] { bpfbox::cli::output().json = bpfbox::cli::output().pretty = true; },
+      "Human-readable JSON output (prog, map, btf), as bpftool's");
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.
@@ -154,7 +196,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const bpfbox::cli::CommandError& e) {
-    std::fprintf(stderr, "bpfbox: %s\n", e.what());
+    if (*e.what()) std::fprintf(stderr, "bpfbox: %s\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bpfbox: %s\n", e.what());

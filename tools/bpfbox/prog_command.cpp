@@ -1,6 +1,7 @@
-// `bpfbox prog load|loadall|run`: bpftool's grammar and output, with libbpf as the loader. libbpf
-// opens the ELF object, relocates it and makes its bpf() calls, which the shim linked into this
-// binary (src/shim) hands to bpfbox_bpf(): nothing reaches the kernel.
+// `bpfbox prog load|loadall|run` and the dispatch of every `prog` command: bpftool's grammar and
+// output, with libbpf as the loader. libbpf opens the ELF object, relocates it and makes its bpf()
+// calls, which the shim linked into this binary (src/shim) hands to bpfbox_bpf(): nothing reaches
+// the kernel.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,12 +24,12 @@
 #include "bpfbox/bpf.h"
 #include "command_error.hpp"
 #include "commands.hpp"
+#include "prog_commands.hpp"
 
 namespace bpfbox::cli {
 
 namespace {
 
-constexpr char kBpffs[] = "/sys/fs/bpf";
 constexpr uint32_t kDefaultOutSize = 32 * 1024;  // bpftool's default data/ctx_size_out
 
 // libbpf's warnings (the verifier log of a refused load among them) go to stderr; its info and
@@ -43,32 +44,6 @@ struct ObjectCloser {
   void operator()(bpf_object* o) const { bpf_object__close(o); }
 };
 using ObjectPtr = std::unique_ptr<bpf_object, ObjectCloser>;
-
-std::string errno_text(int err) {
-  return std::strerror(err < 0 ? -err : err);
-}
-
-// A user's /sys/fs/bpf/... path names the same place in the runtime dir's pin tree (what
-// BPF_OBJ_PIN does with it); the tree's own paths are taken as they are.
-std::string tree_path(const std::string& p) {
-  const size_t n = sizeof kBpffs - 1;
-  if (p.compare(0, n, kBpffs) == 0 && (p.size() == n || p[n] == '/'))
-    return std::string(bpfbox_runtime_dir()) + "/fs" + p.substr(n);
-  return p;
-}
-
-void mkdir_p(const std::string& dir) {
-  for (size_t i = 1; i <= dir.size(); i++)
-    if (i == dir.size() || dir[i] == '/') mkdir(dir.substr(0, i).c_str(), 0700);
-}
-
-void pin_fd(int fd, const std::string& path) {
-  const std::string t = tree_path(path);
-  mkdir_p(t.substr(0, t.find_last_of('/')));
-  if (bpf_obj_pin(fd, path.c_str()) != 0)
-    throw CommandError("can't pin the object (" + path + "): " + errno_text(errno) + " (" +
-                       bpfbox_bpf_last_error() + ")");
-}
 
 ObjectPtr open_and_load(const std::string& path, const std::string& type) {
   libbpf_set_print(print_warnings);
@@ -189,9 +164,10 @@ void prog_run(const std::vector<std::string>& a) {
     fd = bpf_obj_get(a[1].c_str());
     if (fd < 0) throw CommandError("can't open " + a[1] + ": " + errno_text(errno));
   }
-  const Keywords kw = parse_keywords(a, next,
-                                     {"section", "name", "data_in", "data_out", "data_size_out",
-                                      "ctx_in", "ctx_out", "ctx_size_out", "repeat"});
+  const Keywords kw =
+      parse_keywords(a, next,
+                     {"section", "name", "data_in", "data_out", "data_size_out", "ctx_in",
+                      "ctx_out", "ctx_size_out", "repeat", "pcap", "out"});
   if (obj) {
     const std::string* sec = kw.get("section");
     const std::string* name = kw.get("name");
@@ -206,6 +182,17 @@ void prog_run(const std::vector<std::string>& a) {
   } else if (kw.get("section") || kw.get("name")) {
     throw CommandError("section and name select a program of an object file");
   }
+  if (const std::string* pcap = kw.get("pcap")) {
+    for (const char* k :
+         {"data_in", "data_out", "data_size_out", "ctx_in", "ctx_out", "ctx_size_out", "repeat"})
+      if (kw.get(k))
+        throw CommandError(std::string("pcap runs every packet: ") + k + " does not apply");
+    const std::string* out = kw.get("out");
+    run_pcap(fd, *pcap, out ? *out : "");
+    if (!obj) close(fd);
+    return;
+  }
+  if (kw.get("out")) throw CommandError("out is the output of a pcap run");
   const std::string* data_in = kw.get("data_in");
   const std::string* ctx_in = kw.get("ctx_in");
   const std::string* data_out = kw.get("data_out");
@@ -238,8 +225,15 @@ void prog_run(const std::vector<std::string>& a) {
   }
   if (data_out) write_output(*data_out, dout.data(), t.data_size_out);
   if (ctx_out) write_output(*ctx_out, cout_.data(), t.ctx_size_out);
-  std::printf("Return value: %u, duration%s: %uns\n", t.retval, t.repeat > 1 ? " (average)" : "",
-              t.duration);
+  if (output().json) {
+    json().start_object();
+    json().uint_field("retval", t.retval);
+    json().uint_field("duration", t.duration);
+    json().end_object();
+  } else {
+    std::printf("Return value: %u, duration%s: %uns\n", t.retval, t.repeat > 1 ? " (average)" : "",
+                t.duration);
+  }
   if (!obj) close(fd);
 }
 
@@ -247,10 +241,23 @@ void prog_run(const std::vector<std::string>& a) {
 
 void run_prog(const std::vector<std::string>& args, const std::string& engine) {
   if (!engine.empty()) setenv("BPFBOX_ENGINE", engine.c_str(), 1);
-  if (args.empty()) throw CommandError("usage: prog {load | loadall | run} ...");
-  if (args[0] == "load" || args[0] == "loadall") return prog_load(args, args[0] == "loadall");
-  if (args[0] == "run") return prog_run(args);
-  throw CommandError("unknown prog command '" + args[0] + "' (load, loadall, run)");
+  if (args.empty())
+    throw CommandError("usage: prog {show | list | dump | pin | load | loadall | run} ...");
+  // bpftool's order: the first command the word is a prefix of ("l" is list).
+  for (const char* cmd : {"show", "list", "dump", "pin", "load", "loadall", "run"}) {
+    Args probe(args);
+    if (!probe.take(cmd)) continue;
+    const std::string c = cmd;
+    if (c == "load" || c == "loadall" || c == "run") {
+      std::vector<std::string> v = args;
+      v[0] = c;
+      if (c == "run") return prog_run(v);
+      return prog_load(v, c == "loadall");
+    }
+    return (void)run_prog_show_command(c, probe);
+  }
+  throw CommandError("unknown prog command '" + args[0] +
+                     "' (show, list, dump, pin, load, loadall, run)");
 }
 
 }  // namespace bpfbox::cli

@@ -1,0 +1,267 @@
+#include "bpftool_common.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "bpfbox/bpf.h"
+#include "command_error.hpp"
+#include "commands.hpp"
+
+// The kernel's fdinfo text for a bpfbox fd, when src/sys offers it (weak: the CLI works without).
+extern "C" int bpfbox_fdinfo(int fd, char* buf, size_t len) __attribute__((weak));
+
+namespace bpfbox::cli {
+
+Output& output() {
+  static Output o;
+  return o;
+}
+
+JsonWriter& json() {
+  static JsonWriter w(stdout, output().pretty);
+  return w;
+}
+
+const std::string& Args::peek() const {
+  if (empty()) throw CommandError("expected more arguments");
+  return v_[i_];
+}
+
+std::string Args::next() {
+  const std::string& s = peek();
+  i_++;
+  return s;
+}
+
+bool Args::take(const char* keyword) {
+  if (empty() || v_[i_].empty()) return false;
+  if (std::strncmp(v_[i_].c_str(), keyword, v_[i_].size()) != 0 ||
+      v_[i_].size() > std::strlen(keyword))
+    return false;
+  i_++;
+  return true;
+}
+
+uint32_t Args::next_u32(const char* what) {
+  const std::string s = next();
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long v = std::strtoul(s.c_str(), &end, 0);
+  if (s.empty() || *end || errno || v > UINT32_MAX)
+    throw CommandError(std::string("can't parse ") + what + " as u32: " + s);
+  return uint32_t(v);
+}
+
+void Args::expect_end() const {
+  if (!empty()) throw CommandError("too many arguments, unexpected: '" + v_[i_] + "'");
+}
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = o.release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::vector<std::string> take_output_options(std::vector<std::string> args) {
+  std::vector<std::string> out;
+  for (auto& a : args) {
+    if (a == "-j" || a == "--json") {
+      output().json = true;
+    } else if (a == "-p" || a == "--pretty") {
+      output().json = output().pretty = true;
+    } else {
+      out.push_back(std::move(a));
+    }
+  }
+  return out;
+}
+
+void finish_output() {
+  if (output().json) json().finish();
+}
+
+std::string errno_text(int err) {
+  return std::strerror(err < 0 ? -err : err);
+}
+
+std::string tree_path(const std::string& p) {
+  static constexpr char kBpffs[] = "/sys/fs/bpf";
+  const size_t n = sizeof kBpffs - 1;
+  if (p.compare(0, n, kBpffs) == 0 && (p.size() == n || p[n] == '/'))
+    return std::string(bpfbox_runtime_dir()) + "/fs" + p.substr(n);
+  return p;
+}
+
+void pin_fd(int fd, const std::string& path) {
+  const std::string t = tree_path(path);
+  const size_t slash = t.find_last_of('/');
+  if (slash != std::string::npos && slash > 0)
+    for (size_t i = 1; i <= slash; i++)
+      if (i == slash || t[i] == '/') mkdir(t.substr(0, i).c_str(), 0700);
+  if (bpf_obj_pin(fd, path.c_str()) != 0) {
+    const int e = errno;
+    const std::string why = bpfbox_bpf_last_error();
+    throw CommandError("can't pin the object (" + path + "): " + errno_text(e) +
+                       (why.empty() ? "" : " (" + why + ")"));
+  }
+}
+
+namespace {
+
+bool info_of(int fd, Kind kind, bpf_prog_info& p, bpf_map_info& m) {
+  uint32_t len = kind == Kind::Prog ? sizeof p : sizeof m;
+  std::memset(&p, 0, sizeof p);
+  std::memset(&m, 0, sizeof m);
+  return bpf_obj_get_info_by_fd(fd, kind == Kind::Prog ? static_cast<void*>(&p) : &m, &len) == 0;
+}
+
+const char* kind_word(Kind k) {
+  return k == Kind::Prog ? "prog" : "map";
+}
+
+// Every live object whose info matches.
+template <class Match>
+std::vector<Fd> scan(Kind kind, Match match) {
+  std::vector<Fd> out;
+  uint32_t id = 0;
+  for (;;) {
+    const int err =
+        kind == Kind::Prog ? bpf_prog_get_next_id(id, &id) : bpf_map_get_next_id(id, &id);
+    if (err) break;
+    Fd fd(kind == Kind::Prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
+    if (fd.get() < 0) continue;  // gone meanwhile
+    bpf_prog_info p;
+    bpf_map_info m;
+    if (info_of(fd.get(), kind, p, m) && match(p, m)) out.push_back(std::move(fd));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Fd> parse_fds(Args& a, Kind kind) {
+  const char* k = kind_word(kind);
+  if (a.empty()) throw CommandError(std::string("expected ") + k + " specifier");
+  std::vector<Fd> out;
+  if (a.take("id")) {
+    const uint32_t id = a.next_u32("id");
+    Fd fd(kind == Kind::Prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
+    if (fd.get() < 0)
+      throw CommandError("get by id (" + std::to_string(id) + "): " + errno_text(errno));
+    out.push_back(std::move(fd));
+  } else if (a.take("pinned")) {
+    const std::string path = a.next();
+    Fd fd(bpf_obj_get(path.c_str()));
+    if (fd.get() < 0) throw CommandError("bpf obj get (" + path + "): " + errno_text(errno));
+    const bool is_map = bpfbox_is_map_fd(fd.get()) > 0;
+    if (is_map != (kind == Kind::Map))
+      throw CommandError(std::string("incorrect object type: ") + (is_map ? "map" : "prog"));
+    out.push_back(std::move(fd));
+  } else if (kind == Kind::Prog && a.take("tag")) {
+    const std::string tag = a.next();
+    uint8_t want[BPF_TAG_SIZE];
+    if (tag.size() != 2 * BPF_TAG_SIZE ||
+        std::sscanf(tag.c_str(), "%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx%2hhx", &want[0], &want[1],
+                    &want[2], &want[3], &want[4], &want[5], &want[6], &want[7]) != BPF_TAG_SIZE)
+      throw CommandError("can't parse tag");
+    out = scan(kind, [&](const bpf_prog_info& p, const bpf_map_info&) {
+      return std::memcmp(p.tag, want, BPF_TAG_SIZE) == 0;
+    });
+    if (out.empty()) throw CommandError("can't find any " + std::string(k) + " with tag " + tag);
+  } else if (a.take("name")) {
+    const std::string name = a.next();
+    if (name.size() > BPF_OBJ_NAME_LEN - 1) throw CommandError(std::string("can't parse name"));
+    out = scan(kind, [&](const bpf_prog_info& p, const bpf_map_info& m) {
+      return name == (kind == Kind::Prog ? p.name : m.name);
+    });
+    if (out.empty()) throw CommandError("can't find any " + std::string(k) + " with name " + name);
+  } else {
+    throw CommandError(std::string("expected 'id', ") + (kind == Kind::Prog ? "'tag', " : "") +
+                       "'name' or 'pinned', got: '" + a.peek() + "'?");
+  }
+  return out;
+}
+
+Fd parse_fd(Args& a, Kind kind) {
+  std::vector<Fd> fds = parse_fds(a, kind);
+  if (fds.size() > 1)
+    throw CommandError(std::string("several ") + kind_word(kind) + "s match this handle");
+  return std::move(fds[0]);
+}
+
+std::string hex(const uint8_t* data, size_t n, const char* sep) {
+  std::string s;
+  char b[4];
+  for (size_t i = 0; i < n; i++) {
+    if (i) s += sep;
+    std::snprintf(b, sizeof b, "%02hhx", data[i]);
+    s += b;
+  }
+  return s;
+}
+
+int64_t boot_time_epoch(uint64_t boot_ns) {
+  timespec real{}, boot{};
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_BOOTTIME, &boot);
+  return real.tv_sec - boot.tv_sec + int64_t(boot_ns / 1000000000ull);
+}
+
+std::string boot_time_text(uint64_t boot_ns) {
+  const time_t t = time_t(boot_time_epoch(boot_ns));
+  tm local{};
+  char buf[64] = "";
+  if (localtime_r(&t, &local)) std::strftime(buf, sizeof buf, "%FT%T%z", &local);
+  return buf;
+}
+
+std::optional<std::string> fdinfo_field(int fd, const char* key) {
+  if (!bpfbox_fdinfo) return std::nullopt;
+  char buf[4096];
+  const int n = bpfbox_fdinfo(fd, buf, sizeof buf - 1);
+  if (n < 0) return std::nullopt;
+  buf[std::min<size_t>(size_t(n), sizeof buf - 1)] = '\0';
+  const std::string text(buf);
+  const std::string k = std::string(key) + ":";
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t eol = text.find('\n', pos);
+    const std::string line =
+        text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    if (line.compare(0, k.size(), k) == 0) {
+      size_t v = k.size();
+      while (v < line.size() && (line[v] == ' ' || line[v] == '\t')) v++;
+      return line.substr(v);
+    }
+    if (eol == std::string::npos) break;
+    pos = eol + 1;
+  }
+  return std::nullopt;
+}
+
+std::string prog_type_name(uint32_t type) {
+  const char* s = libbpf_bpf_prog_type_str(bpf_prog_type(type));
+  return s ? s : "";
+}
+
+std::string map_type_name(uint32_t type) {
+  const char* s = libbpf_bpf_map_type_str(bpf_map_type(type));
+  return s ? s : "";
+}
+
+}  // namespace bpfbox::cli

@@ -1,0 +1,89 @@
+// What bpftool's commands share, for `bpfbox prog|map|btf`: the output mode (-j, -p), the words
+// after the command (bpftool takes any prefix of a keyword: "pin" for "pinned"), naming objects
+// (`id N`, `pinned PATH`, `tag T`, `name N`), pinning, and fdinfo's fields. libbpf makes the bpf()
+// calls; the shim in this binary serves them from bpfbox.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "json_writer.hpp"
+
+namespace bpfbox::cli {
+
+// -j / -p, set once by main. json() is the writer for the command's document (stdout).
+struct Output {
+  bool json = false;
+  bool pretty = false;
+};
+Output& output();
+JsonWriter& json();
+
+// The words after "prog"/"map"/"btf", consumed from the front.
+class Args {
+ public:
+  explicit Args(std::vector<std::string> v, size_t from = 0) : v_(std::move(v)), i_(from) {}
+  bool empty() const { return i_ >= v_.size(); }
+  size_t size() const { return v_.size() - i_; }
+  const std::string& peek() const;
+  std::string next();  // CommandError when none is left
+  // The next word is a prefix of `keyword` (bpftool's is_prefix); consumed when true.
+  bool take(const char* keyword);
+  uint32_t next_u32(const char* what);
+  void expect_end() const;
+
+ private:
+  std::vector<std::string> v_;
+  size_t i_;
+};
+
+// An fd closed with its owner.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  ~Fd();
+  int get() const { return fd_; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string errno_text(int err);
+
+// A /sys/fs/bpf/... path as the pin tree's own path (the runtime dir's fs/).
+std::string tree_path(const std::string& path);
+// BPF_OBJ_PIN at `path`, its directories made in the pin tree first.
+void pin_fd(int fd, const std::string& path);
+
+enum class Kind { Prog, Map };
+// `id N | pinned PATH | tag T | name N` (prog) or `id N | pinned PATH | name N` (map): every
+// matching object's fd (name and tag may match several). CommandError when none does.
+std::vector<Fd> parse_fds(Args& a, Kind kind);
+Fd parse_fd(Args& a, Kind kind);
+
+// "00 01 ff" (sep " ") or "0001ff" (sep "").
+std::string hex(const uint8_t* data, size_t n, const char* sep);
+// bpf_prog_info.load_time (CLOCK_BOOTTIME ns) as wall-clock seconds, and as bpftool prints it
+// ("2026-11-30T17:02:48+0000").
+int64_t boot_time_epoch(uint64_t boot_ns);
+std::string boot_time_text(uint64_t boot_ns);
+
+// A field of the object's fdinfo ("memlock", "frozen"): bpfbox_fdinfo() when bpfbox has it.
+std::optional<std::string> fdinfo_field(int fd, const char* key);
+
+// libbpf's names ("xdp", "hash"), or empty.
+std::string prog_type_name(uint32_t type);
+std::string map_type_name(uint32_t type);
+
+}  // namespace bpfbox::cli
