@@ -16,9 +16,8 @@
 #include "bpfbox/bpf.h"
 #include "command_error.hpp"
 #include "commands.hpp"
-
-// The kernel's fdinfo text for a bpfbox fd, when src/sys offers it (weak: the CLI works without).
-extern "C" int bpfbox_fdinfo(int fd, char* buf, size_t len) __attribute__((weak));
+#include "shim/fdinfo.hpp"
+#include "shim/object_kind.hpp"
 
 namespace bpfbox::cli {
 
@@ -169,9 +168,11 @@ std::vector<Fd> parse_fds(Args& a, Kind kind) {
     const std::string path = a.next();
     Fd fd(bpf_obj_get(path.c_str()));
     if (fd.get() < 0) throw CommandError("bpf obj get (" + path + "): " + errno_text(errno));
-    const bool is_map = bpfbox_is_map_fd(fd.get()) > 0;
-    if (is_map != (kind == Kind::Map))
-      throw CommandError(std::string("incorrect object type: ") + (is_map ? "map" : "prog"));
+    const shim::FdKind fk = shim::fd_kind(fd.get());
+    if (fk != (kind == Kind::Map ? shim::FdKind::Map : shim::FdKind::Prog)) {
+      static const char* const names[] = {"unknown", "map", "prog", "btf", "link"};
+      throw CommandError(std::string("incorrect object type: ") + names[int(fk)]);
+    }
     out.push_back(std::move(fd));
   } else if (kind == Kind::Prog && a.take("tag")) {
     const std::string tag = a.next();
@@ -232,12 +233,9 @@ std::string boot_time_text(uint64_t boot_ns) {
 }
 
 std::optional<std::string> fdinfo_field(int fd, const char* key) {
-  if (!bpfbox_fdinfo) return std::nullopt;
-  char buf[4096];
-  const int n = bpfbox_fdinfo(fd, buf, sizeof buf - 1);
-  if (n < 0) return std::nullopt;
-  buf[std::min<size_t>(size_t(n), sizeof buf - 1)] = '\0';
-  const std::string text(buf);
+  const shim::FdKind fk = shim::fd_kind(fd);
+  if (fk == shim::FdKind::None) return std::nullopt;
+  const std::string text = shim::fdinfo_text(fd, fk);
   const std::string k = std::string(key) + ":";
   for (size_t pos = 0; pos < text.size();) {
     const size_t eol = text.find('\n', pos);

@@ -79,7 +79,7 @@ std::string hex(const uint8_t* data, size_t n, const char* sep);
 int64_t boot_time_epoch(uint64_t boot_ns);
 std::string boot_time_text(uint64_t boot_ns);
 
-// A field of the object's fdinfo ("memlock", "frozen"): bpfbox_fdinfo() when bpfbox has it.
+// A field of the object's /proc/self/fdinfo text ("memlock", "frozen"), as the shim serves it.
 std::optional<std::string> fdinfo_field(int fd, const char* key);
 
 // libbpf's names ("xdp", "hash"), or empty.

@@ -1,0 +1,372 @@
+// bpftool's commands in the bpfbox CLI (prog show/list/dump/pin, map show/dump/lookup/update/
+// delete/getnext/pin/create/freeze, btf, -j/-p, and `prog run ... pcap`) on the clang-built
+// examples, as a user runs them: exact text, exit codes, one-line errors. Then the same object in
+// the kernel through Debian's bpftool, where bpf() is allowed: same verdicts, same map contents,
+// same JSON keys, same xlated instructions up to the kernel's map-lookup inlining.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "subprocess.hpp"
+
+namespace bpfbox::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string object(const std::string& name) {
+  return std::string(BPFBOX_BPF_OBJECTS_DIR) + "/" + name + ".bpf.o";
+}
+std::string traffic_pcap() {
+  return std::string(BPFBOX_SOURCE_DIR) + "/examples/data/traffic.pcap";
+}
+
+// Every test has its own runtime dir (ids from 1, an empty pin tree), removed afterwards.
+class BpftoolCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/bpfbox-bpftool-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    setenv("BPFBOX_RUNTIME_DIR", dir_.c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("BPFBOX_RUNTIME_DIR");
+    fs::remove_all(dir_);
+  }
+  static ProcessResult bpfbox(std::vector<std::string> args) {
+    args.insert(args.begin(), bpfbox_binary());
+    return run_process(args);
+  }
+  // Runs and expects success; the output.
+  static std::string ok(std::vector<std::string> args) {
+    const ProcessResult r = bpfbox(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0] << " " << (args.size() > 1 ? args[1] : "") << ": "
+                              << r.err;
+    EXPECT_EQ(r.err, "");
+    return r.out;
+  }
+  // Runs and expects the one-line error `message`.
+  static void fails(std::vector<std::string> args, const std::string& message) {
+    const ProcessResult r = bpfbox(args);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "bpfbox: " + message + "\n");
+  }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+};
+
+std::vector<std::string> lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// bpftool's loaded_at is the load's boot time plus the boot's wall-clock time, which it computes
+// afresh each run (to the second): two runs may differ by one.
+std::string mask_loaded_at(std::string s) {
+  const size_t at = s.find("loaded_at ");
+  if (at != std::string::npos) s.erase(at + 10, s.find("  uid", at) - at - 10);
+  return s;
+}
+
+std::set<std::string> keys(const json& j) {
+  std::set<std::string> out;
+  for (const auto& [k, v] : j.items()) out.insert(k);
+  return out;
+}
+
+// The packets of a pcap file (little-endian, as make_traffic_pcap.py writes it).
+std::vector<std::string> pcap_packets(const std::string& file) {
+  std::ifstream f(file, std::ios::binary);
+  std::string d((std::istreambuf_iterator<char>(f)), {});
+  std::vector<std::string> out;
+  for (size_t at = 24; at + 16 <= d.size();) {
+    uint32_t caplen;
+    std::memcpy(&caplen, d.data() + at + 8, 4);
+    out.push_back(d.substr(at + 16, caplen));
+    at += 16 + caplen;
+  }
+  return out;
+}
+
+TEST_F(BpftoolCli, ProgShowListDumpAndPin) {
+  ok({"prog", "load", object("xdp_count"), "/sys/fs/bpf/t/prog", "pinmaps", "/sys/fs/bpf/t/maps"});
+  const std::vector<std::string> show = lines(ok({"prog", "show", "pinned", "/sys/fs/bpf/t/prog"}));
+  ASSERT_GE(show.size(), 3u);
+  // The kernel's tag for this program (the kernel's bpftool printed the same).
+  const std::string id = show[0].substr(0, show[0].find(':'));
+  EXPECT_EQ(show[0], id + ": xdp  name xdp_count  tag d6eafa1623bb640d  gpl");
+  EXPECT_EQ(show[1].rfind("\tloaded_at 20", 0), 0u) << show[1];
+  EXPECT_NE(show[1].find("  uid " + std::to_string(getuid())), std::string::npos) << show[1];
+  EXPECT_EQ(show[2].rfind("\txlated ", 0), 0u) << show[2];
+  EXPECT_NE(show[2].find("  map_ids "), std::string::npos) << show[2];
+  // The same program by id, name, tag and prefix-abbreviated words, and in the full list.
+  const std::string first = mask_loaded_at(ok({"prog", "show", "id", id}));
+  EXPECT_EQ(mask_loaded_at(ok({"prog", "show", "name", "xdp_count"})), first);
+  EXPECT_EQ(mask_loaded_at(ok({"prog", "show", "tag", "d6eafa1623bb640d"})), first);
+  EXPECT_EQ(mask_loaded_at(ok({"prog", "s", "i", id})), first);
+  EXPECT_NE(mask_loaded_at(ok({"prog", "list"})).find(first), std::string::npos);
+
+  json j = json::parse(ok({"-j", "prog", "show", "id", id}));
+  EXPECT_GT(j["loaded_at"], 1700000000);
+  j.erase("loaded_at");
+  EXPECT_EQ(j["id"], std::stoi(id));
+  EXPECT_EQ(j["type"], "xdp");
+  EXPECT_EQ(j["name"], "xdp_count");
+  EXPECT_EQ(j["tag"], "d6eafa1623bb640d");
+  EXPECT_EQ(j["gpl_compatible"], true);
+  EXPECT_EQ(j["map_ids"].size(), 4u);
+  const std::string pretty = ok({"prog", "show", "id", id, "-p"});
+  json jp = json::parse(pretty);
+  jp.erase("loaded_at");
+  EXPECT_EQ(jp, j);
+  EXPECT_EQ(pretty.rfind("{\n    \"id\": " + id + ",\n    \"type\": \"xdp\",\n", 0), 0u) << pretty;
+  EXPECT_TRUE(json::parse(ok({"-j", "prog", "list"})).is_array());
+
+  const std::vector<std::string> xl = lines(ok({"prog", "dump", "xlated", "id", id}));
+  ASSERT_GT(xl.size(), 10u);
+  EXPECT_EQ(xl[0], "   0: (79) r2 = *(u64 *)(r1 +0)");
+  EXPECT_EQ(xl[1], "   1: (79) r6 = *(u64 *)(r1 +8)");
+  EXPECT_EQ(xl.back().substr(xl.back().find(':')), ": (95) exit");
+  EXPECT_NE(
+      std::find_if(xl.begin(), xl.end(),
+                   [](const std::string& l) { return l.find("= map[id:") != std::string::npos; }),
+      xl.end());
+  const std::vector<std::string> op = lines(ok({"prog", "dump", "xlated", "id", id, "opcodes"}));
+  ASSERT_GT(op.size(), 2u);
+  EXPECT_EQ(op[1], "       79 12 00 00 00 00 00 00");
+  const json jx = json::parse(ok({"-j", "prog", "dump", "xlated", "id", id, "opcodes"}));
+  EXPECT_EQ(jx[0]["disasm"], "(79) r2 = *(u64 *)(r1 +0)");
+  EXPECT_EQ(jx[0]["opcodes"]["code"], "0x79");
+  EXPECT_EQ(jx[0]["opcodes"]["imm"], json::array({"0x00", "0x00", "0x00", "0x00"}));
+
+  ok({"prog", "pin", "id", id, "/sys/fs/bpf/t/again"});
+  EXPECT_EQ(mask_loaded_at(ok({"prog", "show", "pinned", "/sys/fs/bpf/t/again"})), first);
+
+  fails({"prog", "show", "pinned", "/sys/fs/bpf/t/maps/verdicts"}, "incorrect object type: map");
+  fails({"prog", "show", "id", "999999"}, "get by id (999999): No such file or directory");
+  fails({"prog", "show", "pinned", "/sys/fs/bpf/t/none"},
+        "bpf obj get (/sys/fs/bpf/t/none): No such file or directory");
+  fails({"prog", "show", "name", "nope"}, "can't find any prog with name nope");
+  fails({"prog", "show", "bogus", "1"}, "expected 'id', 'tag', 'name' or 'pinned', got: 'bogus'?");
+  fails({"prog", "dump", "raw", "id", id}, "expected 'xlated' or 'jited', got: raw");
+  fails({"prog", "show", "id", id, "extra"}, "too many arguments, unexpected: 'extra'");
+  fails({"prog", "frobnicate"},
+        "unknown prog command 'frobnicate' (show, list, dump, pin, load, loadall, run)");
+}
+
+TEST_F(BpftoolCli, MapCreateUpdateLookupGetnextDeleteFreeze) {
+  const std::string m = "/sys/fs/bpf/h";
+  ok({"map", "create", m, "type", "hash", "key", "4", "value", "8", "entries", "4", "name",
+      "clih"});
+  const std::string show = ok({"map", "show", "pinned", m});
+  const std::string id = show.substr(0, show.find(':'));
+  EXPECT_EQ(show, id + ": hash  name clih  flags 0x0\n\tkey 4B  value 8B  max_entries 4" +
+                      show.substr(show.find("  memlock ")));
+  EXPECT_EQ(ok({"map", "show", "name", "clih"}), show);
+
+  EXPECT_EQ(ok({"map", "update", "pinned", m, "key", "1", "0", "0", "0", "value", "1", "2", "3",
+                "4", "5", "6", "7", "8"}),
+            "");
+  ok({"map", "update", "pinned", m,   "key", "hex", "0a", "00", "00", "00",     "value",
+      "hex", "ff",     "0",      "0", "0",   "0",   "0",  "0",  "0",  "noexist"});
+  EXPECT_EQ(ok({"map", "lookup", "pinned", m, "key", "1", "0", "0", "0"}),
+            "key: 01 00 00 00  value: 01 02 03 04 05 06 07 08\n");
+  EXPECT_EQ(ok({"-j", "map", "lookup", "pinned", m, "key", "10", "0", "0", "0"}),
+            "{\"key\":[\"0x0a\",\"0x00\",\"0x00\",\"0x00\"],\"value\":[\"0xff\",\"0x00\",\"0x00\","
+            "\"0x00\",\"0x00\",\"0x00\",\"0x00\",\"0x00\"]}\n");
+  const std::string dump = ok({"map", "dump", "pinned", m});
+  EXPECT_NE(dump.find("key: 01 00 00 00  value: 01 02 03 04 05 06 07 08\n"), std::string::npos);
+  EXPECT_NE(dump.find("key: 0a 00 00 00  value: ff 00 00 00 00 00 00 00\n"), std::string::npos);
+  EXPECT_EQ(dump.substr(dump.size() - 17), "Found 2 elements\n");
+  EXPECT_EQ(json::parse(ok({"-j", "map", "dump", "id", id})).size(), 2u);
+
+  const std::string next = ok({"map", "getnext", "pinned", m});
+  EXPECT_EQ(next.rfind("key: None\nnext key:\n", 0), 0u) << next;
+  const ProcessResult missing = bpfbox({"map", "lookup", "pinned", m, "key", "2", "0", "0", "0"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.out, "key:\n02 00 00 00\n\nNot found\n");
+  EXPECT_EQ(missing.err, "");
+  EXPECT_EQ(ok({"-j", "map", "lookup", "pinned", m, "key", "1", "0", "0", "0", "-p"}).front(), '{');
+
+  fails({"map", "update", "pinned", m, "key", "1", "0", "0", "0", "value", "0", "0", "0", "0", "0",
+         "0", "0", "0", "noexist"},
+        "update failed: File exists");
+  fails({"map", "update", "pinned", m, "key", "1", "0", "0", "value", "1"},
+        "error parsing byte: value");
+  fails({"map", "lookup", "pinned", m, "key", "1", "0", "0"}, "key expected 4 bytes got 3");
+  fails({"map", "lookup", "pinned", m, "key", "zz", "0", "0", "0"}, "error parsing byte: zz");
+  fails({"map", "lookup", "pinned", m}, "did not find key");
+  fails({"map", "delete", "pinned", m, "key", "9", "0", "0", "0"},
+        "delete failed: No such file or directory");
+  fails({"map", "create", "/sys/fs/bpf/x", "type", "nosuch", "key", "4", "value", "4", "entries",
+         "1", "name", "x"},
+        "unrecognized map type: nosuch");
+  fails(
+      {"map", "create", "/sys/fs/bpf/x", "type", "hash", "key", "4", "value", "4", "entries", "1"},
+      "map name not specified");
+
+  EXPECT_EQ(ok({"map", "delete", "pinned", m, "key", "1", "0", "0", "0"}), "");
+  ok({"map", "pin", "id", id, "/sys/fs/bpf/h2"});
+  EXPECT_EQ(ok({"map", "dump", "pinned", "/sys/fs/bpf/h2"}),
+            "key: 0a 00 00 00  value: ff 00 00 00 00 00 00 00\nFound 1 element\n");
+  EXPECT_EQ(ok({"-j", "map", "freeze", "pinned", m}), "null\n");
+  EXPECT_NE(ok({"map", "show", "id", id}).find("\n\tfrozen\n"), std::string::npos);
+  EXPECT_EQ(json::parse(ok({"-j", "map", "show", "id", id}))["frozen"], 1);
+  fails({"map", "update", "pinned", m, "key", "1", "0", "0", "0", "value", "0", "0", "0", "0", "0",
+         "0", "0", "0"},
+        "update failed: Operation not permitted");
+}
+
+// The main job: xdp_filter over examples/data/traffic.pcap, then its maps (the kernel gives the
+// same counts: BpftoolCli.AgreesWithTheKernelsBpftool).
+TEST_F(BpftoolCli, PcapRunCountsVerdictsWritesPassingPacketsAndFillsMaps) {
+  ok({"prog", "load", object("xdp_filter"), "/sys/fs/bpf/f", "pinmaps", "/sys/fs/bpf/fm"});
+  const std::string out = path("pass.pcap");
+  EXPECT_EQ(ok({"prog", "run", "pinned", "/sys/fs/bpf/f", "pcap", traffic_pcap(), "out", out}),
+            "packets 16  bytes 997\n"
+            "XDP_DROP         4\n"
+            "XDP_PASS         12\n"
+            "written 12 packets to " +
+                out + "\n");
+  // The packets that passed, in order: every input packet but the 4 UDP ones.
+  const std::vector<std::string> in = pcap_packets(traffic_pcap()), passed = pcap_packets(out);
+  std::vector<std::string> expected;
+  for (const std::string& p : in)
+    if (!(p.size() > 23 && p[12] == 0x08 && p[13] == 0 && p[23] == 17)) expected.push_back(p);
+  EXPECT_EQ(passed, expected);
+
+  std::vector<std::string> proto =
+      lines(ok({"map", "dump", "pinned", "/sys/fs/bpf/fm/proto_count"}));
+  std::sort(proto.begin(), proto.end());
+  EXPECT_EQ(proto, (std::vector<std::string>{"Found 3 elements",
+                                             "key: 01 00 00 00  value: 03 00 00 00 00 00 00 00",
+                                             "key: 06 00 00 00  value: 07 00 00 00 00 00 00 00",
+                                             "key: 11 00 00 00  value: 04 00 00 00 00 00 00 00"}));
+  const json src = json::parse(ok({"-j", "map", "dump", "pinned", "/sys/fs/bpf/fm/src_count"}));
+  ASSERT_EQ(src.size(), 3u);
+  for (const json& e : src) {
+    if (e["key"] == json::array({"0x0a", "0x00", "0x00", "0x01"})) {  // 10.0.0.1: 6 packets, 347 B
+      EXPECT_EQ(e["value"],
+                json::array({"0x06", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00", "0x5b",
+                             "0x01", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00"}));
+    }
+  }
+  // A second run over the same capture, from the object file, in JSON.
+  const json j =
+      json::parse(ok({"-j", "prog", "run", object("xdp_filter"), "pcap", traffic_pcap()}));
+  EXPECT_EQ(j,
+            json::parse(R"({"packets":16,"bytes":997,"verdicts":{"XDP_DROP":4,"XDP_PASS":12}})"));
+
+  fails(
+      {"prog", "run", "pinned", "/sys/fs/bpf/f", "pcap", path("none.pcap")},
+      "can't read " + path("none.pcap") + ": " + path("none.pcap") + ": No such file or directory");
+  fails({"prog", "run", "pinned", "/sys/fs/bpf/f", "pcap", traffic_pcap(), "repeat", "2"},
+        "pcap runs every packet: repeat does not apply");
+}
+
+// The same object in the kernel, through Debian's bpftool: the same verdict per packet, the same
+// map contents, the same JSON keys and the same xlated instructions up to the first helper call
+// (from there the kernel inlines hash lookups into __htab_map_lookup_elem, bpfbox does not).
+TEST_F(BpftoolCli, AgreesWithTheKernelsBpftool) {
+  const char* bpftool = "/usr/sbin/bpftool";
+  if (geteuid() != 0 || access(bpftool, X_OK) != 0) GTEST_SKIP() << "no bpftool or not root";
+  const std::string kpin = "/sys/fs/bpf/bpfbox_cli_test_" + std::to_string(getpid());
+  ProcessResult k =
+      run_process({bpftool, "prog", "load", object("xdp_filter"), kpin, "pinmaps", kpin + "_maps"});
+  if (k.exit_code != 0) GTEST_SKIP() << "the kernel refused the load: " << k.err;
+  struct Cleanup {
+    std::string pin;
+    ~Cleanup() {
+      fs::remove(pin);
+      fs::remove_all(pin + "_maps");
+    }
+  } cleanup{kpin};
+
+  // bpfbox runs the capture in one go; the kernel, one bpftool run per packet.
+  ok({"prog", "load", object("xdp_filter"), "/sys/fs/bpf/f", "pinmaps", "/sys/fs/bpf/fm"});
+  const json mine_run =
+      json::parse(ok({"-j", "prog", "run", "pinned", "/sys/fs/bpf/f", "pcap", traffic_pcap()}));
+  const std::vector<std::string> packets = pcap_packets(traffic_pcap());
+  json verdicts = json::object();
+  for (size_t i = 0; i < packets.size(); i++) {
+    const std::string f = path("pkt" + std::to_string(i));
+    std::ofstream(f, std::ios::binary) << packets[i];
+    k = run_process({bpftool, "-j", "prog", "run", "pinned", kpin, "data_in", f});
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+    const int ret = json::parse(k.out)["retval"];
+    const std::string name = ret == 1 ? "XDP_DROP" : ret == 2 ? "XDP_PASS" : std::to_string(ret);
+    verdicts[name] = verdicts.value(name, 0) + 1;
+  }
+  EXPECT_EQ(mine_run["verdicts"], verdicts);
+  for (const char* map : {"proto_count", "src_count"}) {
+    k = run_process({bpftool, "-j", "map", "dump", "pinned", kpin + "_maps/" + map});
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+    json theirs = json::parse(k.out);
+    json mine =
+        json::parse(ok({"-j", "map", "dump", "pinned", std::string("/sys/fs/bpf/fm/") + map}));
+    // Hash order is the implementation's; "formatted" needs the map's BTF ids in bpf_map_info.
+    auto norm = [&](json& a) {
+      const bool formatted = !mine.empty() && mine[0].contains("formatted");
+      for (json& e : a)
+        if (!formatted) e.erase("formatted");
+      std::sort(a.begin(), a.end());
+    };
+    norm(theirs);
+    norm(mine);
+    EXPECT_EQ(mine, theirs) << map;
+  }
+
+  // JSON keys: bpfbox's are the kernel's, less those it cannot have yet (listed).
+  auto same_keys = [](const json& mine, const json& theirs, std::set<std::string> not_yet) {
+    std::set<std::string> m = keys(mine), t = keys(theirs);
+    for (const std::string& key : m) EXPECT_TRUE(t.count(key)) << "bpfbox has " << key;
+    for (const std::string& key : t)
+      EXPECT_TRUE(m.count(key) || not_yet.count(key)) << "bpfbox lacks " << key;
+  };
+  k = run_process({bpftool, "-j", "prog", "show", "pinned", kpin});
+  same_keys(json::parse(ok({"-j", "prog", "show", "pinned", "/sys/fs/bpf/f"})), json::parse(k.out),
+            {"btf_id", "bytes_jited", "run_time_ns", "run_cnt"});
+  k = run_process({bpftool, "-j", "map", "show", "pinned", kpin + "_maps/src_count"});
+  same_keys(json::parse(ok({"-j", "map", "show", "pinned", "/sys/fs/bpf/fm/src_count"})),
+            json::parse(k.out), {"btf_id"});
+
+  // xlated: the kernel's lines (source lines and function headers left out) until the first call.
+  k = run_process({bpftool, "prog", "dump", "xlated", "pinned", kpin});
+  std::vector<std::string> theirs;
+  for (const std::string& l : lines(k.out))
+    if (l.rfind(";", 0) != 0 && l.back() != ':') theirs.push_back(l);
+  const std::vector<std::string> mine =
+      lines(ok({"prog", "dump", "xlated", "pinned", "/sys/fs/bpf/f"}));
+  size_t n = 0;
+  // Map ids differ, and so do the kernel's jump distances over the lookups it inlined.
+  auto mask = [](std::string l) {
+    for (const char* cut : {"map[id:", "goto pc"})
+      if (const size_t at = l.find(cut); at != std::string::npos)
+        l = l.substr(0, at + std::strlen(cut));
+    return l;
+  };
+  while (n < theirs.size() && n < mine.size() && theirs[n].find("call") == std::string::npos) {
+    EXPECT_EQ(mask(mine[n]), mask(theirs[n]));
+    n++;
+  }
+  EXPECT_GE(n, 20u);
+}
+
+}  // namespace
+}  // namespace bpfbox::testing
