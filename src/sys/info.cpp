@@ -1,7 +1,8 @@
 // BPF_OBJ_GET_INFO_BY_FD: bpf_prog_info, bpf_map_info, bpf_btf_info as the kernel fills them.
 // The caller's info_len may be shorter (the rest is not written) or longer (bytes past the
-// struct must be zero: E2BIG); arrays (map ids, xlated insns) are copied up to the caller's
-// count or length while the struct reports the full size; info_len goes back as the size used.
+// struct must be zero: E2BIG); arrays (map ids, xlated and jited code, func and line info) are
+// copied up to the caller's count or length while the struct reports the full size; info_len
+// goes back as the size used. Every user pointer goes through user_mem: a bad one is EFAULT.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,8 +11,15 @@
 #include <cstring>
 
 #include "sys/btf.hpp"
+#include "sys/map_btf.hpp"
 #include "sys/commands.hpp"
 #include "sys/objects.hpp"
+#include "sys/prog_build.hpp"
+#include "sys/tag.hpp"
+#include "sys/user_mem.hpp"
+#ifdef BPFBOX_HAVE_JIT
+#include "vm/jit/jit.hpp"
+#endif
 
 namespace bpfbox::sys {
 
@@ -22,28 +30,105 @@ template <class Info>
 Status info_in(const Call& c, Info& info, uint32_t* len) {
   const auto& i = c.attr.a.info;
   if (i.info_len > 4096) return Status(E2BIG, "info_len is larger than a page");
-  if (i.info_len && !i.info) return Status(EFAULT, "info is a null pointer");
-  const auto* u = uptr<const uint8_t>(i.info);
-  for (uint32_t k = sizeof(Info); k < i.info_len; k++)
-    if (u[k]) return Status(E2BIG, "info has non-zero bytes past the struct bpfbox knows");
-  *len = std::min<uint32_t>(i.info_len, sizeof(Info));
   std::memset(&info, 0, sizeof info);
-  std::memcpy(&info, u, *len);
+  if (i.info_len > sizeof(Info)) {
+    auto tail = bytes_from_user(i.info + sizeof(Info), i.info_len - sizeof(Info));
+    if (!tail) return Status(EFAULT, "info: " + tail.status().message());
+    for (uint8_t b : *tail)
+      if (b) return Status(E2BIG, "info has non-zero bytes past the struct bpfbox knows");
+  }
+  *len = std::min<uint32_t>(i.info_len, sizeof(Info));
+  if (Status st = copy_from_user(&info, i.info, *len); !st)
+    return Status(EFAULT, "info: " + st.message());
   return Status::ok();
 }
 
 template <class Info>
 CmdResult info_out(Call& c, const Info& info, uint32_t len) {
-  std::memcpy(uptr<void>(c.attr.a.info.info), &info, len);
+  if (Status st = copy_to_user(c.attr.a.info.info, &info, len); !st)
+    return Status(EFAULT, "info: " + st.message());
   c.put(offsetof(union bpf_attr, info.info_len), len);
   return 0L;
+}
+
+// The kernel's array rule: *count becomes the full count; min(asked, full) records go out.
+template <class T>
+Status array_out(uint64_t uptr_v, uint32_t* count, const std::vector<T>& v, const char* what) {
+  const uint32_t asked = *count;
+  *count = uint32_t(v.size());
+  if (!asked || v.empty()) return Status::ok();
+  if (Status st = copy_to_user(uptr_v, v.data(), std::min<size_t>(asked, v.size()) * sizeof(T));
+      !st)
+    return Status(EFAULT, std::string(what) + ": " + st.message());
+  return Status::ok();
+}
+
+// set_info_rec_size(): the caller's record sizes are the kernel's, or zero with no count.
+Status check_rec_sizes(bpf_prog_info& info) {
+  if ((info.nr_func_info || info.func_info_rec_size) &&
+      info.func_info_rec_size != sizeof(bpf_func_info))
+    return Status(EINVAL, "func_info_rec_size is not sizeof(struct bpf_func_info)");
+  if ((info.nr_line_info || info.line_info_rec_size) &&
+      info.line_info_rec_size != sizeof(bpf_line_info))
+    return Status(EINVAL, "line_info_rec_size is not sizeof(struct bpf_line_info)");
+  if ((info.nr_jited_line_info || info.jited_line_info_rec_size) &&
+      info.jited_line_info_rec_size != sizeof(uint64_t))
+    return Status(EINVAL, "jited_line_info_rec_size is not sizeof(__u64)");
+  info.func_info_rec_size = sizeof(bpf_func_info);
+  info.line_info_rec_size = sizeof(bpf_line_info);
+  info.jited_line_info_rec_size = sizeof(uint64_t);
+  return Status::ok();
+}
+
+// The machine code of a JIT-compiled program: the image, each function's address and length, and
+// each line's address (what the kernel's jited fields give).
+struct Jited {
+  std::vector<uint8_t> image;
+  std::vector<uint64_t> ksyms;
+  std::vector<uint32_t> func_lens;
+  std::vector<uint64_t> line_addrs;
+};
+
+Jited jited_of(const Prog& p) {
+  Jited j;
+#ifdef BPFBOX_HAVE_JIT
+  if (!p.exe) return j;
+  const vm::jit::NativeInfo n = vm::jit::native_info(*p.exe);
+  if (!n.code || !n.size) return j;
+  j.image.assign(n.code, n.code + n.size);
+  const auto addr = [&](uint32_t pc) -> uint32_t {
+    return pc < n.insn_offsets.size() ? n.insn_offsets[pc] : uint32_t(n.size);
+  };
+  const auto& subs = p.program.subprogs;
+  // The main function starts at the image's entry (its prologue included), the others at their
+  // first instruction; the last one ends with the image, so the lengths add up to it.
+  for (size_t i = 0; i < std::max<size_t>(subs.size(), 1); i++) {
+    const uint32_t start = i == 0 ? 0 : addr(subs[i].start);
+    const uint32_t end = i + 1 < subs.size() ? addr(subs[i + 1].start) : uint32_t(n.size);
+    j.ksyms.push_back(reinterpret_cast<uint64_t>(n.code) + start);
+    j.func_lens.push_back(end - start);
+  }
+  // A line at a function's first instruction is at the function's address, as the kernel's
+  // bpf_prog_fill_jited_linfo.
+  for (const bpf_line_info& l : p.line_info) {
+    uint64_t a = reinterpret_cast<uint64_t>(n.code) + addr(l.insn_off);
+    for (size_t i = 0; i < subs.size(); i++)
+      if (subs[i].start == l.insn_off) a = j.ksyms[i];
+    j.line_addrs.push_back(a);
+  }
+#else
+  (void)p;
+#endif
+  return j;
 }
 
 CmdResult prog_info(Call& c, const Object& o) {
   bpf_prog_info info;
   uint32_t len = 0;
   if (Status st = info_in(c, info, &len); !st) return st;
-  const Prog& p = *o.prog;
+  Prog& p = *o.prog;
+  // A program adopted from another process is compiled here first, so its code can be shown.
+  if (!p.exe) (void)build_adopted(p);
   info.type = p.type;
   info.id = o.id;
   std::memcpy(info.tag, p.tag, sizeof info.tag);
@@ -51,32 +136,66 @@ CmdResult prog_info(Call& c, const Object& o) {
   info.load_time = p.load_time;
   info.created_by_uid = p.created_by_uid;
   info.gpl_compatible = p.gpl_compatible;
-  info.verified_insns = p.verified_insns;
-  info.run_cnt = p.run_cnt.load();
-  info.run_time_ns = p.run_time_ns.load();
   std::vector<uint32_t> ids = p.map_ids;
   ids.insert(ids.end(), p.bound_map_ids.begin(), p.bound_map_ids.end());
-  const uint32_t want_maps = info.nr_map_ids;
-  info.nr_map_ids = uint32_t(ids.size());
-  if (want_maps && !ids.empty()) {
-    if (!info.map_ids) return Status(EFAULT, "map_ids is a null pointer");
-    std::memcpy(uptr<void>(info.map_ids), ids.data(), std::min<size_t>(want_maps, ids.size()) * 4);
+  if (Status st = array_out(info.map_ids, &info.nr_map_ids, ids, "map_ids"); !st) return st;
+  if (Status st = check_rec_sizes(info); !st) return st;
+  info.run_cnt = p.run_cnt.load();
+  info.run_time_ns = p.run_time_ns.load();
+  info.recursion_misses = 0;  // a run never nests in bpfbox's own runs
+  info.verified_insns = p.verified_insns;
+
+  {
+    const uint32_t asked = info.xlated_prog_len;
+    info.xlated_prog_len = uint32_t(p.xlated.size() * sizeof(bpf_insn));
+    if (asked && info.xlated_prog_len) {
+      if (Status st = copy_to_user(info.xlated_prog_insns, p.xlated.data(),
+                                   std::min(asked, info.xlated_prog_len));
+          !st)
+        return Status(EFAULT, "xlated_prog_insns: " + st.message());
+    }
   }
-  const uint32_t want_xlated = info.xlated_prog_len;
-  info.xlated_prog_len = uint32_t(p.xlated.size() * sizeof(bpf_insn));
-  if (want_xlated && info.xlated_prog_len) {
-    if (!info.xlated_prog_insns) return Status(EFAULT, "xlated_prog_insns is a null pointer");
-    std::memcpy(uptr<void>(info.xlated_prog_insns), p.xlated.data(),
-                std::min(want_xlated, info.xlated_prog_len));
+  const Jited j = jited_of(p);
+  {
+    const uint32_t asked = info.jited_prog_len;
+    info.jited_prog_len = uint32_t(j.image.size());
+    if (asked && info.jited_prog_len) {
+      if (Status st = copy_to_user(info.jited_prog_insns, j.image.data(),
+                                   std::min(asked, info.jited_prog_len));
+          !st)
+        return Status(EFAULT, "jited_prog_insns: " + st.message());
+    }
   }
-  // bpfbox's machine code is not handed out (the kernel's jited image with its addresses).
-  info.jited_prog_len = 0;
-  info.nr_jited_ksyms = 0;
-  info.nr_jited_func_lens = 0;
-  info.nr_func_info = 0;
-  info.nr_line_info = 0;
-  info.nr_jited_line_info = 0;
-  info.nr_prog_tags = 0;
+  if (Status st = array_out(info.jited_ksyms, &info.nr_jited_ksyms, j.ksyms, "jited_ksyms"); !st)
+    return st;
+  if (Status st =
+          array_out(info.jited_func_lens, &info.nr_jited_func_lens, j.func_lens, "jited_func_lens");
+      !st)
+    return st;
+  info.btf_id = p.btf_id;
+  if (Status st = array_out(info.func_info, &info.nr_func_info, p.func_info, "func_info"); !st)
+    return st;
+  if (Status st = array_out(info.line_info, &info.nr_line_info, p.line_info, "line_info"); !st)
+    return st;
+  if (Status st = array_out(info.jited_line_info, &info.nr_jited_line_info, j.line_addrs,
+                            "jited_line_info");
+      !st)
+    return st;
+  // One tag per function (the kernel tags each subprogram's instructions when it has several).
+  std::vector<std::array<uint8_t, BPF_TAG_SIZE>> tags;
+  const auto& subs = p.program.subprogs;
+  if (subs.size() <= 1) {
+    tags.emplace_back();
+    std::memcpy(tags.back().data(), p.tag, BPF_TAG_SIZE);
+  } else {
+    for (size_t i = 0; i < subs.size(); i++) {
+      const size_t end = i + 1 < subs.size() ? subs[i + 1].start : p.xlated.size();
+      tags.emplace_back();
+      prog_tag(std::span<const bpf_insn>(p.xlated).subspan(subs[i].start, end - subs[i].start),
+               tags.back().data());
+    }
+  }
+  if (Status st = array_out(info.prog_tags, &info.nr_prog_tags, tags, "prog_tags"); !st) return st;
   return info_out(c, info, len);
 }
 
@@ -95,6 +214,11 @@ CmdResult map_info(Call& c, const Object& o) {
   info.map_flags = m->map_flags() & ~uint32_t(BPF_F_RDONLY | BPF_F_WRONLY);
   std::memcpy(info.name, m->name(), sizeof info.name);
   info.map_extra = m->map_extra();
+  const MapBtf mb = o.map_btf.btf_id ? o.map_btf : load_map_btf(o.id);
+  info.btf_id = mb.btf_id;
+  info.btf_key_type_id = mb.key_type_id;
+  info.btf_value_type_id = mb.value_type_id;
+  info.btf_vmlinux_value_type_id = 0;
   return info_out(c, info, len);
 }
 
@@ -105,9 +229,13 @@ CmdResult btf_info(Call& c, const Object& o) {
   const Btf& b = *o.btf;
   const uint32_t want = info.btf_size;
   info.btf_size = uint32_t(b.data.size());
-  if (want && info.btf)
-    std::memcpy(uptr<void>(info.btf), b.data.data(), std::min<size_t>(want, b.data.size()));
+  if (want && info.btf_size) {
+    if (Status st = copy_to_user(info.btf, b.data.data(), std::min<size_t>(want, b.data.size()));
+        !st)
+      return Status(EFAULT, "btf: " + st.message());
+  }
   info.id = o.id;
+  // A program's BTF has no name (only the kernel's and modules' do): name_len 0, nothing written.
   info.name_len = 0;
   info.kernel_btf = 0;
   return info_out(c, info, len);

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "sys/btf.hpp"
+#include "sys/map_btf.hpp"
+#include "sys/user_mem.hpp"
 #include "sys/commands.hpp"
 #include "sys/objects.hpp"
 
@@ -39,16 +41,14 @@ bool can_write(int fd, const maps::Map& m) {
 Status key_in(const maps::Map& m, uint64_t ukey, std::vector<uint8_t>& key) {
   key.resize(m.key_size());
   if (m.key_size() == 0) return Status::ok();
-  if (!ukey) return Status(EFAULT, "key is a null pointer");
-  std::memcpy(key.data(), uptr<const void>(ukey), m.key_size());
+  if (Status st = copy_from_user(key.data(), ukey, m.key_size()); !st)
+    return Status(EFAULT, "key: " + st.message());
   return Status::ok();
 }
 
 Status out(uint64_t uptr_v, const void* src, size_t n) {
   if (n == 0) return Status::ok();
-  if (!uptr_v) return Status(EFAULT, "output buffer is a null pointer");
-  std::memcpy(uptr<void>(uptr_v), src, n);
-  return Status::ok();
+  return copy_to_user(uptr_v, src, n);
 }
 
 int file_flags(uint32_t flags) {
@@ -67,24 +67,25 @@ CmdResult map_create(Call& c) {
     return Status(EINVAL, "btf_vmlinux_value_type_id is for struct_ops maps");
   maps::CreateOptions opts;
   opts.objects = &Objects::get();
-  std::shared_ptr<Object> btf_obj;
+  // The BTF with its types checked (map_check_btf); a key type needs a value type.
+  if (a.btf_key_type_id && !a.btf_value_type_id)
+    return Status(EINVAL, "btf_key_type_id without btf_value_type_id");
+  MapBtf mb;
   if (a.btf_key_type_id || a.btf_value_type_id) {
-    if (!a.btf_value_type_id) return Status(EINVAL, "btf_key_type_id without btf_value_type_id");
     auto b = Objects::get().by_fd(int(a.btf_fd), Kind::Btf);
     if (!b) return b.status();
-    btf_obj = *b;
-    uint32_t size = 0;
-    if (a.btf_key_type_id) {
-      auto k = btf_spin_lock_off(*btf_obj->btf, a.btf_key_type_id, &size);
-      if (!k || size != a.key_size) return Status(EINVAL, "BTF key type does not match key_size");
-    }
-    auto v = btf_spin_lock_off(*btf_obj->btf, a.btf_value_type_id, &size);
-    if (!v || size != a.value_size)
-      return Status(EINVAL, "BTF value type does not match value_size");
-    opts.spin_lock_off = *v;
-    if (*v >= 0 && (a.map_flags & BPF_F_RDONLY_PROG))
+    mb.btf = (*b)->btf;
+    mb.btf_id = (*b)->id;
+    mb.key_type_id = a.btf_key_type_id;
+    mb.value_type_id = a.btf_value_type_id;
+  }
+  if (a.btf_value_type_id) {
+    int32_t v = -1;
+    if (Status st = map_check_btf(*mb.btf, a, &v); !st) return st;
+    opts.spin_lock_off = v;
+    if (v >= 0 && (a.map_flags & BPF_F_RDONLY_PROG))
       return Status(EACCES, "a bpf_spin_lock in a BPF_F_RDONLY_PROG map");
-    if (*v >= 0 && a.map_type != BPF_MAP_TYPE_HASH && a.map_type != BPF_MAP_TYPE_ARRAY)
+    if (v >= 0 && a.map_type != BPF_MAP_TYPE_HASH && a.map_type != BPF_MAP_TYPE_ARRAY)
       return Status(maps::kENOTSUPP, "bpf_spin_lock in a map type that cannot hold one");
   }
   auto m = maps::Map::create(a, opts);
@@ -92,8 +93,10 @@ CmdResult map_create(Call& c) {
   auto obj = std::make_shared<Object>();
   obj->kind = Kind::Map;
   obj->map = *m;
+  obj->map_btf = mb;
   auto fd = Objects::get().install(obj, file_flags(a.map_flags));
   if (!fd) return fd.status();
+  save_map_btf(obj->id, mb);
   return long(*fd);
 }
 
@@ -110,8 +113,8 @@ CmdResult map_lookup_elem(Call& c) {
   if (map.type() == BPF_MAP_TYPE_BLOOM_FILTER) {
     // The value is the input: is it (maybe) in the filter?
     if (a.key) return Status(EINVAL, "bloom filter lookups take no key");
-    if (!a.value) return Status(EFAULT, "value is a null pointer");
-    std::memcpy(value.data(), uptr<const void>(a.value), value.size());
+    if (Status st = copy_from_user(value.data(), a.value, value.size()); !st)
+      return Status(EFAULT, "value: " + st.message());
     Status st = map.lookup(nullptr, value.data(), a.flags);
     if (!st) return st;
     return 0L;
@@ -136,8 +139,8 @@ CmdResult map_update_elem(Call& c) {
   if (Status st = key_in(map, a.key, key); !st) return st;
   std::vector<uint8_t> value(map.value_copy_size());
   if (!value.empty()) {
-    if (!a.value) return Status(EFAULT, "value is a null pointer");
-    std::memcpy(value.data(), uptr<const void>(a.value), value.size());
+    if (Status st = copy_from_user(value.data(), a.value, value.size()); !st)
+      return Status(EFAULT, "value: " + st.message());
   }
   Status st = map.update(key.data(), value.data(), a.flags);
   if (!st) return st;
@@ -164,7 +167,10 @@ CmdResult map_get_next_key(Call& c) {
   maps::Map& map = **m;
   if (!fd_can_read(int(a.map_fd))) return no_read();
   std::vector<uint8_t> key(map.key_size()), next(map.key_size());
-  if (a.key && map.key_size()) std::memcpy(key.data(), uptr<const void>(a.key), map.key_size());
+  if (a.key && map.key_size()) {
+    if (Status st = copy_from_user(key.data(), a.key, map.key_size()); !st)
+      return Status(EFAULT, "key: " + st.message());
+  }
   Status st = map.get_next_key(a.key ? key.data() : nullptr, next.data());
   if (!st) return st;
   if (Status o = out(a.next_key, next.data(), next.size()); !o) return o;

@@ -35,6 +35,7 @@ int Object::file_fd() const {
   if (auto m = map_weak.lock()) return m->memfd();
   if (prog) return prog->fd;
   if (btf) return btf->fd;
+  if (auto b = btf_weak.lock()) return b->fd;
   return -1;
 }
 
@@ -66,6 +67,7 @@ Result<std::shared_ptr<Object>> Objects::by_fd(int fd, Kind kind, int wrong_kind
         return Status(wrong_kind, "fd " + std::to_string(fd) + " is a bpf " + kind_name(obj->kind) +
                                       ", not a " + kind_name(kind));
       if (kind == Kind::Map && !obj->map) obj->map = obj->map_weak.lock();
+      if (kind == Kind::Btf && !obj->btf) obj->btf = obj->btf_weak.lock();
       if (obj->file_fd() >= 0) return obj;
       by_inode_.erase(it);  // the process's copy is gone; adopt the file again
     }
@@ -112,6 +114,7 @@ Result<std::shared_ptr<Object>> Objects::adopt(int fd, InodeKey key, Kind kind, 
     }
     obj->kind = Kind::Btf;
     obj->btf = *b;
+    obj->btf_weak = obj->btf;
   } else {
     close(rfd);
     return Status(wrong_kind, not_kind);
@@ -152,6 +155,7 @@ Result<int> Objects::install(std::shared_ptr<Object> obj, int open_flags) {
   obj->id = alloc_id(obj->kind, obj->key);
   if (obj->prog) obj->prog->id = obj->id;
   if (obj->map) obj->map_weak = obj->map;
+  if (obj->btf) obj->btf_weak = obj->btf;
   auto fd = new_fd(*obj, open_flags);
   if (!fd) return fd;
   std::lock_guard g(mu_);
@@ -192,7 +196,7 @@ void Objects::sweep() {
         o.btf.reset();
       }
       // A map a program still holds stays findable by its id.
-      if (!o.map && !o.prog && !o.btf && o.map_weak.expired())
+      if (!o.map && !o.prog && !o.btf && o.map_weak.expired() && o.btf_weak.expired())
         it = by_inode_.erase(it);
       else
         ++it;

@@ -16,6 +16,7 @@
 
 #include "bpfbox/maps.hpp"
 #include "sys/ids.hpp"
+#include "sys/map_btf.hpp"
 #include "sys/prog.hpp"
 
 namespace bpfbox::sys {
@@ -30,7 +31,9 @@ struct Object {
   std::weak_ptr<maps::Map> map_weak;  // a program may hold the map after its fds are gone
   std::shared_ptr<Prog> prog;
   std::shared_ptr<Btf> btf;
-  int holders = 0;  // references maps hold through the ObjectTable
+  std::weak_ptr<Btf> btf_weak;  // a program or map may hold the BTF after its fds are gone
+  MapBtf map_btf;               // a map's BTF ids (and, in the creating process, the BTF it holds)
+  int holders = 0;              // references maps hold through the ObjectTable
   // The process's own fd on the object's file (-1 when the object is gone from the process).
   int file_fd() const;
 };

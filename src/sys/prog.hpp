@@ -20,6 +20,8 @@ namespace bpfbox::sys {
 
 constexpr char kProgMagic[8] = {'B', 'F', 'B', 'O', 'X', 'P', 'R', 'G'};
 
+struct Btf;
+
 struct ProgFileHeader {
   char magic[8];
   uint32_t version;
@@ -35,6 +37,12 @@ struct ProgFileHeader {
   uint64_t load_time;  // CLOCK_BOOTTIME ns, as bpf_prog_info.load_time
   uint8_t tag[BPF_TAG_SIZE];
   char name[BPF_OBJ_NAME_LEN];
+  // Version 2: the program's BTF, then the func_info / line_info records after the map ids (as
+  // loaded, then as bpf_prog_info reports them), then the BTF blob.
+  uint32_t btf_id;
+  uint32_t nr_func_info;
+  uint32_t nr_line_info;
+  uint32_t btf_size;
 };
 
 struct Prog {
@@ -54,6 +62,14 @@ struct Prog {
   std::vector<struct bpf_insn> insns_by_id;
   std::vector<struct bpf_insn> xlated;  // for bpf_prog_info: map addresses replaced by map ids
   std::vector<uint32_t> map_ids;        // maps the program holds, in first-use order
+  // PROG_LOAD's BTF (prog->aux->btf, func_info, linfo): the BTF object is held as the kernel's
+  // program holds it; the records as loaded (verified again by an adopting process) and as
+  // bpf_prog_info gives them (insn_off in the xlated program, the kernel's record sizes).
+  std::shared_ptr<Btf> btf;
+  uint32_t btf_id = 0;
+  std::vector<uint8_t> btf_data;  // the blob, for an adopting process's verifier
+  std::vector<bpf_func_info> func_info_loaded, func_info;
+  std::vector<bpf_line_info> line_info_loaded, line_info;
   verifier::Program program;            // holds its maps
   std::unique_ptr<vm::Executable> exe;  // null for a program adopted from another process
   std::vector<std::shared_ptr<maps::Map>> bound_maps;  // BPF_PROG_BIND_MAP

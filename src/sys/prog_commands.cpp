@@ -25,6 +25,8 @@
 #include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
 #include "sys/tag.hpp"
+#include "sys/btf.hpp"
+#include "sys/user_mem.hpp"
 
 namespace bpfbox::sys {
 
@@ -88,10 +90,26 @@ std::vector<bpf_insn> dump_xlated(const verifier::Program& p) {
   return out;
 }
 
+// PROG_LOAD's BTF inputs for the verifier: the blob and the records as the caller gave them.
+struct BtfInput {
+  std::span<const uint8_t> btf;
+  const void* func_info = nullptr;
+  uint32_t func_info_rec_size = 0, func_info_cnt = 0;
+  const void* line_info = nullptr;
+  uint32_t line_info_rec_size = 0, line_info_cnt = 0;
+};
+
 verifier::VerifyResult verify_prog(const Prog& p, std::span<const bpf_insn> insns,
                                    uint32_t log_level, uint32_t log_size,
-                                   std::span<const int32_t> fd_array) {
+                                   std::span<const int32_t> fd_array, const BtfInput& b) {
   verifier::Options opts;
+  opts.btf = b.btf;
+  opts.func_info = b.func_info;
+  opts.func_info_rec_size = b.func_info_rec_size;
+  opts.func_info_cnt = b.func_info_cnt;
+  opts.line_info = b.line_info;
+  opts.line_info_rec_size = b.line_info_rec_size;
+  opts.line_info_cnt = b.line_info_cnt;
   opts.load.prog_type = p.type;
   opts.load.expected_attach_type = p.expected_attach_type;
   opts.load.prog_flags = p.prog_flags;
@@ -121,7 +139,41 @@ Status finish_build(Prog& p, verifier::Program program) {
   p.map_ids.clear();
   for (const auto& m : p.program.maps) p.map_ids.push_back(Objects::get().id_of_map(m.get()));
   p.xlated = dump_xlated(p.program);
+  // func_info / line_info as the kernel keeps them after adjust_btf_func / bpf_adj_linfo: each
+  // function's record at its subprogram's first xlated instruction, each line at the first
+  // xlated instruction that came from (or after) its original one.
+  p.func_info = p.func_info_loaded;
+  for (size_t i = 0; i < p.func_info.size() && i < p.program.subprogs.size(); i++)
+    p.func_info[i].insn_off = p.program.subprogs[i].start;
+  p.line_info = p.line_info_loaded;
+  const std::vector<uint32_t>& orig = p.program.orig_index;
+  size_t j = 0;
+  for (bpf_line_info& l : p.line_info) {
+    while (j < orig.size() && orig[j] < l.insn_off) j++;
+    if (j < orig.size()) l.insn_off = uint32_t(j);
+  }
   return Status::ok();
+}
+
+// The caller's func_info / line_info records (cnt records of rec_size bytes). A rec_size the
+// verifier refuses is not read (it answers with the kernel's message); at most one record more
+// than the program has instructions is read (more can only be refused).
+constexpr uint32_t kMaxRecSize = 252;  // MAX_FUNCINFO_REC_SIZE
+Result<std::vector<uint8_t>> records_in(uint64_t uptr_v, uint32_t* cnt, uint32_t rec_size,
+                                        uint32_t min_size, uint32_t insn_cnt) {
+  if (!*cnt || !uptr_v || rec_size < min_size || rec_size > kMaxRecSize || rec_size % 4)
+    return std::vector<uint8_t>();
+  *cnt = std::min(*cnt, insn_cnt + 1);
+  return bytes_from_user(uptr_v, size_t(*cnt) * rec_size);
+}
+
+template <class Rec>
+std::vector<Rec> records_of(const std::vector<uint8_t>& bytes, uint32_t cnt, uint32_t rec_size) {
+  std::vector<Rec> out(bytes.empty() ? 0 : cnt);
+  for (uint32_t i = 0; i < out.size(); i++)
+    std::memcpy(&out[i], bytes.data() + size_t(i) * rec_size,
+                std::min<size_t>(rec_size, sizeof(Rec)));
+  return out;
 }
 
 bool is_map_ld(const bpf_insn& i) {
@@ -182,42 +234,58 @@ CmdResult prog_load(Call& c) {
   if (a.insn_cnt == 0 || a.insn_cnt > (privileged ? verifier::kMaxProgInsnsPrivileged
                                                   : verifier::kMaxProgInsnsUnprivileged))
     return Status(E2BIG, "insn_cnt is 0 or above the limit");
-  if (!a.insns) return Status(EFAULT, "insns is a null pointer");
-  if (!a.license) return Status(EFAULT, "license is a null pointer");
-  char license[128] = {};
-  std::strncpy(license, uptr<const char>(a.license), sizeof license - 1);
+  auto license = string_from_user(a.license, 127);
+  if (!license) return Status(EFAULT, "license: " + license.status().message());
   const ProgTypeOps* ops = prog_type_ops(a.prog_type);
   if (!ops) return Status(EINVAL, "bpfbox has no program type " + std::to_string(a.prog_type));
   auto prog = std::make_shared<Prog>();
   if (Status st = name_copy(prog->name, a.prog_name); !st) return st;
   if (!!a.log_buf != !!a.log_size) return Status(EINVAL, "log_buf and log_size go together");
-  if ((a.func_info_cnt || a.line_info_cnt) && !a.prog_btf_fd)
-    return Status(EINVAL, "func_info and line_info need prog_btf_fd");
-  std::shared_ptr<Object> prog_btf;
+  // The program's BTF (check_btf_info_early): taken only with func_info or line_info; the
+  // records' checks are the verifier's (check_btf_func, check_btf_line).
+  BtfInput bi;
+  std::vector<uint8_t> func_bytes, line_bytes;
+  static const uint8_t kUnread = 0;  // stands for records not read: the verifier refuses first
   if (a.func_info_cnt || a.line_info_cnt) {
     auto b = Objects::get().by_fd(int(a.prog_btf_fd), Kind::Btf);
     if (!b) return b.status();
-    prog_btf = *b;
-    if (a.func_info_cnt &&
-        (a.func_info_rec_size < 8 || a.func_info_rec_size > 4096 || a.func_info_rec_size % 4))
-      return Status(EINVAL, "invalid func_info_rec_size");
-    if (a.line_info_cnt &&
-        (a.line_info_rec_size < 16 || a.line_info_rec_size > 4096 || a.line_info_rec_size % 4))
-      return Status(EINVAL, "invalid line_info_rec_size");
+    prog->btf = (*b)->btf;
+    prog->btf_id = (*b)->id;
+    prog->btf_data = prog->btf->data;
+    bi.btf = prog->btf_data;
+    bi.func_info_cnt = a.func_info_cnt;
+    bi.func_info_rec_size = a.func_info_rec_size;
+    auto f = records_in(a.func_info, &bi.func_info_cnt, a.func_info_rec_size, 8, a.insn_cnt);
+    if (!f) return f.status();
+    func_bytes = std::move(*f);
+    bi.func_info = !a.func_info ? nullptr : func_bytes.empty() ? &kUnread : func_bytes.data();
+    bi.line_info_cnt = a.line_info_cnt;
+    bi.line_info_rec_size = a.line_info_rec_size;
+    auto l = records_in(a.line_info, &bi.line_info_cnt, a.line_info_rec_size, sizeof(bpf_line_info),
+                        a.insn_cnt);
+    if (!l) return l.status();
+    line_bytes = std::move(*l);
+    bi.line_info = !a.line_info ? nullptr : line_bytes.empty() ? &kUnread : line_bytes.data();
+    prog->func_info_loaded =
+        records_of<bpf_func_info>(func_bytes, bi.func_info_cnt, a.func_info_rec_size);
+    prog->line_info_loaded =
+        records_of<bpf_line_info>(line_bytes, bi.line_info_cnt, a.line_info_rec_size);
   }
 
   prog->type = a.prog_type;
   prog->expected_attach_type = a.expected_attach_type;
   prog->prog_flags = a.prog_flags;
-  prog->gpl_compatible = gpl_compatible(license);
+  prog->gpl_compatible = gpl_compatible(license->c_str());
   prog->load_time = boottime_ns();
   prog->created_by_uid = geteuid();
-  const auto* insns = uptr<const bpf_insn>(a.insns);
-  prog->insns.assign(insns, insns + a.insn_cnt);
+  prog->insns.resize(a.insn_cnt);
+  if (Status st = copy_from_user(prog->insns.data(), a.insns, a.insn_cnt * sizeof(bpf_insn)); !st)
+    return Status(EFAULT, "insns: " + st.message());
+  const bpf_insn* insns = prog->insns.data();
   prog_tag(prog->insns, prog->tag);
 
   // fd_array: as many entries as the program's BPF_PSEUDO_MAP_IDX loads index.
-  std::span<const int32_t> fd_array;
+  std::vector<int32_t> fd_array;
   if (a.fd_array) {
     uint32_t n = 0;
     for (uint32_t i = 0; i < a.insn_cnt; i++)
@@ -226,14 +294,18 @@ CmdResult prog_load(Call& c) {
            insns[i].src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
           insns[i].imm >= 0)
         n = std::max(n, uint32_t(insns[i].imm) + 1);
-    fd_array = {uptr<const int32_t>(a.fd_array), n};
+    fd_array.resize(n);
+    if (Status st = copy_from_user(fd_array.data(), a.fd_array, n * 4); !st)
+      return Status(EFAULT, "fd_array: " + st.message());
   }
-  verifier::VerifyResult r = verify_prog(*prog, prog->insns, a.log_level, a.log_size, fd_array);
+  verifier::VerifyResult r = verify_prog(*prog, prog->insns, a.log_level, a.log_size, fd_array, bi);
   // The log goes back as the kernel's bpf_vlog_finalize leaves it, success or not.
   if (a.log_buf && a.log_size) {
     const size_t n = std::min<size_t>(r.log.size(), a.log_size - 1);
-    std::memcpy(uptr<char>(a.log_buf), r.log.data(), n);
-    uptr<char>(a.log_buf)[n] = 0;
+    std::string out = r.log.substr(0, n);
+    out.push_back('\0');
+    if (Status st = copy_to_user(a.log_buf, out.data(), out.size()); !st)
+      return Status(EFAULT, "log_buf: " + st.message());
   }
   c.put(kOffLogTrueSize, r.log_true_size);
   if (!r.status) return r.status;
@@ -265,9 +337,26 @@ CmdResult prog_test_run(Call& c) {
     if (Status st = build_adopted(*prog); !st) return st;
   }
   if (t.data_size_in && !t.data_in) return Status(EFAULT, "data_in is a null pointer");
+  // The inputs are copied in (bad pointers are EFAULT); sizes past what any packet or context can
+  // be are left to the type's checks, which refuse them before reading.
+  constexpr uint32_t kMaxCopy = 64u << 20;
   TestRunArgs args;
-  args.data_in = {uptr<const uint8_t>(t.data_in), t.data_size_in};
-  if (t.ctx_in) args.ctx_in = {uptr<const uint8_t>(t.ctx_in), t.ctx_size_in};
+  std::vector<uint8_t> data_in, ctx_in;
+  if (t.data_size_in <= kMaxCopy) {
+    auto d = bytes_from_user(t.data_in, t.data_size_in);
+    if (!d) return Status(EFAULT, "data_in: " + d.status().message());
+    data_in = std::move(*d);
+    args.data_in = data_in;
+  } else {
+    args.data_in = {uptr<const uint8_t>(t.data_in), t.data_size_in};
+  }
+  if (t.ctx_in) {
+    if (t.ctx_size_in > kMaxCopy) return Status(E2BIG, "ctx_size_in is too large");
+    auto d = bytes_from_user(t.ctx_in, t.ctx_size_in);
+    if (!d) return Status(EFAULT, "ctx_in: " + d.status().message());
+    ctx_in = std::move(*d);
+    args.ctx_in = ctx_in;
+  }
   args.data_size_out = t.data_size_out;
   args.ctx_size_out = t.ctx_size_out;
   args.repeat = t.repeat;
@@ -286,13 +375,16 @@ CmdResult prog_test_run(Call& c) {
     prog->run_cnt += runs;
     prog->run_time_ns += uint64_t(res.duration) * runs;
   }
-  if (t.data_out && !res.data_out.empty())
-    std::memcpy(uptr<void>(t.data_out), res.data_out.data(), res.data_out.size());
+  if (t.data_out && !res.data_out.empty()) {
+    if (Status cs = copy_to_user(t.data_out, res.data_out.data(), res.data_out.size()); !cs)
+      return Status(EFAULT, "data_out: " + cs.message());
+  }
   c.put(offsetof(union bpf_attr, test.data_size_out), res.data_size_out);
   c.put(offsetof(union bpf_attr, test.retval), res.retval);
   c.put(offsetof(union bpf_attr, test.duration), res.duration);
   if (t.ctx_out && !res.ctx_out.empty()) {
-    std::memcpy(uptr<void>(t.ctx_out), res.ctx_out.data(), res.ctx_out.size());
+    if (Status cs = copy_to_user(t.ctx_out, res.ctx_out.data(), res.ctx_out.size()); !cs)
+      return Status(EFAULT, "ctx_out: " + cs.message());
     c.put(offsetof(union bpf_attr, test.ctx_size_out), res.ctx_size_out);
   }
   if (!st) return st;
@@ -336,7 +428,15 @@ Status build_adopted(Prog& p) {
     i++;
   }
   if (st) {
-    verifier::VerifyResult r = verify_prog(p, insns, 0, 0, {});
+    BtfInput bi;
+    bi.btf = p.btf_data;
+    bi.func_info = p.func_info_loaded.data();
+    bi.func_info_rec_size = sizeof(bpf_func_info);
+    bi.func_info_cnt = uint32_t(p.func_info_loaded.size());
+    bi.line_info = p.line_info_loaded.data();
+    bi.line_info_rec_size = sizeof(bpf_line_info);
+    bi.line_info_cnt = uint32_t(p.line_info_loaded.size());
+    verifier::VerifyResult r = verify_prog(p, insns, 0, 0, {}, bi);
     st = r.status ? finish_build(p, std::move(*r.program)) : r.status;
   }
   for (int fd : fds) close(fd);

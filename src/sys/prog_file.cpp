@@ -16,7 +16,7 @@ namespace bpfbox::sys {
 
 namespace {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 
 bool write_all(int fd, const void* p, size_t n, off_t off) {
   const auto* b = static_cast<const uint8_t*>(p);
@@ -64,6 +64,10 @@ Status create_prog_file(Prog& prog) {
   h.verified_insns = prog.verified_insns;
   h.gpl_compatible = prog.gpl_compatible;
   h.load_time = prog.load_time;
+  h.btf_id = prog.btf_id;
+  h.nr_func_info = uint32_t(prog.func_info.size());
+  h.nr_line_info = uint32_t(prog.line_info.size());
+  h.btf_size = uint32_t(prog.btf_data.size());
   std::memcpy(h.tag, prog.tag, sizeof h.tag);
   std::memcpy(h.name, prog.name, sizeof h.name);
   off_t off = sizeof h;
@@ -74,6 +78,17 @@ Status create_prog_file(Prog& prog) {
   ok = ok && write_all(fd, prog.xlated.data(), prog.xlated.size() * sizeof(bpf_insn), off);
   off += off_t(prog.xlated.size() * sizeof(bpf_insn));
   ok = ok && write_all(fd, prog.map_ids.data(), prog.map_ids.size() * 4, off);
+  off += off_t(prog.map_ids.size() * 4);
+  auto put = [&](const auto& v) {
+    const size_t n = v.size() * sizeof(v[0]);
+    ok = ok && write_all(fd, v.data(), n, off);
+    off += off_t(n);
+  };
+  put(prog.func_info_loaded);
+  put(prog.func_info);
+  put(prog.line_info_loaded);
+  put(prog.line_info);
+  put(prog.btf_data);
   if (!ok) {
     int err = errno ? errno : EIO;
     close(fd);
@@ -111,6 +126,23 @@ Result<std::shared_ptr<Prog>> read_prog_file(int fd) {
   ok = ok && read_all(fd, p->xlated.data(), p->xlated.size() * sizeof(bpf_insn), off);
   off += off_t(p->xlated.size() * sizeof(bpf_insn));
   ok = ok && read_all(fd, p->map_ids.data(), p->map_ids.size() * 4, off);
+  off += off_t(p->map_ids.size() * 4);
+  p->btf_id = h.btf_id;
+  p->func_info_loaded.resize(h.nr_func_info);
+  p->func_info.resize(h.nr_func_info);
+  p->line_info_loaded.resize(h.nr_line_info);
+  p->line_info.resize(h.nr_line_info);
+  p->btf_data.resize(h.btf_size);
+  auto get = [&](auto& v) {
+    const size_t n = v.size() * sizeof(v[0]);
+    ok = ok && read_all(fd, v.data(), n, off);
+    off += off_t(n);
+  };
+  get(p->func_info_loaded);
+  get(p->func_info);
+  get(p->line_info_loaded);
+  get(p->line_info);
+  get(p->btf_data);
   if (!ok) return Status(EINVAL, "truncated bpfbox program file");
   p->fd = fd;
   return p;

@@ -82,7 +82,7 @@ Result<std::string> string_from_user(uint64_t src, size_t max) {
     out.append(buf, chunk);
     p += chunk;
   }
-  return Status(E2BIG, "a user string is not NUL-terminated within its limit");
+  return out;
 }
 
 }  // namespace bpfbox::sys

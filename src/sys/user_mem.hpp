@@ -19,8 +19,8 @@ Status copy_from_user(void* dst, uint64_t src, size_t n);
 Status copy_to_user(uint64_t dst, const void* src, size_t n);
 // n bytes of the caller's into a vector.
 Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n);
-// A NUL-terminated string of at most max - 1 characters: EFAULT for a bad pointer, E2BIG when no
-// NUL comes within max bytes (the caller turns that into its command's errno).
+// A NUL-terminated string, read up to its NUL or `max` characters (strncpy_from_user: a result of
+// max characters means no NUL came; the caller decides), EFAULT for a bad pointer.
 Result<std::string> string_from_user(uint64_t src, size_t max);
 
 }  // namespace bpfbox::sys

@@ -1,7 +1,9 @@
 // What the kernel tells about an object besides the commands' results: /proc/<pid>/fdinfo text
 // (bpfbox_fdinfo, for the shim) and BPF_OBJ_GET_INFO_BY_FD's fields, each compared with the
 // kernel's for the same object where bpf() is available.
+#include <bpf/btf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <cstdio>
 #include <map>
@@ -148,6 +150,345 @@ TEST(SysInfo, FdinfoMatchesKernel) {
     close(int(kp));
   }
   close(int(bp));
+}
+
+// A BTF blob: int, u32, a function prototype `int (void)`, functions "main" and "sub", a struct of
+// 8 bytes, and the strings line info names.
+struct TestBtf {
+  std::vector<uint8_t> blob;
+  uint32_t int_id = 0, u32_id = 0, u64_id = 0, main_id = 0, sub_id = 0, struct_id = 0;
+  uint32_t file_off = 0, line_off = 0;
+};
+
+TestBtf make_test_btf() {
+  TestBtf t;
+  struct btf* b = btf__new_empty();
+  t.int_id = uint32_t(btf__add_int(b, "int", 4, BTF_INT_SIGNED));
+  t.u32_id = uint32_t(btf__add_int(b, "unsigned int", 4, 0));
+  t.u64_id = uint32_t(btf__add_int(b, "long long unsigned int", 8, 0));
+  const int proto = btf__add_func_proto(b, int(t.int_id));
+  t.main_id = uint32_t(btf__add_func(b, "main_fn", BTF_FUNC_GLOBAL, proto));
+  t.sub_id = uint32_t(btf__add_func(b, "sub_fn", BTF_FUNC_STATIC, proto));
+  t.struct_id = uint32_t(btf__add_struct(b, "pair", 8));
+  btf__add_field(b, "a", int(t.u32_id), 0, 0);
+  btf__add_field(b, "b", int(t.u32_id), 32, 0);
+  t.file_off = uint32_t(btf__add_str(b, "prog.c"));
+  t.line_off = uint32_t(btf__add_str(b, "return sub_fn() + 1;"));
+  uint32_t size = 0;
+  const void* raw = btf__raw_data(b, &size);
+  t.blob.assign(static_cast<const uint8_t*>(raw), static_cast<const uint8_t*>(raw) + size);
+  btf__free(b);
+  return t;
+}
+
+long load_btf(Impl impl, const TestBtf& t) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.btf = reinterpret_cast<uint64_t>(t.blob.data());
+  a.btf_size = uint32_t(t.blob.size());
+  return call(impl, BPF_BTF_LOAD, a);
+}
+
+long get_info(Impl impl, int fd, void* info, uint32_t len) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.info.bpf_fd = uint32_t(fd);
+  a.info.info_len = len;
+  a.info.info = reinterpret_cast<uint64_t>(info);
+  return call(impl, BPF_OBJ_GET_INFO_BY_FD, a);
+}
+
+// main calls sub (a bpf-to-bpf call) and adds one: two functions, each with its BTF and a line.
+struct BtfProg {
+  std::vector<bpf_insn> insns = {
+      I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 2),
+      I(BPF_ALU64 | BPF_ADD | BPF_K, 0, 0, 0, 1),
+      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+      I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1),
+      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  bpf_func_info funcs[2];
+  bpf_line_info lines[3];
+  BtfProg(const TestBtf& t) {
+    funcs[0] = {0, t.main_id};
+    funcs[1] = {3, t.sub_id};
+    lines[0] = {0, t.file_off, t.line_off, (7 << 10) | 3};
+    lines[1] = {1, t.file_off, t.line_off, (7 << 10) | 9};
+    lines[2] = {3, t.file_off, t.line_off, (2 << 10) | 1};
+  }
+  union bpf_attr attr(int btf_fd) {
+    union bpf_attr a = load_attr(BPF_PROG_TYPE_XDP, insns, "btf_prog");
+    a.prog_btf_fd = uint32_t(btf_fd);
+    a.func_info = reinterpret_cast<uint64_t>(funcs);
+    a.func_info_cnt = 2;
+    a.func_info_rec_size = sizeof(bpf_func_info);
+    a.line_info = reinterpret_cast<uint64_t>(lines);
+    a.line_info_cnt = 3;
+    a.line_info_rec_size = sizeof(bpf_line_info);
+    return a;
+  }
+};
+
+// What bpf_prog_info says of a program's functions, lines and code.
+struct ProgView {
+  bpf_prog_info info{};
+  std::vector<bpf_func_info> funcs;
+  std::vector<bpf_line_info> lines;
+  std::vector<uint64_t> ksyms, jited_lines;
+  std::vector<uint32_t> func_lens;
+  std::vector<uint8_t> image;
+};
+
+ProgView view(Impl impl, int fd) {
+  ProgView v;
+  EXPECT_EQ(get_info(impl, fd, &v.info, sizeof v.info), 0) << bpfbox_bpf_last_error();
+  const bpf_prog_info first = v.info;
+  v.funcs.resize(first.nr_func_info);
+  v.lines.resize(first.nr_line_info);
+  v.ksyms.resize(first.nr_jited_ksyms);
+  v.func_lens.resize(first.nr_jited_func_lens);
+  v.jited_lines.resize(first.nr_jited_line_info);
+  v.image.resize(first.jited_prog_len);
+  std::memset(&v.info, 0, sizeof v.info);
+  v.info.nr_func_info = first.nr_func_info;
+  v.info.func_info_rec_size = sizeof(bpf_func_info);
+  v.info.func_info = reinterpret_cast<uint64_t>(v.funcs.data());
+  v.info.nr_line_info = first.nr_line_info;
+  v.info.line_info_rec_size = sizeof(bpf_line_info);
+  v.info.line_info = reinterpret_cast<uint64_t>(v.lines.data());
+  v.info.nr_jited_ksyms = first.nr_jited_ksyms;
+  v.info.jited_ksyms = reinterpret_cast<uint64_t>(v.ksyms.data());
+  v.info.nr_jited_func_lens = first.nr_jited_func_lens;
+  v.info.jited_func_lens = reinterpret_cast<uint64_t>(v.func_lens.data());
+  v.info.nr_jited_line_info = first.nr_jited_line_info;
+  v.info.jited_line_info_rec_size = 8;
+  v.info.jited_line_info = reinterpret_cast<uint64_t>(v.jited_lines.data());
+  v.info.jited_prog_len = first.jited_prog_len;
+  v.info.jited_prog_insns = reinterpret_cast<uint64_t>(v.image.data());
+  EXPECT_EQ(get_info(impl, fd, &v.info, sizeof v.info), 0) << bpfbox_bpf_last_error();
+  return v;
+}
+
+TEST(SysInfo, ProgBtfAndJitedInfoMatchKernel) {
+  RuntimeDir rt;
+  const TestBtf t = make_test_btf();
+  const bool kernel = kernel_available();
+  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+    if (impl == Impl::Kernel && !kernel) continue;
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    const long btf_fd = load_btf(impl, t);
+    ASSERT_GE(btf_fd, 0) << bpfbox_bpf_last_error();
+    BtfProg p(t);
+    // The verifier's record checks, with its errno: a bad rec size, a record past the program.
+    union bpf_attr bad = p.attr(int(btf_fd));
+    bad.func_info_rec_size = 6;
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, bad), -EINVAL);
+    bad = p.attr(int(btf_fd));
+    bad.line_info_rec_size = 260;
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, bad), -EINVAL);
+    bad = p.attr(int(btf_fd));
+    bad.func_info_cnt = 1;  // the subprogram has no func_info
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, bad), -EINVAL);
+    bad = p.attr(-1);
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, bad), -EBADF);
+
+    union bpf_attr a = p.attr(int(btf_fd));
+    const long fd = call(impl, BPF_PROG_LOAD, a);
+    ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+    const ProgView v = view(impl, int(fd));
+    // The BTF is the one loaded, found by its id.
+    bpf_btf_info bi{};
+    ASSERT_EQ(get_info(impl, int(btf_fd), &bi, sizeof bi), 0);
+    EXPECT_EQ(v.info.btf_id, bi.id);
+    EXPECT_EQ(bi.btf_size, t.blob.size());
+    // Records as the kernel keeps them: its record sizes, offsets in the xlated program.
+    EXPECT_EQ(v.info.func_info_rec_size, sizeof(bpf_func_info));
+    EXPECT_EQ(v.info.line_info_rec_size, sizeof(bpf_line_info));
+    EXPECT_EQ(v.info.jited_line_info_rec_size, 8u);
+    ASSERT_EQ(v.funcs.size(), 2u);
+    EXPECT_EQ(v.funcs[0].insn_off, 0u);
+    EXPECT_EQ(v.funcs[1].insn_off, 3u);
+    EXPECT_EQ(v.funcs[1].type_id, t.sub_id);
+    ASSERT_EQ(v.lines.size(), 3u);
+    for (size_t i = 0; i < 3; i++) {
+      EXPECT_EQ(v.lines[i].insn_off, p.lines[i].insn_off) << i;
+      EXPECT_EQ(v.lines[i].line_col, p.lines[i].line_col) << i;
+      EXPECT_EQ(v.lines[i].file_name_off, t.file_off) << i;
+    }
+    // JIT: one symbol and length per function, lengths adding up to the image, each line's
+    // address inside its function.
+    ASSERT_EQ(v.ksyms.size(), 2u);
+    ASSERT_EQ(v.func_lens.size(), 2u);
+    EXPECT_GT(v.info.jited_prog_len, 0u);
+    EXPECT_EQ(uint64_t(v.func_lens[0]) + v.func_lens[1], v.info.jited_prog_len);
+    ASSERT_EQ(v.jited_lines.size(), 3u);
+    EXPECT_EQ(v.jited_lines[0], v.ksyms[0]);
+    EXPECT_GT(v.jited_lines[1], v.ksyms[0]);
+    EXPECT_LT(v.jited_lines[1], v.ksyms[0] + v.func_lens[0]);
+    EXPECT_EQ(v.jited_lines[2], v.ksyms[1]);
+    EXPECT_EQ(v.info.nr_prog_tags, 2u);
+    // set_info_rec_size: a record size that is not the kernel's is EINVAL.
+    bpf_prog_info wrong{};
+    wrong.nr_func_info = 1;
+    wrong.func_info_rec_size = 16;
+    EXPECT_EQ(get_info(impl, int(fd), &wrong, sizeof wrong), -EINVAL);
+    // A run gives the same result as the kernel's: sub returns 1, main adds 1.
+    uint8_t pkt[64] = {};
+    union bpf_attr r;
+    std::memset(&r, 0, sizeof r);
+    r.test.prog_fd = uint32_t(fd);
+    r.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    r.test.data_size_in = sizeof pkt;
+    ASSERT_EQ(call(impl, BPF_PROG_TEST_RUN, r), 0) << bpfbox_bpf_last_error();
+    EXPECT_EQ(r.test.retval, 2u);
+    close(int(fd));
+    close(int(btf_fd));
+  }
+}
+
+TEST(SysInfo, MapBtfIdsAndChecksMatchKernel) {
+  RuntimeDir rt;
+  const TestBtf t = make_test_btf();
+  const bool kernel = kernel_available();
+  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+    if (impl == Impl::Kernel && !kernel) continue;
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    const long btf_fd = load_btf(impl, t);
+    ASSERT_GE(btf_fd, 0) << bpfbox_bpf_last_error();
+    auto create = [&](uint32_t type, uint32_t ks, uint32_t vs, uint32_t key_id, uint32_t value_id,
+                      int fd) {
+      union bpf_attr a = map_attr(type, ks, vs, 4);
+      a.btf_fd = uint32_t(fd);
+      a.btf_key_type_id = key_id;
+      a.btf_value_type_id = value_id;
+      return call(impl, BPF_MAP_CREATE, a);
+    };
+    const int bfd = int(btf_fd);
+    struct Case {
+      uint32_t type, ks, vs, key_id, value_id;
+      int fd;
+      long want;  // 0: created
+    } cases[] = {
+        {BPF_MAP_TYPE_ARRAY, 4, 8, t.u32_id, t.struct_id, bfd, 0},
+        {BPF_MAP_TYPE_HASH, 8, 8, t.u64_id, t.struct_id, bfd, 0},
+        {BPF_MAP_TYPE_HASH, 4, 8, t.u32_id, 0, bfd, -EINVAL},  // a key without a value
+        {BPF_MAP_TYPE_ARRAY, 4, 4, t.u32_id, t.struct_id, bfd, -EINVAL},   // value size
+        {BPF_MAP_TYPE_HASH, 4, 8, t.u64_id, t.struct_id, bfd, -EINVAL},    // key size
+        {BPF_MAP_TYPE_HASH, 4, 8, 999, t.struct_id, bfd, -EINVAL},         // no such type
+        {BPF_MAP_TYPE_HASH, 4, 8, 0, t.struct_id, bfd, -EINVAL},           // keyless hash
+        {BPF_MAP_TYPE_ARRAY, 4, 8, 0, t.struct_id, bfd, -EINVAL},          // keyless, no datasec
+        {BPF_MAP_TYPE_ARRAY, 4, 8, t.main_id, t.struct_id, bfd, -EINVAL},  // key not an int
+        {BPF_MAP_TYPE_ARRAY, 4, 8, t.u32_id, t.struct_id, -1, -EBADF},
+    };
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::to_string(c.type) + " key " + std::to_string(c.key_id) + " value " +
+                   std::to_string(c.value_id));
+      const long fd = create(c.type, c.ks, c.vs, c.key_id, c.value_id, c.fd);
+      if (c.want) {
+        EXPECT_EQ(fd, c.want);
+        continue;
+      }
+      ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+      bpf_map_info mi{};
+      ASSERT_EQ(get_info(impl, int(fd), &mi, sizeof mi), 0);
+      bpf_btf_info bi{};
+      ASSERT_EQ(get_info(impl, bfd, &bi, sizeof bi), 0);
+      EXPECT_EQ(mi.btf_id, bi.id);
+      EXPECT_EQ(mi.btf_key_type_id, c.key_id);
+      EXPECT_EQ(mi.btf_value_type_id, c.value_id);
+      close(int(fd));
+    }
+    // A map holds its BTF: with the BTF's fd closed, its id still opens it.
+    const long fd = create(BPF_MAP_TYPE_ARRAY, 4, 8, t.u32_id, t.struct_id, bfd);
+    ASSERT_GE(fd, 0);
+    bpf_btf_info bi{};
+    ASSERT_EQ(get_info(impl, bfd, &bi, sizeof bi), 0);
+    close(bfd);
+    union bpf_attr g;
+    std::memset(&g, 0, sizeof g);
+    g.btf_id = bi.id;
+    const long again = call(impl, BPF_BTF_GET_FD_BY_ID, g);
+    EXPECT_GE(again, 0) << bpfbox_bpf_last_error();
+    if (again >= 0) close(int(again));
+    close(int(fd));
+  }
+}
+
+// Every pointer in attr and in info that points to an unmapped page is EFAULT, never a crash.
+TEST(SysInfo, BadUserPointersAreEfaultAsInTheKernel) {
+  RuntimeDir rt;
+  void* page = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  const uint64_t bad = reinterpret_cast<uint64_t>(page);
+  const bool kernel = kernel_available();
+  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+    if (impl == Impl::Kernel && !kernel) continue;
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    union bpf_attr m = map_attr(BPF_MAP_TYPE_HASH, 4, 8, 4);
+    const long map = call(impl, BPF_MAP_CREATE, m);
+    ASSERT_GE(map, 0);
+    uint32_t key = 1;
+    uint64_t value = 5;
+    union bpf_attr e = elem_attr(int(map), &key, &value);
+    ASSERT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, e), 0);
+    e = elem_attr(int(map), nullptr, &value);
+    e.key = bad;
+    EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, e), -EFAULT);
+    EXPECT_EQ(call(impl, BPF_MAP_LOOKUP_ELEM, e), -EFAULT);
+    union bpf_attr d = elem_attr(int(map), nullptr, nullptr);
+    d.key = bad;
+    EXPECT_EQ(call(impl, BPF_MAP_DELETE_ELEM, d), -EFAULT);
+    e = elem_attr(int(map), &key, nullptr);
+    e.value = bad;
+    EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, e), -EFAULT);
+    EXPECT_EQ(call(impl, BPF_MAP_LOOKUP_ELEM, e), -EFAULT);
+    union bpf_attr n = elem_attr(int(map), nullptr, nullptr);  // the first key goes out
+    n.next_key = bad;
+    EXPECT_EQ(call(impl, BPF_MAP_GET_NEXT_KEY, n), -EFAULT);
+
+    const auto insns = ret_prog(2);
+    union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, insns);
+    l.insns = bad;
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, l), -EFAULT);
+    l = load_attr(BPF_PROG_TYPE_XDP, insns);
+    l.license = bad;
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, l), -EFAULT);
+    l = load_attr(BPF_PROG_TYPE_XDP, insns);
+    l.log_buf = bad;
+    l.log_size = 1024;
+    l.log_level = 1;
+    EXPECT_EQ(call(impl, BPF_PROG_LOAD, l), -EFAULT);
+    l = load_attr(BPF_PROG_TYPE_XDP, insns);
+    const long prog = call(impl, BPF_PROG_LOAD, l);
+    ASSERT_GE(prog, 0);
+
+    uint8_t pkt[64] = {};
+    union bpf_attr r;
+    std::memset(&r, 0, sizeof r);
+    r.test.prog_fd = uint32_t(prog);
+    r.test.data_in = bad;
+    r.test.data_size_in = sizeof pkt;
+    EXPECT_EQ(call(impl, BPF_PROG_TEST_RUN, r), -EFAULT);
+    r.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    r.test.data_out = bad;
+    r.test.data_size_out = sizeof pkt;
+    EXPECT_EQ(call(impl, BPF_PROG_TEST_RUN, r), -EFAULT);
+
+    bpf_prog_info pi{};
+    EXPECT_EQ(get_info(impl, int(prog), page, sizeof pi), -EFAULT);
+    pi.nr_map_ids = 1;
+    pi.map_ids = bad;
+    pi.xlated_prog_len = 16;
+    pi.xlated_prog_insns = bad;
+    EXPECT_EQ(get_info(impl, int(prog), &pi, sizeof pi), -EFAULT);
+    std::memset(&pi, 0, sizeof pi);
+    pi.jited_prog_len = 16;
+    pi.jited_prog_insns = bad;
+    EXPECT_EQ(get_info(impl, int(prog), &pi, sizeof pi), -EFAULT);
+    close(int(prog));
+    close(int(map));
+  }
+  munmap(page, 4096);
 }
 
 }  // namespace
