@@ -113,28 +113,45 @@ std::string in_process_or_pins(InodeKey key) {
   return path;
 }
 
-// A map a pinned program holds (pin.cpp's ids/holds/prog-<id>/), while that program lives.
+// A holds directory's holder: "prog-<id>" or "map-<id>" (pin.cpp), else false.
+bool holder_of(const char* name, Kind* kind, uint32_t* id) {
+  if (std::strncmp(name, "prog-", 5) == 0) {
+    *kind = Kind::Prog;
+    *id = uint32_t(std::strtoul(name + 5, nullptr, 10));
+    return true;
+  }
+  if (std::strncmp(name, "map-", 4) == 0) {
+    *kind = Kind::Map;
+    *id = uint32_t(std::strtoul(name + 4, nullptr, 10));
+    return true;
+  }
+  return false;
+}
+
+// An object a pinned program or map holds (pin.cpp's ids/holds/<kind>-<id>/: a program's maps
+// and BTF, a map's BTF), while that holder lives.
 std::string in_holds(InodeKey key) {
   const std::string holds = runtime_path("ids");
   if (holds.empty()) return {};
   DIR* d = opendir((holds + "/holds").c_str());
   if (!d) return {};
   std::string found;
-  std::vector<uint32_t> dead;
+  std::vector<std::pair<Kind, uint32_t>> dead;
   while (dirent* e = readdir(d)) {
-    if (std::strncmp(e->d_name, "prog-", 5) != 0) continue;
-    const uint32_t prog = uint32_t(std::strtoul(e->d_name + 5, nullptr, 10));
+    Kind kind;
+    uint32_t id = 0;
+    if (!holder_of(e->d_name, &kind, &id)) continue;
     std::string path = in_tree(holds + "/holds/" + e->d_name, key, 15);
     if (path.empty()) continue;
-    auto pkey = inode_of_id(Kind::Prog, prog);
-    if (Objects::get().by_id(Kind::Prog, prog) || (pkey && !in_process_or_pins(*pkey).empty())) {
+    auto hkey = inode_of_id(kind, id);
+    if (Objects::get().by_id(kind, id) || (hkey && !in_process_or_pins(*hkey).empty())) {
       found = path;
       break;
     }
-    dead.push_back(prog);
+    dead.push_back({kind, id});
   }
   closedir(d);
-  for (uint32_t prog : dead) forget_id(Kind::Prog, prog);
+  for (auto [kind, id] : dead) forget_id(kind, id);
   return found;
 }
 
@@ -156,20 +173,21 @@ std::set<InodeKey> live_inodes() {
   if (!fs.empty()) each_pinned_file(fs, 0, live);
   // The maps live programs hold by pin (pin.cpp); a dead program's holds go.
   const std::string holds = runtime_path("ids");
-  std::vector<uint32_t> dead;
+  std::vector<std::pair<Kind, uint32_t>> dead;
   if (DIR* d = holds.empty() ? nullptr : opendir((holds + "/holds").c_str())) {
     while (dirent* e = readdir(d)) {
-      if (std::strncmp(e->d_name, "prog-", 5) != 0) continue;
-      const uint32_t prog = uint32_t(std::strtoul(e->d_name + 5, nullptr, 10));
-      auto pkey = inode_of_id(Kind::Prog, prog);
-      if (Objects::get().by_id(Kind::Prog, prog) || (pkey && live.count(*pkey)))
+      Kind kind;
+      uint32_t id = 0;
+      if (!holder_of(e->d_name, &kind, &id)) continue;
+      auto hkey = inode_of_id(kind, id);
+      if (Objects::get().by_id(kind, id) || (hkey && live.count(*hkey)))
         each_pinned_file(holds + "/holds/" + e->d_name, 15, live);
       else
-        dead.push_back(prog);
+        dead.push_back({kind, id});
     }
     closedir(d);
   }
-  for (uint32_t prog : dead) forget_id(Kind::Prog, prog);
+  for (auto [kind, id] : dead) forget_id(kind, id);
   return live;
 }
 

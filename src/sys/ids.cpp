@@ -154,8 +154,9 @@ void forget_id(Kind kind, uint32_t id) {
       unlink(back.c_str());
   }
   unlink(link.c_str());
-  if (kind == Kind::Prog) {  // the maps a pinned program held (pin.cpp)
-    const std::string holds = runtime_path("ids") + "/holds/prog-" + std::to_string(id);
+  if (kind == Kind::Prog || kind == Kind::Map) {  // what a pinned program or map held (pin.cpp)
+    const std::string holds =
+        runtime_path("ids") + "/holds/" + kind_name(kind) + "-" + std::to_string(id);
     if (DIR* dir = opendir(holds.c_str())) {
       while (dirent* e = readdir(dir))
         if (e->d_name[0] != '.') unlinkat(dirfd(dir), e->d_name, 0);

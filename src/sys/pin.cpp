@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "sys/btf.hpp"
 #include "sys/commands.hpp"
 #include "sys/objects.hpp"
 #include "sys/runtime.hpp"
@@ -40,23 +41,42 @@ Result<std::shared_ptr<Object>> any_object(int fd) {
   return Status(EINVAL, "bpf_fd is not a bpf object");
 }
 
-// A pinned program holds its maps beyond the processes that have them: their files are linked
-// under ids/holds/prog-<id>/ (removed when the program's id is found dead). Maps whose storage is
-// a memfd cannot be linked: they live while a process holds them.
-void hold_maps(const Prog& p) {
+// A pinned program holds its maps and BTF, a pinned map its BTF, beyond the processes that have
+// them: their files are linked under ids/holds/<prog|map>-<id>/ (removed when the holder's id is
+// found dead). Objects whose storage is a memfd cannot be linked: they live while a process
+// holds them.
+void hold(Kind holder, uint32_t holder_id, int file_fd, const std::string& name) {
   const std::string holds = runtime_path("ids");
-  if (holds.empty()) return;
-  const std::string dir = holds + "/holds/prog-" + std::to_string(p.id);
+  if (holds.empty() || file_fd < 0) return;
+  const std::string dir = holds + "/holds/" + kind_name(holder) + "-" + std::to_string(holder_id);
   mkdir((holds + "/holds").c_str(), 0700);
   mkdir(dir.c_str(), 0700);
-  auto hold = [&](const maps::Map& m, uint32_t id) {
-    const std::string src = "/proc/self/fd/" + std::to_string(m.memfd());
-    const std::string dst = dir + "/map-" + std::to_string(id);
-    linkat(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
-  };
-  for (size_t i = 0; i < p.program.maps.size() && i < p.map_ids.size(); i++)
-    hold(*p.program.maps[i], p.map_ids[i]);
-  for (size_t i = 0; i < p.bound_maps.size(); i++) hold(*p.bound_maps[i], p.bound_map_ids[i]);
+  const std::string src = "/proc/self/fd/" + std::to_string(file_fd);
+  const std::string dst = dir + "/" + name;
+  linkat(AT_FDCWD, src.c_str(), AT_FDCWD, dst.c_str(), AT_SYMLINK_FOLLOW);
+}
+
+void hold_map_btf(Kind holder, uint32_t holder_id, uint32_t map_id) {
+  auto m = Objects::get().by_id(Kind::Map, map_id);
+  if (m && m->map_btf.btf)
+    hold(holder, holder_id, m->map_btf.btf->fd, "btf-" + std::to_string(m->map_btf.btf_id));
+}
+
+void hold_objects(const Object& o) {
+  if (o.prog) {
+    const Prog& p = *o.prog;
+    for (size_t i = 0; i < p.program.maps.size() && i < p.map_ids.size(); i++) {
+      hold(Kind::Prog, p.id, p.program.maps[i]->memfd(), "map-" + std::to_string(p.map_ids[i]));
+      hold_map_btf(Kind::Prog, p.id, p.map_ids[i]);
+    }
+    for (size_t i = 0; i < p.bound_maps.size(); i++) {
+      hold(Kind::Prog, p.id, p.bound_maps[i]->memfd(), "map-" + std::to_string(p.bound_map_ids[i]));
+      hold_map_btf(Kind::Prog, p.id, p.bound_map_ids[i]);
+    }
+    if (p.btf) hold(Kind::Prog, p.id, p.btf->fd, "btf-" + std::to_string(p.btf_id));
+  } else if (o.kind == Kind::Map && o.map_btf.btf) {
+    hold(Kind::Map, o.id, o.map_btf.btf->fd, "btf-" + std::to_string(o.map_btf.btf_id));
+  }
 }
 
 }  // namespace
@@ -78,7 +98,7 @@ CmdResult obj_pin(Call& c) {
     return Status(EPERM, "cannot pin at " + *path + ": the object's storage cannot be linked (" +
                              strerror(err) + ")");
   }
-  if ((*obj)->prog) hold_maps(*(*obj)->prog);
+  hold_objects(**obj);
   return 0L;
 }
 
