@@ -1,7 +1,6 @@
-// /proc/self/fdinfo/N of a bpfbox fd, in the kernel's text: the generic lines (pos, flags,
-// mnt_id, ino) then the object's (bpf_map_show_fdinfo, bpf_prog_show_fdinfo,
-// bpf_btf_show_fdinfo). bpftool reads `frozen` and `memlock` there, libbpf the map's attributes
-// when it reuses a pinned map.
+// /proc/self/fdinfo/N of a bpfbox fd, in the kernel's text (bpfbox_fdinfo from src/sys: the
+// generic pos/flags/mnt_id/ino lines, then bpf_map_show_fdinfo's or bpf_prog_show_fdinfo's).
+// bpftool reads `frozen` and `memlock` there, libbpf a map's attributes when it reuses one.
 #pragma once
 
 #include <string>

@@ -1,12 +1,13 @@
 // What /proc says about a bpfbox fd, as it says it about the kernel's: readlink of
 // /proc/self/fd/N is "anon_inode:bpf-map" (bpftool tells object kinds apart by it), and
-// /proc/self/fdinfo/N is the kernel's text (fdinfo.cpp), served from a memfd so that open(),
-// openat() and fopen() of it read as a file. The process's own pid in place of "self" and
+// /proc/self/fdinfo/N is the kernel's text (fdinfo.hpp), served from a memfd so that
+// open(), openat() and fopen() of it read as a file. The process's own pid in place of "self" and
 // "thread-self" count too; every other path is libc's.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
