@@ -69,10 +69,12 @@ TEST_P(Agreement, EveryProgramMatchesNative) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, Agreement,
-                         ::testing::Values(Shard{Engine::Interp, 0, 2}, Shard{Engine::Interp, 1, 2},
-                                           Shard{Engine::Jit, 0, 2}, Shard{Engine::Jit, 1, 2},
-                                           Shard{Engine::Llvm, 0, 3}, Shard{Engine::Llvm, 1, 3},
-                                           Shard{Engine::Llvm, 2, 3}, Shard{Engine::Kernel, 0, 1}),
+                         ::testing::Values(Shard{Engine::Interp, 0, 3}, Shard{Engine::Interp, 1, 3},
+                                           Shard{Engine::Interp, 2, 3}, Shard{Engine::Jit, 0, 3},
+                                           Shard{Engine::Jit, 1, 3}, Shard{Engine::Jit, 2, 3},
+                                           Shard{Engine::Llvm, 0, 4}, Shard{Engine::Llvm, 1, 4},
+                                           Shard{Engine::Llvm, 2, 4}, Shard{Engine::Llvm, 3, 4},
+                                           Shard{Engine::Kernel, 0, 1}),
                          [](const auto& p) {
                            std::string name = engine_name(p.param.engine);
                            if (p.param.count > 1)

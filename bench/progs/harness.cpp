@@ -101,7 +101,7 @@ struct Frame {
   uint8_t* data_end = nullptr;
   explicit Frame(const std::vector<uint8_t>& pkt) {
     data = page.data() + progs::kXdpPacketHeadroom;
-    std::memcpy(data, pkt.data(), pkt.size());
+    std::copy(pkt.begin(), pkt.end(), data);
     data_end = data + pkt.size();
   }
 };

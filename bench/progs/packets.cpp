@@ -1,5 +1,6 @@
 #include "packets.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace bpfbox::progbench {
@@ -33,7 +34,7 @@ void put_l4(std::vector<uint8_t>& p, size_t off, const L4& l4, size_t payload_le
   put16(p, off, l4.sport);
   put16(p, off + 2, l4.dport);
   const std::vector<uint8_t> pay = payload ? *payload : pattern(payload_len);
-  std::memcpy(p.data() + off + hlen, pay.data(), payload_len);
+  std::copy(pay.begin(), pay.begin() + ptrdiff_t(payload_len), p.begin() + ptrdiff_t(off + hlen));
   size_t csum_off;
   if (l4.proto == 6) {
     put32(p, off + 4, 0x01020304);  // seq
@@ -41,7 +42,7 @@ void put_l4(std::vector<uint8_t>& p, size_t off, const L4& l4, size_t payload_le
     p[off + 12] = uint8_t((hlen / 4) << 4);
     p[off + 13] = l4.tcp_flags;
     put16(p, off + 14, 65535);
-    std::memcpy(p.data() + off + 20, l4.tcp_options.data(), l4.tcp_options.size());
+    std::copy(l4.tcp_options.begin(), l4.tcp_options.end(), p.begin() + ptrdiff_t(off + 20));
     csum_off = off + 16;
   } else {
     put16(p, off + 4, uint16_t(hlen + payload_len));

@@ -127,7 +127,7 @@ std::vector<uint8_t> http_request() {
 std::vector<uint8_t> http_with_signature() {
   std::vector<uint8_t> pay = bytes_of(kRequest, 1000);
   const uint8_t sig[] = {0xde, 0xad, 0xbe, 0xef};
-  std::memcpy(pay.data() + 900, sig, 4);
+  std::memcpy(pay.data() + 400, sig, 4);
   return ipv4_packet(kClient, kServer, L4{}, pay.size(), &pay);
 }
 
@@ -242,9 +242,9 @@ const std::vector<ProgSpec>& programs() {
        ipv6_with_extensions},
       {"endian_fields", "endian_fields",
        "byte loads vs ntohs/ntohl, 64 words byte-swapped in place", tcp_1k},
-      {"byte_search", "byte_search", "payload scan for \"Host:\" and a 4-byte signature, 1 KiB",
-       http_with_signature},
       {"loop_sum", "loop_sum", "bounded loop: 256 u32 words summed with a check per word", tcp_1k},
+      {"byte_search", "byte_search", "payload scan for \"Host:\" and a 4-byte signature, 512 bytes",
+       http_with_signature},
       // bpf_loop_mix (src/bpf_loop_mix.bpf.c) joins once bpfbox's PROG_LOAD passes func_info to
       // the verifier: a bpf_loop callback needs it ("missing btf func_info"), the kernel loads it.
       {"bpf2bpf_parse", "bpf2bpf_parse", "parse in 5 non-inlined subprograms (bpf-to-bpf calls)",
@@ -262,9 +262,9 @@ const std::vector<ProgSpec>& programs() {
       {"jhash_lb", "jhash_lb", "jhash (lookup3) of the 5-tuple, ring and backend array lookups",
        tcp_64, jhash_setup},
       {"fnv_payload", "fnv_payload", "FNV-1a 64 over 1 KiB of payload", tcp_1k},
+      {"http_state", "http_state", "HTTP/1.1 request parser state machine, per byte", http_request},
       {"crc32_payload", "crc32_payload", "table CRC-32 over 1 KiB of payload (.rodata table)",
        tcp_1k},
-      {"http_state", "http_state", "HTTP/1.1 request parser state machine, per byte", http_request},
       {"reflect_memcpy", "reflect_memcpy", "address swaps, 2x64-byte memcpy, 128-byte memset",
        udp_512},
       {"siphash_flow", "siphash_flow", "SipHash-2-4 of the 5-tuple", tcp_64},

@@ -1,5 +1,5 @@
 // A payload signature search (an IDS's first pass): the TCP payload scanned byte by byte for
-// "Host:" and a 4-byte signature with a naive compare, bounded to 1 KiB.
+// "Host:" and a 4-byte signature with a naive compare, bounded to 512 bytes.
 #include "bench_prog.h"
 
 BENCH_XDP(byte_search) {
@@ -8,7 +8,7 @@ BENCH_XDP(byte_search) {
   __u8* p = data + 54;  // Ethernet, IPv4 without options, TCP without options
   if (p > end) return XDP_PASS;
   __u32 host_at = 0, sig_at = 0, lines = 0;
-  for (int i = 0; i < 1024; i++) {
+  for (int i = 0; i < 512; i++) {
     if (p + i + 5 > end) break;
     __u8 c = p[i];
     if (c == '\n') lines++;

@@ -1,7 +1,7 @@
 // A small state machine: an HTTP/1.1 request parser over the TCP payload, table-driven as lexers
 // are (a byte class table, a 16x8 transition table, both in .rodata): request line, then header
 // lines until the empty line. Counts header lines, the target's length and the Host header's
-// value length; 512 bytes at most. The body has no branch on the data but the end checks, so
+// value length; 256 bytes at most. The body has no branch on the data but the end checks, so
 // the verifier does not follow a path per state.
 #include "bench_prog.h"
 
@@ -32,7 +32,7 @@ BENCH_XDP(http_state) {
   __u8* end = PKT_END(ctx);
   __u8* p = data + 54;
   __u32 state = METHOD, headers = 0, target_len = 0, host_len = 0, host = 0;
-  for (int i = 0; i < 512; i++) {
+  for (int i = 0; i < 256; i++) {
     if (p + i + 1 > end) break;
     __u32 cls = byte_class[p[i]];
     __u32 next = next_state[((state & 15) << 3) | cls];

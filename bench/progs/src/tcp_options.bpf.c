@@ -1,6 +1,6 @@
 // TCP options parsing (a SYN proxy's or load balancer's first step): the option bytes copied to
 // the stack (the 40 bytes after the fixed header, when the packet holds them), then walked kind
-// by kind for at most 10 options; MSS, window scale, SACK-permitted and timestamps extracted and
+// by kind for at most 8 options; MSS, window scale, SACK-permitted and timestamps extracted and
 // combined. Indexing a stack buffer (masked) rather than the packet keeps the option offset out of
 // the verifier's packet-range bookkeeping.
 #include "bench_prog.h"
@@ -23,7 +23,7 @@ BENCH_XDP(tcp_options) {
   __builtin_memcpy(buf, opt, 40);
   __u32 mss = 0, wscale = 0, sack = 0, tsval = 0, tsecr = 0, nops = 0;
   __u32 i = 0;
-  for (int n = 0; n < 10; n++) {
+  for (int n = 0; n < 8; n++) {
     if (i >= opt_len) break;
     __u8 kind = buf[i & 63];
     if (kind == 0) break;
