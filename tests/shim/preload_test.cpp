@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "subprocess.hpp"
+#include "sys/objects.hpp"
 
 namespace {
 
@@ -228,6 +229,7 @@ struct ProgView {
   json verdicts;  // map dump -j of `verdicts` after the runs
   std::string run;
   std::string xlated_head;
+  std::string btf;  // btf dump id of the program's BTF
 };
 
 ProgView load_and_look(const Bpftool& tool, const std::string& pin) {
@@ -259,6 +261,11 @@ ProgView load_and_look(const Bpftool& tool, const std::string& pin) {
   v.run = r.out.substr(0, r.out.find(','));
   if (!verdicts_id.empty())
     v.verdicts = masked(parse(tool({"-j", "map", "dump", "id", verdicts_id})), {"formatted"});
+  if (p.contains("btf_id")) {
+    r = tool({"btf", "dump", "id", std::to_string(p.value("btf_id", 0))});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    v.btf = r.out;
+  }
   // The first xlated instructions (before the verifier's rewrites differ).
   r = tool({"prog", "dump", "xlated", "id", id});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -292,6 +299,7 @@ TEST(PreloadBpftool, ProgLoadShowRunDumpAsTheKernel) {
       counted = e.value("value", json()) ==
                 json::array({"0x03", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00", "0x00"});
   EXPECT_TRUE(counted) << b.verdicts.dump();
+  EXPECT_NE(b.btf.find("] FUNC 'xdp_count' type_id="), std::string::npos) << b.btf;
   // The pin is in the runtime dir's tree, not on the kernel's bpffs.
   EXPECT_TRUE(std::filesystem::exists(g_env->dir() + "/fs/preload_xdp"));
 
@@ -303,6 +311,7 @@ TEST(PreloadBpftool, ProgLoadShowRunDumpAsTheKernel) {
   EXPECT_EQ(b.verdicts, k.verdicts);
   EXPECT_EQ(b.run, k.run);
   EXPECT_EQ(b.xlated_head, k.xlated_head);
+  EXPECT_EQ(b.btf, k.btf);
 }
 
 // map create / update / lookup / getnext / delete / dump / show pinned, on a pinned hash map.
@@ -435,6 +444,37 @@ TEST(PreloadProc, FdinfoAndFdLinkOfBpfboxFds) {
   EXPECT_EQ(read_fdinfo(0).find("map_type"), std::string::npos);
   close(prog);
   close(map);
+}
+
+// close() of the last fd of an object: the kernel frees it, so no other process finds it by id.
+// bpfbox's object table holds its own fd on the object's file until a sweep; the shim's close()
+// sweeps, so the map is gone from this process and from another one's `map show id N` at once.
+TEST(PreloadProc, CloseOfTheLastFdFreesTheObject) {
+  auto& objects = bpfbox::sys::Objects::get();
+  const size_t before = objects.live_count(bpfbox::sys::Kind::Map);
+  const int map = bpf_map_create(BPF_MAP_TYPE_ARRAY, "closeme", 4, 8, 2, nullptr);
+  ASSERT_GE(map, 0) << std::strerror(errno);
+  const int dup_fd = dup(map);
+  bpf_map_info info{};
+  uint32_t len = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(map, &info, &len), 0);
+  const std::string id = std::to_string(info.id);
+  EXPECT_EQ(objects.live_count(bpfbox::sys::Kind::Map), before + 1);
+  close(map);  // the dup still names it
+  EXPECT_EQ(objects.live_count(bpfbox::sys::Kind::Map), before + 1);
+  const bool bpftool = !sanitizer_build() && access(kBpftool, X_OK) == 0;
+  if (bpftool) {
+    const ProcessResult r = under_shim({kBpftool, "map", "show", "id", id});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("name closeme"), std::string::npos) << r.out;
+  }
+  close(dup_fd);
+  EXPECT_EQ(objects.live_count(bpfbox::sys::Kind::Map), before);
+  if (bpftool) {
+    const ProcessResult r = under_shim({kBpftool, "map", "show", "id", id});
+    EXPECT_NE(r.exit_code, 0) << r.out;
+    EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace
