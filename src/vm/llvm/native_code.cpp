@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include <llvm/ExecutionEngine/Orc/CompileUtils.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
@@ -46,6 +47,36 @@ const ::llvm::orc::JITTargetMachineBuilder* host_target(std::string* error) {
   return host ? &*host : nullptr;
 }
 
+// The target machine of this thread for an optimization level, made on first use. Making one is
+// a large part of a small program's compile (the subtarget's tables), and LLJIT would make two
+// more per program (its data layout, its compiler); a TargetMachine is not shared between threads
+// (code generation mutates it), so each compiling thread (the caller's, the tier-up worker) has
+// its own. Shared with the code's compiler, which may outlive the thread.
+Result<std::shared_ptr<::llvm::TargetMachine>> host_machine(
+    const ::llvm::orc::JITTargetMachineBuilder& host, int opt_level) {
+  thread_local std::shared_ptr<::llvm::TargetMachine> machines[2];
+  std::shared_ptr<::llvm::TargetMachine>& tm = machines[opt_level >= 3 ? 1 : 0];
+  if (!tm) {
+    ::llvm::orc::JITTargetMachineBuilder jtmb = host;
+    jtmb.setCodeGenOptLevel(opt_level >= 3 ? ::llvm::CodeGenOpt::Aggressive
+                                           : ::llvm::CodeGenOpt::Default);
+    auto made = jtmb.createTargetMachine();
+    if (!made) return Status(EINVAL, "llvm: " + message(made.takeError()));
+    tm = std::move(*made);
+  }
+  return tm;
+}
+
+// SimpleCompiler over a shared target machine (LLVM's TMOwningSimpleCompiler takes sole ownership).
+class SharedMachineCompiler : public ::llvm::orc::SimpleCompiler {
+ public:
+  explicit SharedMachineCompiler(std::shared_ptr<::llvm::TargetMachine> tm)
+      : SimpleCompiler(*tm), tm_(std::move(tm)) {}
+
+ private:
+  std::shared_ptr<::llvm::TargetMachine> tm_;
+};
+
 void optimize(::llvm::Module& m, ::llvm::TargetMachine* tm, int opt_level) {
   ::llvm::LoopAnalysisManager lam;
   ::llvm::FunctionAnalysisManager fam;
@@ -83,29 +114,34 @@ Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LL
   std::string error;
   const ::llvm::orc::JITTargetMachineBuilder* host = host_target(&error);
   if (!host) return Status(EOPNOTSUPP, "llvm: no native target: " + error);
-  ::llvm::orc::JITTargetMachineBuilder jtmb = *host;
-  jtmb.setCodeGenOptLevel(opt_level >= 3 ? ::llvm::CodeGenOpt::Aggressive
-                                         : ::llvm::CodeGenOpt::Default);
-
   // A malformed module is a translator bug: report it rather than let LLVM crash on it.
   std::string broken;
   ::llvm::raw_string_ostream out(broken);
   if (::llvm::verifyModule(*module, &out))
     return Status(EINVAL, "llvm: internal error, invalid IR: " + out.str());
 
-  auto tm = jtmb.createTargetMachine();
-  if (!tm) return Status(EINVAL, "llvm: " + message(tm.takeError()));
-  module->setDataLayout((*tm)->createDataLayout());
+  auto tm = host_machine(*host, opt_level);
+  if (!tm) return tm.status();
+  const ::llvm::DataLayout layout = (*tm)->createDataLayout();
+  module->setDataLayout(layout);
   module->setTargetTriple((*tm)->getTargetTriple().str());
   optimize(*module, tm->get(), opt_level);
   dump(*module);
 
   // No platform: generated code has no static initializers to run, and the generic platform
-  // would compile a support module of its own for every program.
-  auto jit = ::llvm::orc::LLJITBuilder()
-                 .setJITTargetMachineBuilder(std::move(jtmb))
-                 .setPlatformSetUp([](::llvm::orc::LLJIT&) { return ::llvm::Error::success(); })
-                 .create();
+  // would compile a support module of its own for every program. The data layout and compiler
+  // come from this thread's target machine (LLJIT would otherwise make two of its own).
+  auto jit =
+      ::llvm::orc::LLJITBuilder()
+          .setJITTargetMachineBuilder(*host)
+          .setDataLayout(layout)
+          .setCompileFunctionCreator(
+              [machine = *tm](::llvm::orc::JITTargetMachineBuilder)
+                  -> ::llvm::Expected<std::unique_ptr<::llvm::orc::IRCompileLayer::IRCompiler>> {
+                return std::make_unique<SharedMachineCompiler>(machine);
+              })
+          .setPlatformSetUp([](::llvm::orc::LLJIT&) { return ::llvm::Error::success(); })
+          .create();
   if (!jit) return Status(EINVAL, "llvm: " + message(jit.takeError()));
   // memset/memcpy the code generator may call.
   auto process = ::llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
