@@ -20,6 +20,11 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Vectorize/SLPVectorizer.h>
+
+#include "vm/llvm/address_bases.hpp"
 
 namespace bpfbox::vm::llvm_tier {
 namespace {
@@ -88,6 +93,23 @@ void optimize(::llvm::Module& m, ::llvm::TargetMachine* tm, int opt_level) {
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  // After each InstCombine (registers are SSA values by then, constant offsets folded), before
+  // GVN, DSE and MemCpyOpt, and again before the vectorizers: they need the alias information
+  // it exposes.
+  const auto add_pass = [](::llvm::FunctionPassManager& fpm, ::llvm::OptimizationLevel) {
+    fpm.addPass(AddressBasesPass());
+  };
+  pb.registerPeepholeEPCallback(add_pass);
+  // The pipeline's SLP vectorizer runs before the last CSE has merged the bases; a second round
+  // at the end vectorizes the copies (byte-wise memcpy as clang emits it for BPF) it left.
+  pb.registerOptimizerLastEPCallback([](::llvm::ModulePassManager& mpm, ::llvm::OptimizationLevel) {
+    ::llvm::FunctionPassManager fpm;
+    fpm.addPass(AddressBasesPass());
+    fpm.addPass(::llvm::EarlyCSEPass());
+    fpm.addPass(::llvm::SLPVectorizerPass());
+    fpm.addPass(::llvm::InstCombinePass());
+    mpm.addPass(::llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+  });
   ::llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(
       opt_level >= 3 ? ::llvm::OptimizationLevel::O3 : ::llvm::OptimizationLevel::O2);
   mpm.run(m, mam);
