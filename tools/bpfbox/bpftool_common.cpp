@@ -210,7 +210,12 @@ std::string hex(const uint8_t* data, size_t n, const char* sep) {
   std::string s;
   char b[4];
   for (size_t i = 0; i < n; i++) {
-    if (i) s += sep;
+    if (i && i % 16 == 0)
+      s += '\n';
+    else if (i && i % 8 == 0)
+      s += "  ";
+    else if (i)
+      s += sep;
     std::snprintf(b, sizeof b, "%02hhx", data[i]);
     s += b;
   }

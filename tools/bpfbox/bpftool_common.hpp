@@ -72,7 +72,8 @@ enum class Kind { Prog, Map };
 std::vector<Fd> parse_fds(Args& a, Kind kind);
 Fd parse_fd(Args& a, Kind kind);
 
-// "00 01 ff" (sep " ") or "0001ff" (sep "").
+// Bytes as bpftool's fprint_hex prints them: "00 01 ff" (sep " ") or "0001ff" (sep ""), two
+// spaces after every 8 bytes and a newline after every 16.
 std::string hex(const uint8_t* data, size_t n, const char* sep);
 // bpf_prog_info.load_time (CLOCK_BOOTTIME ns) as wall-clock seconds, and as bpftool prints it
 // ("2026-11-30T17:02:48+0000").
