@@ -80,8 +80,14 @@ std::vector<std::string> lines(const std::string& s) {
 // bpftool's loaded_at is the load's boot time plus the boot's wall-clock time, which it computes
 // afresh each run (to the second): two runs may differ by one.
 std::string mask_loaded_at(std::string s) {
-  const size_t at = s.find("loaded_at ");
-  if (at != std::string::npos) s.erase(at + 10, s.find("  uid", at) - at - 10);
+  for (const char* key : {"loaded_at ", "\"loaded_at\":", "\"loaded_at\": "}) {
+    for (size_t at = s.find(key); at != std::string::npos; at = s.find(key, at + 1)) {
+      const size_t from = at + std::strlen(key);
+      size_t to = from;
+      while (to < s.size() && s[to] != ' ' && s[to] != ',' && s[to] != '\n') to++;
+      s.erase(from, to - from);
+    }
+  }
   return s;
 }
 
