@@ -35,6 +35,9 @@ struct ProgSpec {
   const char* what;  // one line for the table
   std::vector<uint8_t> (*packet)();
   void (*setup)(MapFiller&) = nullptr;
+  // An engine with a reported bug on this program ("llvm"): the agreement test leaves that pair
+  // out (with a note), the runner still reports the mismatch. Remove it with the fix.
+  const char* known_mismatch = nullptr;
 };
 
 struct RunOut {
