@@ -5,12 +5,15 @@
 // A ring buffer's consumer maps its data twice in a row after the producer page (the kernel's
 // vmap of the ring is made so), so that a record that wraps reads as one piece. bpfbox's region
 // holds the data once: such a mapping is made of two mappings of the region side by side.
+//
+// A writable mapping of a map is noted (map_mappings.hpp) so that munmap gives its count back.
 #include <sys/mman.h>
 
 #include <cerrno>
 
 #include "bpfbox/bpf.h"
 #include "bpfbox/maps.hpp"
+#include "shim/map_mappings.hpp"
 #include "shim/object_kind.hpp"
 #include "shim/real.hpp"
 #include "sys/objects.hpp"
@@ -51,11 +54,16 @@ void* ringbuf_mmap(MmapFn real_fn, void* addr, size_t len, int prot, int flags, 
 }
 
 void* shim_mmap(MmapFn real_fn, void* addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if ((flags & MAP_FIXED) && !inside_bpfbox()) forget_mappings(addr, len);  // replaced: unmapped
   if (fd >= 0 && !inside_bpfbox()) {
     InBpfbox in;
     if (fd_kind(fd) == FdKind::Map) {
       if (void* p = ringbuf_mmap(real_fn, addr, len, prot, flags, fd, off)) return p;
-      return bpfbox_map_mmap(addr, len, prot, flags, fd, off);
+      void* p = bpfbox_map_mmap(addr, len, prot, flags, fd, off);
+      if (p != MAP_FAILED && (prot & PROT_WRITE))
+        if (auto obj = sys::Objects::get().by_fd(fd, sys::Kind::Map); obj && (*obj)->map)
+          note_writable_mapping(p, len, (*obj)->map);
+      return p;
     }
   }
   if (!real_fn) {

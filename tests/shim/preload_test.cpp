@@ -155,7 +155,9 @@ std::vector<ClientCase> client_cases() {
        ".rodata min_len = 32\n"
        "writable mmap of .rodata: Operation not permitted\n"
        "update .rodata: -1 Operation not permitted\n"
-       "verdicts: drop 1 pass 3\n"},
+       "verdicts: drop 1 pass 3\n"
+       "freeze while mapped writable: -16 Device or resource busy\n"
+       "freeze after munmap: 0\n"},
       {"ringbuf", client_object("ringbuf"),
        "run len=64 first=7: retval 2\n"
        "run len=20 first=9: retval 1\n"

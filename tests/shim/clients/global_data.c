@@ -49,6 +49,17 @@ int main(int argc, char** argv) {
       die("lookup verdicts");
   printf("verdicts: drop %llu pass %llu\n", (unsigned long long)verdict[0],
          (unsigned long long)verdict[1]);
+  /* A writable mapping keeps a map from being frozen; once unmapped it does not. */
+  LIBBPF_OPTS(bpf_map_create_opts, mm, .map_flags = BPF_F_MMAPABLE);
+  const int arr = bpf_map_create(BPF_MAP_TYPE_ARRAY, "mm", 4, 8, 4, &mm);
+  if (arr < 0) die("bpf_map_create");
+  void* rw = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, arr, 0);
+  if (rw == MAP_FAILED) die("mmap");
+  int r = bpf_map_freeze(arr);
+  printf("freeze while mapped writable: %d %s\n", r, r ? strerror(errno) : "");
+  munmap(rw, page);
+  r = bpf_map_freeze(arr);
+  printf("freeze after munmap: %d\n", r);
   bpf_object__close(obj);
   return 0;
 }
