@@ -134,6 +134,38 @@ struct ExecOptions {
 
 class Executable;
 
+// One function of an engine's machine code: bpf_prog_info's jited_ksyms and jited_func_lens.
+struct NativeFunc {
+  uint32_t insn = 0;  // its first instruction (0: the main program)
+  uint64_t addr = 0;  // where its code starts
+  uint32_t len = 0;   // bytes of code up to the next function (the main one includes the prologue)
+};
+
+// Where an engine put a program's machine code, for bpf_prog_info (jited_prog_len and
+// jited_prog_insns, jited_ksyms, jited_func_lens, jited_line_info) and `prog dump jited`. Engines
+// without native code of their own (the interpreter) give an empty layout (code == nullptr).
+struct NativeLayout {
+  const uint8_t* code = nullptr;
+  size_t size = 0;  // the whole image: body, then the out-of-line code (fault stubs, thunks)
+  // Per pc, the offset of its code from `code`; index n (the program's length): the end of the
+  // body. An lddw's second slot maps to the next instruction.
+  std::span<const uint32_t> insn_offsets;
+  std::span<const NativeFunc> funcs;  // the main program first, then each subprogram by pc
+};
+
+// jited_line_info: the native address of each instruction in `insn_offs` (each bpf_line_info
+// record's insn_off). EINVAL when `exe` has no native code or an offset is past the program.
+Result<std::vector<uint64_t>> jited_line_addresses(const Executable& exe,
+                                                   std::span<const uint32_t> insn_offs);
+
+// net.core.bpf_jit_harden, read from BPFBOX_JIT_HARDEN at each call: 0 (default) no constant
+// blinding, 1 blinding for programs loaded without privilege, 2 for every program. Anything else
+// reads as 0.
+int jit_harden_level();
+// What ExecOptions::blind_constants should be for a program loaded with or without privilege
+// (CAP_BPF), as the kernel's bpf_jit_blinding_enabled() decides.
+bool blind_constants_for(bool privileged);
+
 // Where a tail call goes: the target and the entry to jump to, or {null, null} to fall through.
 struct TailCallTarget {
   const Executable* target = nullptr;
@@ -165,6 +197,8 @@ class Executable {
     return entry_(this, &rc, r1, r2);
   }
   virtual const char* engine_name() const = 0;
+  // The machine code and its line mapping, for bpf_prog_info; empty without native code.
+  virtual NativeLayout native_layout() const { return {}; }
 
   // Whether a tail call from this program may enter `target`: both run in the same mode (checked
   // or not, the same budget), so a checked run never continues unchecked. The engines may differ.

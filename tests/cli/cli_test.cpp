@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -173,6 +174,16 @@ TEST_F(Cli, EngineJitRunsOrSaysItIsNotAvailable) {
   const ProcessResult r = bpfbox({"run", path("one.s"), "--engine", "jit"});
   if (r.exit_code == 0) {
     EXPECT_EQ(r.out, "0x1\n");
+    // Constant blinding changes the code, not the result: by the flag or by the sysctl's twin.
+    write("imm.s", "r0 = 0x12345678\nr0 += 0x1111\nr0 ^= 0x5a5a\nexit\n");
+    const ProcessResult h = bpfbox({"run", path("imm.s"), "--engine", "jit", "--jit-harden"});
+    EXPECT_EQ(h.exit_code, 0) << h.err;
+    EXPECT_EQ(h.out, "0x12343dd3\n");
+    setenv("BPFBOX_JIT_HARDEN", "2", 1);
+    const ProcessResult e = bpfbox({"run", path("imm.s"), "--engine", "jit"});
+    unsetenv("BPFBOX_JIT_HARDEN");
+    EXPECT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_EQ(e.out, "0x12343dd3\n");
   } else {
     expect_one_line_error(r);
     EXPECT_EQ(r.err, "bpfbox: engine jit is not available yet\n");

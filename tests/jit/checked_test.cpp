@@ -3,7 +3,9 @@
 // and the side effects before the fault, no more.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "jit_harness.hpp"
 
@@ -148,6 +150,34 @@ TEST(JitBlinding, ImmediatesDoNotAppearInTheCode) {
   EXPECT_FALSE(find(**c));
   RunContext rc3;
   EXPECT_EQ((*c)->run(rc3, 0), (*a)->run(rc1, 0));
+}
+
+// BPFBOX_JIT_HARDEN is net.core.bpf_jit_harden: 1 blinds unprivileged loads, 2 every load.
+TEST(JitBlinding, HardenLevelFromTheEnvironment) {
+  const char* old = std::getenv("BPFBOX_JIT_HARDEN");
+  const std::string saved = old ? old : "";
+  struct Case {
+    const char* value;  // null: unset
+    int level;
+    bool unprivileged, privileged;
+  };
+  const Case cases[] = {{nullptr, 0, false, false}, {"0", 0, false, false}, {"1", 1, true, false},
+                        {"2", 2, true, true},       {"3", 0, false, false}, {"", 0, false, false},
+                        {"1x", 0, false, false}};
+  for (const Case& c : cases) {
+    if (c.value)
+      setenv("BPFBOX_JIT_HARDEN", c.value, 1);
+    else
+      unsetenv("BPFBOX_JIT_HARDEN");
+    const std::string what = c.value ? c.value : "(unset)";
+    EXPECT_EQ(jit_harden_level(), c.level) << what;
+    EXPECT_EQ(blind_constants_for(false), c.unprivileged) << what;
+    EXPECT_EQ(blind_constants_for(true), c.privileged) << what;
+  }
+  if (old)
+    setenv("BPFBOX_JIT_HARDEN", saved.c_str(), 1);
+  else
+    unsetenv("BPFBOX_JIT_HARDEN");
 }
 
 TEST(JitMemoryProtection, CodeIsNeverWritable) {

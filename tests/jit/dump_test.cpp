@@ -133,21 +133,63 @@ TEST(JitDump, RefusesOtherEnginesAndOtherPrograms) {
   EXPECT_EQ(d2.status().err(), EINVAL);
 }
 
-TEST(JitDump, JitedLineAddresses) {
+// bpf_prog_info's view (Executable::native_layout): jited_line_info addresses, and one
+// jited_ksyms / jited_func_lens entry per function, main first, the functions tiling the body.
+TEST(JitDump, NativeLayout) {
   const Prog p = sample();
   auto exe = jit_exe(p);
   ASSERT_TRUE(exe);
-  const NativeInfo info = native_info(*exe);
+  const NativeLayout layout = exe->native_layout();
+  ASSERT_NE(layout.code, nullptr);
+  EXPECT_EQ(layout.code, native_info(*exe).code);
+  ASSERT_EQ(layout.insn_offsets.size(), p.insns.size() + 1);
   const uint32_t lines[] = {0, 3, 7};
-  auto addrs = jited_line_addresses(*exe, lines);
+  auto addrs = vm::jited_line_addresses(*exe, lines);
   ASSERT_TRUE(addrs) << addrs.status().message();
   ASSERT_EQ(addrs->size(), 3u);
   for (size_t i = 0; i < 3; ++i)
-    EXPECT_EQ((*addrs)[i], reinterpret_cast<uint64_t>(info.code) + info.insn_offsets[lines[i]]);
+    EXPECT_EQ((*addrs)[i], reinterpret_cast<uint64_t>(layout.code) + layout.insn_offsets[lines[i]]);
   const uint32_t past[] = {8};
-  auto bad = jited_line_addresses(*exe, past);
+  auto bad = vm::jited_line_addresses(*exe, past);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.status().err(), EINVAL);
+  ASSERT_EQ(layout.funcs.size(), 1u);
+  EXPECT_EQ(layout.funcs[0].addr, reinterpret_cast<uint64_t>(layout.code));
+  EXPECT_EQ(layout.funcs[0].len, layout.insn_offsets[p.insns.size()]);
+
+  // main: r0 = f(1) + g(2); f at 5 calls g at 8.
+  Prog q;
+  q << I(Op::Mov64K, 1, 0, 0, 1) << I(Op::CallLocal, 0, 0, 0, 3)  // 0, 1: call f
+    << I(Op::Mov64X, 6, 0) << I(Op::CallLocal, 0, 0, 0, 4)        // 2, 3: call g
+    << I(Op::Exit)                                                // 4
+    << I(Op::Mov64K, 1, 0, 0, 5) << I(Op::CallLocal, 0, 0, 0, 1)  // 5, 6: f calls g
+    << I(Op::Exit)                                                // 7
+    << I(Op::Mov64X, 0, 1) << I(Op::Add64K, 0, 0, 0, 1)           // 8, 9: g
+    << I(Op::Exit);                                               // 10
+  auto e2 = jit_exe(q);
+  ASSERT_TRUE(e2);
+  const NativeLayout l2 = e2->native_layout();
+  ASSERT_EQ(l2.funcs.size(), 3u);
+  const uint64_t base = reinterpret_cast<uint64_t>(l2.code);
+  const uint32_t starts[] = {0, 5, 8};
+  uint64_t end = base;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(l2.funcs[i].insn, starts[i]);
+    EXPECT_EQ(l2.funcs[i].addr, i ? base + l2.insn_offsets[starts[i]] : base);
+    EXPECT_EQ(l2.funcs[i].addr, end) << "function " << i << " does not follow the previous one";
+    EXPECT_GT(l2.funcs[i].len, 0u);
+    end = l2.funcs[i].addr + l2.funcs[i].len;
+  }
+  EXPECT_EQ(end, base + l2.insn_offsets[q.insns.size()]);
+  EXPECT_LE(l2.insn_offsets[q.insns.size()], l2.size);
+
+  // The interpreter has no native code.
+  auto interp = compile(EngineKind::Interp, q.insns, test_helpers(), {});
+  ASSERT_TRUE(interp);
+  EXPECT_EQ((*interp)->native_layout().code, nullptr);
+  auto none = vm::jited_line_addresses(**interp, lines);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.status().err(), EINVAL);
 }
 
 TEST(JitDump, CommandLine) {

@@ -24,6 +24,7 @@ struct RunOptions {
   std::string engine = "default";  // BPFBOX_ENGINE, else jit
   bool checked = false;
   uint64_t budget = 0;
+  bool jit_harden = false;  // constant blinding (also BPFBOX_JIT_HARDEN=2 for the jit engine)
 };
 void run_run(const RunOptions& o);
 

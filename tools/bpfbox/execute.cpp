@@ -23,6 +23,7 @@ uint64_t execute(std::span<const isa::Insn> prog, std::vector<uint8_t>& mem,
   vm::ExecOptions exec;
   exec.checked = opts.checked;
   exec.insn_budget = opts.budget;
+  exec.blind_constants = opts.blind_constants;
   auto compiled = vm::compile(opts.engine, prog, helpers, exec);
   if (!compiled) {
     if (opts.engine == vm::EngineKind::Jit && compiled.status().err() == EOPNOTSUPP)

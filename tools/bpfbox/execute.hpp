@@ -15,6 +15,7 @@ struct ExecuteOptions {
   vm::EngineKind engine = vm::EngineKind::Interp;
   bool checked = false;
   uint64_t budget = 0;  // instructions; 0: no limit
+  bool blind_constants = false;
 };
 
 // "interp", "jit", "llvm", "tiered" or "default", as --engine takes them.

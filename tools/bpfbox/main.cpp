@@ -52,6 +52,9 @@ void add_run(CLI::App& app) {
   cmd->add_flag("--checked", o->checked,
                 "Bounds-check every access (stack and memory only) and report a fault");
   cmd->add_option("--budget", o->budget, "Stop with a fault after N instructions (0: none)");
+  cmd->add_flag("--jit-harden", o->jit_harden,
+                "Constant blinding, as net.core.bpf_jit_harden: no immediate of the program in "
+                "the machine code (jit engine; BPFBOX_JIT_HARDEN=2 does it for every jit run)");
   cmd->callback([o] { run_run(*o); });
 }
 

@@ -25,6 +25,9 @@ void run_run(const RunOptions& o) {
   exec.engine = engine_from_name(o.engine);
   exec.checked = o.checked;
   exec.budget = o.budget;
+  // The CLI loads as a privileged user: BPFBOX_JIT_HARDEN=2 blinds its jit runs, as the sysctl.
+  exec.blind_constants =
+      o.jit_harden || (exec.engine == vm::EngineKind::Jit && vm::blind_constants_for(true));
   const uint64_t r0 = execute(prog, mem, exec, o.path);
   std::printf("0x%" PRIx64 "\n", r0);
 }

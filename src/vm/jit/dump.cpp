@@ -92,17 +92,4 @@ Result<std::string> dump_jited(const Executable& exe, std::span<const struct bpf
 #endif
 }
 
-Result<std::vector<uint64_t>> jited_line_addresses(const Executable& exe,
-                                                   std::span<const uint32_t> insn_offs) {
-  const NativeInfo info = native_info(exe);
-  if (!info.code) return Status(EINVAL, "not compiled by the JIT");
-  std::vector<uint64_t> out;
-  out.reserve(insn_offs.size());
-  for (uint32_t off : insn_offs) {
-    if (off + 1 >= info.insn_offsets.size()) return Status(EINVAL, "line info past the program");
-    out.push_back(reinterpret_cast<uint64_t>(info.code) + info.insn_offsets[off]);
-  }
-  return out;
-}
-
 }  // namespace bpfbox::vm::jit

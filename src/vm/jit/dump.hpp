@@ -1,6 +1,6 @@
 // `dump jited`: a JIT executable's machine code, disassembled with capstone and interleaved with
 // the eBPF instruction each range of it came from (as bpftool's `prog dump jited linum` shows the
-// kernel's), and the line mapping bpf_prog_info's jited_line_info is made of.
+// kernel's). The line mapping itself is Executable::native_layout().
 #pragma once
 
 #include <cstdint>
@@ -26,11 +26,5 @@ struct DumpOptions {
 // EOPNOTSUPP when bpfbox was built without capstone.
 Result<std::string> dump_jited(const Executable& exe, std::span<const struct bpf_insn> prog,
                                const DumpOptions& opts = {});
-
-// The native address of each instruction in `insn_offs` (the insn_off of each bpf_line_info
-// record), as the kernel fills bpf_prog_info.jited_line_info. EINVAL for an offset past the
-// program or a non-JIT executable.
-Result<std::vector<uint64_t>> jited_line_addresses(const Executable& exe,
-                                                   std::span<const uint32_t> insn_offs);
 
 }  // namespace bpfbox::vm::jit

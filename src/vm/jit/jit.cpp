@@ -21,7 +21,12 @@ class JitProgram final : public Executable {
   std::vector<uint8_t> slots;     // per pc: 1, or 2 for an lddw (budget faults name the pc)
   std::vector<HelperFn> helpers;  // by id, for callx
   std::vector<uint32_t> insn_offsets;
+  std::vector<NativeFunc> funcs;
   int passes = 0;
+
+  NativeLayout native_layout() const override {
+    return NativeLayout{memory.code(), memory.size(), insn_offsets, funcs};
+  }
 
   void set_entry(const HelperTable& table, const ExecOptions& opts) {
     entry_ = reinterpret_cast<Entry>(const_cast<uint8_t*>(memory.code()));
@@ -86,6 +91,18 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   if (Status st = exe->memory.seal(); !st) return st;
   exe->passes = image.passes;
   exe->insn_offsets = image.insn_offsets;
+  // jited_ksyms / jited_func_lens: each function runs to the next one's code; the main program
+  // includes the prologue, the last one ends with the body (the out-of-line code is no function's).
+  const uint64_t code = reinterpret_cast<uint64_t>(exe->memory.code());
+  exe->funcs.reserve(facts->functions.size() + 1);
+  exe->funcs.push_back({0, code, 0});
+  for (uint32_t fpc : facts->functions)
+    exe->funcs.push_back({fpc, code + image.insn_offsets[fpc], 0});
+  for (size_t i = 0; i < exe->funcs.size(); ++i) {
+    const uint64_t end =
+        i + 1 < exe->funcs.size() ? exe->funcs[i + 1].addr : code + image.insn_offsets[d.size()];
+    exe->funcs[i].len = static_cast<uint32_t>(end - exe->funcs[i].addr);
+  }
   exe->set_entry(helpers, opts);
   return std::unique_ptr<Executable>(std::move(exe));
 }
