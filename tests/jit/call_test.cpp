@@ -2,7 +2,10 @@
 // bpf-to-bpf calls (r6..r9 preserved, a fresh frame each, 8 frames at most), callx.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "jit_harness.hpp"
+#include "vm/jit/code_memory.hpp"
 
 namespace bpfbox::vm::jit::test {
 namespace {
@@ -36,6 +39,45 @@ TEST(JitCall, HelperFaultEndsTheRun) {
   p << I(Op::StDW, 6, 0, 8, 2) << I(Op::Mov64K, 0, 0, 0, 5);
   p.exit();
   EXPECT_SAME_AS_INTERP(p.insns, std::vector<uint8_t>(16));
+}
+
+// As the kernel's JIT: a helper is one `call rel32` to its code (the code is placed near the
+// library), not a load of its address and an indirect call; far code falls back to the latter.
+TEST(JitCall, HelpersAreCalledDirectly) {
+  Prog p;
+  p << I(Op::Mov64K, 1, 0, 0, 41) << call(2);
+  p.exit();
+  const uint64_t fn = reinterpret_cast<uint64_t>(test_helpers().get(2)->fn);
+  auto count = [&](const Executable& e, bool direct) {
+    const NativeInfo n = native_info(e);
+    int found = 0;
+    for (size_t i = 0; i + 5 <= n.size; ++i) {
+      if (direct && n.code[i] == 0xE8) {
+        int32_t rel;
+        std::memcpy(&rel, n.code + i + 1, 4);
+        found += reinterpret_cast<uint64_t>(n.code) + i + 5 + static_cast<int64_t>(rel) == fn;
+      } else if (!direct && i + 8 <= n.size) {
+        uint64_t v;
+        std::memcpy(&v, n.code + i, 8);
+        found += v == fn;
+      }
+    }
+    return found;
+  };
+  x86_64::Tuning far = host_tuning();
+  far.direct_calls = false;
+  auto d = jit::compile(p.insns, test_helpers(), {}, host_tuning());
+  auto f = jit::compile(p.insns, test_helpers(), {}, far);
+  ASSERT_TRUE(d && f);
+  if (x86_64::Tuning{}.direct_calls && CodeMemory::near()) {
+    EXPECT_EQ(count(**d, true), 1);
+    EXPECT_EQ(count(**d, false), 0);
+  }
+  EXPECT_EQ(count(**f, true), 0);
+  EXPECT_EQ(count(**f, false), 1);
+  RunContext rc1, rc2;
+  EXPECT_EQ((*d)->run(rc1, 0), 42u);
+  EXPECT_EQ((*f)->run(rc2, 0), 42u);
 }
 
 TEST(JitCall, UnknownHelperIsRefusedAsTheInterpreterDoes) {

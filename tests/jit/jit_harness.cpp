@@ -73,8 +73,10 @@ std::vector<Variant> jit_variants(uint64_t budget) {
     Variant nb{std::string(names[m]) + "+no-bmi2", true, modes[m], host};
     nb.tuning.bmi2 = false;
     v.push_back(nb);
-    Variant ns{std::string(names[m]) + "+long-jumps", true, modes[m], host};
+    // The other encodings: rel32 jumps everywhere, calls through a register (code placed far).
+    Variant ns{std::string(names[m]) + "+long-jumps+far-calls", true, modes[m], host};
     ns.tuning.short_jumps = false;
+    ns.tuning.direct_calls = false;
     v.push_back(ns);
   }
   return v;

@@ -3,10 +3,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <vector>
+
+#include "bpfbox/vm.hpp"
 
 namespace bpfbox::vm::jit {
 namespace {
@@ -35,21 +38,71 @@ size_t page_size() {
   return p;
 }
 
+// Somewhere in the library's code: helpers and the runtime routines generated code calls are
+// usually linked with it (or with the executable it is linked into).
+uint64_t anchor() {
+  return reinterpret_cast<uint64_t>(&resolve_tail_call);
+}
+
+uint64_t distance(uint64_t a, uint64_t b) {
+  return a > b ? a - b : b - a;
+}
+
+bool in_window(const void* m, size_t len) {
+  const uint64_t lo = reinterpret_cast<uint64_t>(m);
+  return distance(lo, anchor()) < CodeMemory::kNearWindow &&
+         distance(lo + len, anchor()) < CodeMemory::kNearWindow;
+}
+
+// Placing code near the anchor is possible until a mapping fails to land there (the hint is only
+// a hint); from then on code goes anywhere and calls go through a register.
+std::atomic<bool> near_ok{true};
+
+// Fresh read-write pages: near the anchor when possible (a few hints below and above it, as the
+// address space around the executable is mostly free), else anywhere.
+void* map_pages(size_t len) {
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
+  if (near_ok.load(std::memory_order_relaxed)) {
+    const uint64_t at = anchor() & ~uint64_t{(2u << 20) - 1};
+    for (uint64_t step : {64ull << 20, 128ull << 20, 256ull << 20}) {
+      for (int side : {-1, 1}) {
+        if (side < 0 && at < step + len + (1ull << 30)) continue;  // stay well above NULL
+        const uint64_t hint = side < 0 ? at - step - len : at + step;
+        void* m = mmap(reinterpret_cast<void*>(hint), len, PROT_READ | PROT_WRITE, kFlags, -1, 0);
+        if (m == MAP_FAILED) break;
+        if (in_window(m, len)) return m;
+        munmap(m, len);
+      }
+    }
+    near_ok.store(false, std::memory_order_relaxed);
+  }
+  void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, kFlags, -1, 0);
+  return m == MAP_FAILED ? nullptr : m;
+}
+
 }  // namespace
 
-CodeMemory::~CodeMemory() {
+uint64_t CodeMemory::near() {
+  return near_ok.load(std::memory_order_relaxed) ? anchor() : 0;
+}
+
+void CodeMemory::release() {
   if (!base_) return;
+  uint8_t* base = base_;
+  const size_t mapped = mapped_;
+  const bool sealed = sealed_;
+  base_ = nullptr, size_ = mapped_ = 0, sealed_ = false;
   // Not executable any more, then poisoned, then kept for the next program.
-  if (mprotect(base_, mapped_, PROT_READ | PROT_WRITE) != 0) return;  // leak rather than reuse
-  std::memset(base_, 0xCC, mapped_);
+  if (sealed && mprotect(base, mapped, PROT_READ | PROT_WRITE) != 0) return;  // leak, not reuse
+  std::memset(base, 0xCC, mapped);
   PagePool& p = pool();
   std::lock_guard<std::mutex> lock(p.mu);
-  if (p.kept + mapped_ > PagePool::kMaxKept) {
-    munmap(base_, mapped_);
+  if (p.kept + mapped > PagePool::kMaxKept) {
+    munmap(base, mapped);
     return;
   }
-  p.free.emplace_back(base_, mapped_);
-  p.kept += mapped_;
+  p.free.emplace_back(base, mapped);
+  p.kept += mapped;
 }
 
 Status CodeMemory::reserve(size_t size) {
@@ -73,9 +126,8 @@ Status CodeMemory::reserve(size_t size) {
     }
     if (!base_) {
       const size_t chunk = std::max(len, PagePool::kChunkPages * page);
-      void* m = mmap(nullptr, chunk, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-      if (m == MAP_FAILED) return Status(errno, std::string("jit: mmap: ") + std::strerror(errno));
+      void* m = map_pages(chunk);
+      if (!m) return Status(errno, std::string("jit: mmap: ") + std::strerror(errno));
       std::memset(m, 0xCC, chunk);
       // What is left of the old chunk stays usable as a free region.
       if (p.chunk_left) {

@@ -13,9 +13,12 @@ namespace bpfbox::vm::jit {
 class CodeMemory {
  public:
   CodeMemory() = default;
-  ~CodeMemory();
-  CodeMemory(CodeMemory&& o) noexcept : base_(o.base_), size_(o.size_), mapped_(o.mapped_) {
-    o.base_ = nullptr, o.size_ = o.mapped_ = 0;
+  ~CodeMemory() { release(); }
+  // Gives the pages back to the pool (poisoned, not executable); reserve() may be called again.
+  void release();
+  CodeMemory(CodeMemory&& o) noexcept
+      : base_(o.base_), size_(o.size_), mapped_(o.mapped_), sealed_(o.sealed_) {
+    o.base_ = nullptr, o.size_ = o.mapped_ = 0, o.sealed_ = false;
   }
   CodeMemory& operator=(CodeMemory&&) = delete;
   CodeMemory(const CodeMemory&) = delete;
@@ -26,6 +29,12 @@ class CodeMemory {
   uint8_t* writable() { return sealed_ ? nullptr : base_; }
   // Makes the pages read+exec (phase 2); after this the memory is never writable again.
   Status seal();
+
+  // Where code is placed near: the library's own code, so helpers and runtime routines are in
+  // reach of a `call rel32` (every page handed out lies within kNearWindow of it). 0 when the
+  // address space did not allow it: code goes anywhere.
+  static uint64_t near();
+  static constexpr uint64_t kNearWindow = 512ull << 20;
 
   const uint8_t* code() const { return base_; }
   size_t size() const { return size_; }

@@ -34,6 +34,25 @@ class JitProgram final : public Executable {
   }
 };
 
+// Copies the image to `w` (to run at `base`) and relocates it; false when a direct call cannot
+// reach its target from there.
+bool place(const x86_64::Image& image, uint8_t* w, uint64_t base) {
+  std::memcpy(w, image.code.data(), image.code.size());
+  for (size_t at : image.relocs) {
+    uint64_t v;
+    std::memcpy(&v, w + at, 8);
+    v += base;
+    std::memcpy(w + at, &v, 8);
+  }
+  for (const x86_64::AbsCall& c : image.abs_calls) {
+    const int64_t disp = static_cast<int64_t>(c.target - (base + c.at + 4));
+    if (disp != static_cast<int32_t>(disp)) return false;
+    const int32_t rel = static_cast<int32_t>(disp);
+    std::memcpy(w + c.at, &rel, 4);
+  }
+  return true;
+}
+
 }  // namespace
 
 x86_64::Tuning host_tuning() {
@@ -69,25 +88,23 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
     for (size_t id = 0; id < helpers.size(); ++id)
       if (const Helper* h = helpers.get(static_cast<uint32_t>(id))) exe->helpers[id] = h->fn;
   }
-  const x86_64::ImageTables tables{exe.get(), exe->slots.data(), exe->helpers.data(),
-                                   exe->helpers.size()};
+  x86_64::ImageTables tables{exe.get(), exe->slots.data(), exe->helpers.data(), exe->helpers.size(),
+                             CodeMemory::near()};
 
   // The image is scratch: one per thread, reused so compiling allocates (and trims) nothing big.
   thread_local x86_64::Image image;
-  if (Status st = x86_64::translate(d, facts.value(), helpers, opts, tuning, tables, image); !st)
-    return st;
-
-  // Write, relocate, then seal: the pages are never writable and executable at once.
-  if (Status st = exe->memory.reserve(image.code.size()); !st) return st;
-  uint8_t* w = exe->memory.writable();
-  std::memcpy(w, image.code.data(), image.code.size());
-  const uint64_t base = reinterpret_cast<uint64_t>(exe->memory.code());
-  for (size_t at : image.relocs) {
-    uint64_t v;
-    std::memcpy(&v, w + at, 8);
-    v += base;
-    std::memcpy(w + at, &v, 8);
+  for (;;) {
+    if (Status st = x86_64::translate(d, facts.value(), helpers, opts, tuning, tables, image); !st)
+      return st;
+    // Write and relocate.
+    if (Status st = exe->memory.reserve(image.code.size()); !st) return st;
+    if (place(image, exe->memory.writable(), reinterpret_cast<uint64_t>(exe->memory.code()))) break;
+    // The pages landed out of reach of a direct call (the address space changed under us):
+    // translate again with calls through a register.
+    exe->memory.release();
+    tables.near = 0;
   }
+  // Seal: the pages are never writable and executable at once.
   if (Status st = exe->memory.seal(); !st) return st;
   exe->passes = image.passes;
   exe->insn_offsets = image.insn_offsets;

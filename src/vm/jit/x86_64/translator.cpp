@@ -132,8 +132,12 @@ class Emitter {
   }
 
   // One layout pass; false when a jump relaxed from the previous layout no longer fits.
-  bool pass(std::vector<uint8_t>& buf, bool relax, std::vector<size_t>& relocs) {
-    Assembler a(buf);
+  bool pass(Image& img, bool relax) {
+    std::vector<size_t>& relocs = img.relocs;
+    relocs.clear();
+    abs_calls_ = &img.abs_calls;
+    abs_calls_->clear();
+    Assembler a(img.code);
     a_ = &a;
     relax_ = relax;
     rng_ = seed_;
@@ -301,9 +305,21 @@ class Emitter {
     s.at = a().jcc_fwd32(c);
     stubs_.push_back(s);
   }
+  // A call to a helper or runtime routine: direct when the code is placed within reach of it.
   void call_abs(const void* fn) {
-    a().movabs(R11, reinterpret_cast<uint64_t>(fn));
+    const uint64_t target = reinterpret_cast<uint64_t>(fn);
+    if (direct(target)) {
+      a().byte(0xE8), a().u32(0);
+      abs_calls_->push_back({a().size() - 4, target});
+      return;
+    }
+    a().movabs(R11, target);
     a().call_r(R11);
+  }
+  bool direct(uint64_t target) const {
+    if (!t_.direct_calls || !tables_.near) return false;
+    const uint64_t d = target > tables_.near ? target - tables_.near : tables_.near - target;
+    return d < kDirectReach;
   }
 
   // --- constant blinding -----------------------------------------------------------------------
@@ -431,8 +447,7 @@ class Emitter {
     as.mov_rr(true, RDI, kRc);
     as.mov_rr(true, RSI, R11);
     as.mov_rr(false, RDX, R10);
-    as.movabs(RAX, reinterpret_cast<uint64_t>(&rt::check_access));
-    as.call_r(RAX);
+    call_abs(reinterpret_cast<const void*>(&rt::check_access));
     as.mov_rr(true, R11, RAX);
     as.alu_ri(true, kAdd, RSP, 8);
     for (int i = 5; i >= 0; --i) as.pop(kKeep[i]);
@@ -1320,6 +1335,7 @@ class Emitter {
   std::vector<Stub> stubs_;
   std::vector<Reloc> relocs_;
   std::vector<LabelReloc> label_relocs_;
+  std::vector<AbsCall>* abs_calls_ = nullptr;
   std::vector<size_t> found_;  // the trampoline's jumps to its common path
   size_t labels_[kLabels] = {};
   size_t size_ = 0;
@@ -1347,14 +1363,12 @@ Status translate(std::span<const isa::Decoded> prog, const ProgramFacts& facts,
   out.code.resize(std::max(out.code.capacity(), prog.size() * 16 + 1024));
   out.passes = 0;
   for (int p = 0; p < tuning.max_passes; ++p) {
-    out.relocs.clear();
     const bool relax = tuning.short_jumps && p > 0;
     ++out.passes;
-    if (!e.pass(out.code, relax, out.relocs)) {
+    if (!e.pass(out, relax)) {
       // A relaxed jump no longer fits (cannot happen while sizes only shrink): go all-long.
-      out.relocs.clear();
       ++out.passes;
-      if (!e.pass(out.code, false, out.relocs)) return Status(EFAULT, "jit: layout failed");
+      if (!e.pass(out, false)) return Status(EFAULT, "jit: layout failed");
       break;
     }
     if (!tuning.short_jumps || e.shrinkable() == 0) break;
