@@ -102,6 +102,29 @@ TEST(JitAlu, ImmediateForms) {
   }
 }
 
+// Unsigned division and modulo by a constant compile to a multiplication by the reciprocal, with
+// rax and rdx borrowed: every destination register (r0 and r3 are rax and rdx), divisors that take
+// either form of the 64-bit sequence (7 needs the 65-bit reciprocal, 13 does not), 32-bit divisors
+// past 2^31, and dividends at the edges.
+TEST(JitAlu, DivisionByConstantsOnEveryRegister) {
+  std::mt19937_64 rng(5);
+  const int32_t divisors[] = {3, 7, 10, 13, 641, 1000000007, 0x7fffffff, -7, -1000, 0x12345};
+  for (Op op : {Op::Div64K, Op::Mod64K, Op::Div32K, Op::Mod32K}) {
+    for (int32_t imm : divisors) {
+      for (uint8_t dst = 0; dst < 10; ++dst) {
+        for (int j = 0; j < 2; ++j) {
+          auto s = state(rng);
+          s[dst] = j ? rng() : kEdges[rng() % std::size(kEdges)];
+          const auto prog = with_state(s, {I(op, dst, 0, 0, imm)});
+          const std::string d = compare_engines(prog, std::vector<uint8_t>(80));
+          ASSERT_TRUE(d.empty()) << isa::name(op) << " r" << int(dst) << " imm " << imm << "\n"
+                                 << d;
+        }
+      }
+    }
+  }
+}
+
 TEST(JitAlu, UnaryOperations) {
   std::mt19937_64 rng(4);
   for (int i = 0; i < isa::kOpCount; ++i) {

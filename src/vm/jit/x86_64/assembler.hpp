@@ -332,6 +332,7 @@ class Assembler {
   }
   void neg(bool w, Reg r) { grp3(w, 3, r); }
   void div(bool w, bool is_signed, Reg r) { grp3(w, is_signed ? 7 : 6, r); }
+  void mul(Reg r) { grp3(true, 4, r); }  // rdx:rax = rax * r, unsigned
   void cqo(bool w) {
     if (w) byte(0x48);
     byte(0x99);  // cdq / cqo

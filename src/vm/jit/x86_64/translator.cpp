@@ -950,8 +950,73 @@ class Emitter {
         return;
       }
     }
+    if (!is_signed && v < (1ull << 32)) return divide_magic(w, mod, dst, v);
     a().mov_imm64(R11, w ? v : static_cast<uint32_t>(imm));
     divide_core(w, is_signed, mod, dst, R11);
+  }
+
+  // Unsigned division by a constant d (2 < d < 2^32, not a power of two) as a multiplication by
+  // its reciprocal (Granlund & Montgomery, "Division by invariant integers using multiplication",
+  // 1994): a few cycles where `div` takes tens. The kernel's JIT divides.
+  //   32-bit: q = mulhi64(n, ceil(2^64 / d)), exact for every n < 2^32.
+  //   64-bit: q = mulhi64(n, M) >> s when some M = ceil(2^(64+s) / d) < 2^64 errs by at most 2^s,
+  //           else t = mulhi64(n, m'), q = (t + ((n - t) >> 1)) >> (l - 1), l = ceil(log2 d).
+  // rax and rdx (r0 and r3) are saved in r10 and r9 unless dst is one of them.
+  void divide_magic(bool w, bool mod, Reg dst, uint64_t d) {
+    using u128 = unsigned __int128;
+    const int l = 64 - __builtin_clzll(d - 1);  // 2^(l-1) < d < 2^l
+    uint64_t m = 0;
+    int shift = -1;  // -1: the add method
+    if (!w) {
+      m = static_cast<uint64_t>((u128{1} << 64) / d + 1);
+      shift = 0;
+    } else {
+      for (int s = 0; s <= l && shift < 0; ++s) {
+        const u128 k = u128{1} << (64 + s);
+        const u128 mm = (k + d - 1) / d;
+        if (mm >> 64 == 0 && mm * d - k <= (u128{1} << s)) m = static_cast<uint64_t>(mm), shift = s;
+      }
+      if (shift < 0) m = static_cast<uint64_t>(((u128{1} << 64) * ((u128{1} << l) - d)) / d + 1);
+    }
+    Assembler& as = a();
+    if (!w) zext32(dst);  // the operation reads the low half only
+    // n stays in dst, or in a copy when the multiplication overwrites dst.
+    Reg n = dst;
+    if (dst == RAX) {
+      as.mov_rr(true, R10, RAX);
+      n = R10;
+    } else {
+      as.mov_rr(true, R10, RAX);  // saved
+    }
+    if (dst == RDX) {
+      as.mov_rr(true, R9, RDX);
+      n = R9;
+    } else {
+      as.mov_rr(true, R9, RDX);  // saved
+    }
+    as.mov_imm64(RAX, m);
+    as.mul(n);  // rdx = mulhi(n, m)
+    if (shift >= 0) {
+      as.mov_rr(true, RAX, RDX);
+      if (shift) as.shift_ri(true, kShr, RAX, static_cast<uint8_t>(shift));
+    } else {
+      as.mov_rr(true, RAX, n);
+      as.alu_rr(true, kSub, RAX, RDX);
+      as.shift_ri(true, kShr, RAX, 1);
+      as.alu_rr(true, kAdd, RAX, RDX);
+      if (l > 1) as.shift_ri(true, kShr, RAX, static_cast<uint8_t>(l - 1));
+    }
+    // rax = q. The remainder is n - q * d (d < 2^32, so imul's sign-extended imm32 is d in the
+    // 64-bit case; the 32-bit case keeps the low half, which is all it needs).
+    if (mod) {
+      as.imul_rri(w, RAX, RAX, static_cast<int32_t>(d));
+      as.alu_rr(w, kSub, n, RAX);
+      if (n != dst) as.mov_rr(true, dst, n);
+    } else if (dst != RAX) {
+      as.mov_rr(true, dst, RAX);
+    }
+    if (dst != RAX) as.mov_rr(true, RAX, R10);
+    if (dst != RDX) as.mov_rr(true, RDX, R9);
   }
 
   void divide_reg(bool w, bool is_signed, bool mod, Reg dst, Reg src) {
