@@ -21,7 +21,11 @@
 #include "bpfbox/vm.hpp"
 #include "isa/assembler.hpp"
 #include "isa/decoder.hpp"
+#ifdef BPFBOX_HAVE_JIT
+#include "vm/jit/jit.hpp"
+#endif
 #include "kernel_bpf.hpp"
+#include "synthetic_program.hpp"
 #include "vm_kernels.hpp"
 
 namespace bpfbox::bench {
@@ -247,7 +251,47 @@ void bm_compile(benchmark::State& st, const VmKernel* k, vm::EngineKind engine) 
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+// Compile time against program size: vm::compile of synthetic_program(n) (decode, analysis,
+// translation, placing and sealing the code). per_insn is per static instruction; the JIT's
+// `passes` is how many layout passes the compile took.
+void bm_compile_size(benchmark::State& st, vm::EngineKind engine, vm::ExecOptions opts) {
+  const auto prog = synthetic_program(static_cast<size_t>(st.range(0)));
+  int passes = 0;
+  for (auto _ : st) {
+    auto exe = vm::compile(engine, prog, helpers(), opts);
+    if (!exe) {
+      st.SkipWithError(exe.status().message().c_str());
+      return;
+    }
+#ifdef BPFBOX_HAVE_JIT
+    passes = vm::jit::native_info(**exe).passes;
+#endif
+    benchmark::DoNotOptimize(exe->get());
+  }
+  st.counters["static_insns"] = static_cast<double>(prog.size());
+  if (passes) st.counters["passes"] = passes;
+  st.counters["per_insn"] = benchmark::Counter(
+      static_cast<double>(prog.size()),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
 [[maybe_unused]] const bool registered = [] {
+  for (const auto& [name, opts] :
+       {std::pair{"jit", vm::ExecOptions{}},
+        std::pair{"jit_checked", vm::ExecOptions{.checked = true}},
+        std::pair{"jit_blinded", vm::ExecOptions{.blind_constants = true}}})
+    benchmark::RegisterBenchmark((std::string("BM_CompileSize/") + name).c_str(), bm_compile_size,
+                                 vm::EngineKind::Jit, opts)
+        ->Arg(16)
+        ->Arg(100)
+        ->Arg(1000)
+        ->Arg(4000)
+        ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("BM_CompileSize/llvm", bm_compile_size, vm::EngineKind::Llvm,
+                               vm::ExecOptions{})
+      ->Arg(100)
+      ->Arg(1000)
+      ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_EmptyProgram/interp", bm_empty, vm::EngineKind::Interp);
   benchmark::RegisterBenchmark("BM_EmptyProgram/jit", bm_empty, vm::EngineKind::Jit);
   benchmark::RegisterBenchmark("BM_EmptyProgram/llvm", bm_empty, vm::EngineKind::Llvm);
