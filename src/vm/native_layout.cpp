@@ -15,7 +15,12 @@ Result<std::vector<uint64_t>> jited_line_addresses(const Executable& exe,
     // The last entry is the end of the body, not an instruction.
     if (size_t(off) + 1 >= layout.insn_offsets.size())
       return Status(EINVAL, "line info insn_off " + std::to_string(off) + " past the program");
-    out.push_back(reinterpret_cast<uint64_t>(layout.code) + layout.insn_offsets[off]);
+    uint64_t addr = reinterpret_cast<uint64_t>(layout.code) + layout.insn_offsets[off];
+    // A function's first line is at the function's address (the main one's prologue included),
+    // as the kernel's bpf_prog_fill_jited_linfo.
+    for (const NativeFunc& f : layout.funcs)
+      if (f.insn == off) addr = f.addr;
+    out.push_back(addr);
   }
   return out;
 }

@@ -147,7 +147,9 @@ TEST(JitDump, NativeLayout) {
   auto addrs = vm::jited_line_addresses(*exe, lines);
   ASSERT_TRUE(addrs) << addrs.status().message();
   ASSERT_EQ(addrs->size(), 3u);
-  for (size_t i = 0; i < 3; ++i)
+  // The first line is the function's address, the prologue included (as the kernel's).
+  EXPECT_EQ((*addrs)[0], reinterpret_cast<uint64_t>(layout.code));
+  for (size_t i = 1; i < 3; ++i)
     EXPECT_EQ((*addrs)[i], reinterpret_cast<uint64_t>(layout.code) + layout.insn_offsets[lines[i]]);
   const uint32_t past[] = {8};
   auto bad = vm::jited_line_addresses(*exe, past);
@@ -181,6 +183,13 @@ TEST(JitDump, NativeLayout) {
     end = l2.funcs[i].addr + l2.funcs[i].len;
   }
   EXPECT_EQ(end, base + l2.insn_offsets[q.insns.size()]);
+  const uint32_t q_lines[] = {0, 2, 5, 9};
+  auto q_addrs = vm::jited_line_addresses(*e2, q_lines);
+  ASSERT_TRUE(q_addrs);
+  EXPECT_EQ((*q_addrs)[0], base);
+  EXPECT_EQ((*q_addrs)[1], base + l2.insn_offsets[2]);
+  EXPECT_EQ((*q_addrs)[2], l2.funcs[1].addr);
+  EXPECT_EQ((*q_addrs)[3], base + l2.insn_offsets[9]);
   EXPECT_LE(l2.insn_offsets[q.insns.size()], l2.size);
 
   // The interpreter has no native code.
