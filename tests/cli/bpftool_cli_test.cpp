@@ -334,6 +334,9 @@ TEST_F(BpftoolCli, SameTextAsBpftoolUnderThePreloadShim) {
       {"-j", "map", "dump", "pinned", m},
       {"map", "lookup", "pinned", m, "key", "10", "0", "0", "9"},
       {"map", "getnext", "pinned", m, "key", "10", "0", "0", "1"},
+      {"btf", "show"},
+      {"btf", "dump", "map", "pinned", m, "format", "c"},
+      {"-j", "btf", "dump", "map", "pinned", m},
   };
   for (const auto& c : commands) {
     std::vector<std::string> argv = {"/usr/bin/env",

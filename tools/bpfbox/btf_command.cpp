@@ -8,7 +8,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <map>
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -345,12 +345,17 @@ void btf_dump(Args& a) {
     if (output().json) throw CommandError("JSON output for C-syntax dump is not supported");
     struct btf_dump* d = btf_dump__new(btf.get(), c_printf, nullptr, nullptr);
     if (libbpf_get_error(d)) throw CommandError("can't start libbpf's btf_dump");
-    std::printf("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n");
+    std::printf(
+        "#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n\n#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n"
+        "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = "
+        "record)\n#endif\n\n");
     int err = 0;
     for (uint32_t id : ids)
       if ((err = btf_dump__dump_type(d, id)) != 0) break;
     btf_dump__free(d);
-    std::printf("\n#endif /* __VMLINUX_H__ */\n");
+    std::printf(
+        "#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n\n"
+        "#endif /* __VMLINUX_H__ */\n");
     if (err) throw CommandError("btf_dump: " + errno_text(err));
     return;
   }
@@ -366,9 +371,49 @@ void btf_dump(Args& a) {
   }
 }
 
-// btf id -> the ids of the programs and maps using it.
+// btf id -> the ids of the objects using it, listed in the order bpftool lists them: bpftool keeps
+// them in libbpf's hashmap (the key's bits shuffled by a multiplication, each entry put at the head
+// of its bucket's chain, the table doubled and rehashed bucket by bucket when 3/4 full), so the
+// order of `prog_ids`/`map_ids` is that table's.
+class IdTable {
+ public:
+  void add(uint32_t key, uint32_t value) {
+    if (buckets_.empty() || (size_ + 1) * 4 / 3 > buckets_.size()) grow();
+    auto& chain = buckets_[bucket(key, bits_)];
+    chain.insert(chain.begin(), {key, value});
+    size_++;
+  }
+  std::vector<uint32_t> get(uint32_t key) const {
+    std::vector<uint32_t> out;
+    if (buckets_.empty()) return out;
+    for (const auto& [k, v] : buckets_[bucket(key, bits_)])
+      if (k == key) out.push_back(v);
+    return out;
+  }
+
+ private:
+  static size_t bucket(uint64_t key, int bits) {
+    return bits == 0 ? 0 : size_t((key * 11400714819323198485ull) >> (64 - bits));
+  }
+  void grow() {
+    const int bits = std::max(bits_ + 1, 2);
+    std::vector<std::vector<std::pair<uint32_t, uint32_t>>> next(size_t(1) << bits);
+    for (const auto& chain : buckets_)
+      for (const auto& e : chain) {
+        auto& to = next[bucket(e.first, bits)];
+        to.insert(to.begin(), e);
+      }
+    buckets_ = std::move(next);
+    bits_ = bits;
+  }
+
+  int bits_ = 0;
+  size_t size_ = 0;
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> buckets_;
+};
+
 struct Users {
-  std::multimap<uint32_t, uint32_t> progs, maps;
+  IdTable progs, maps;
 };
 
 Users btf_users() {
@@ -379,7 +424,7 @@ Users btf_users() {
     bpf_prog_info i{};
     uint32_t len = sizeof i;
     if (fd.get() >= 0 && bpf_obj_get_info_by_fd(fd.get(), &i, &len) == 0 && i.btf_id)
-      u.progs.emplace(i.btf_id, id);
+      u.progs.add(i.btf_id, id);
   }
   id = 0;
   while (bpf_map_get_next_id(id, &id) == 0) {
@@ -387,7 +432,7 @@ Users btf_users() {
     bpf_map_info i{};
     uint32_t len = sizeof i;
     if (fd.get() >= 0 && bpf_obj_get_info_by_fd(fd.get(), &i, &len) == 0 && i.btf_id)
-      u.maps.emplace(i.btf_id, id);
+      u.maps.add(i.btf_id, id);
   }
   return u;
 }
@@ -400,12 +445,7 @@ void show_one(int fd, const Users& u) {
   uint32_t len = sizeof i;
   if (bpf_obj_get_info_by_fd(fd, &i, &len) != 0)
     throw CommandError("can't get BTF object info: " + errno_text(errno));
-  auto ids = [](const std::multimap<uint32_t, uint32_t>& m, uint32_t id) {
-    std::vector<uint32_t> v;
-    for (auto [it, end] = m.equal_range(id); it != end; ++it) v.push_back(it->second);
-    return v;
-  };
-  const std::vector<uint32_t> progs = ids(u.progs, i.id), maps = ids(u.maps, i.id);
+  const std::vector<uint32_t> progs = u.progs.get(i.id), maps = u.maps.get(i.id);
   if (output().json) {
     JsonWriter& w = json();
     w.start_object();
