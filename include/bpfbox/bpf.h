@@ -43,6 +43,11 @@ const char* bpfbox_runtime_dir(void);
  * object). */
 int bpfbox_fdinfo(int fd, char* buf, size_t len);
 
+/* bpfbox has no network stack: XDP links (BPF_LINK_CREATE, attach_type BPF_XDP) attach to the
+ * virtual interfaces of a table in the runtime dir, ifindex 1 being "lo". This adds an interface
+ * (or finds it by name) and returns its ifindex; -1 with errno (EINVAL for a bad name). */
+int bpfbox_netdev_add(const char* name);
+
 #ifdef __cplusplus
 }
 #endif

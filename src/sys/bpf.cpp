@@ -58,6 +58,9 @@ const CmdOps* ops_table() {
     set(BPF_OBJ_GET_INFO_BY_FD, "BPF_OBJ_GET_INFO_BY_FD", obj_get_info_by_fd, END(info.info));
     set(BPF_BTF_LOAD, "BPF_BTF_LOAD", btf_load, kOffBtfLogTrueSize + 4);
     set(BPF_ENABLE_STATS, "BPF_ENABLE_STATS", enable_stats, END(enable_stats.type));
+    set(BPF_LINK_CREATE, "BPF_LINK_CREATE", link_create, END(link_create.flags));
+    set(BPF_LINK_UPDATE, "BPF_LINK_UPDATE", link_update, END(link_update.old_prog_fd));
+    set(BPF_LINK_DETACH, "BPF_LINK_DETACH", link_detach, END(link_detach.link_fd));
     set(BPF_PROG_BIND_MAP, "BPF_PROG_BIND_MAP", prog_bind_map, END(prog_bind_map.flags));
     return true;
   }();

@@ -61,6 +61,10 @@ CmdResult obj_get(Call& c);
 
 CmdResult btf_load(Call& c);
 
+CmdResult link_create(Call& c);
+CmdResult link_update(Call& c);
+CmdResult link_detach(Call& c);
+
 // The kernel's /proc/<pid>/fdinfo/<fd> text for a bpf object's fd (bpfbox_fdinfo).
 Result<std::string> fdinfo_text(int fd);
 

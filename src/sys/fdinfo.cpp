@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bpfbox/bpf.h"
+#include "sys/link.hpp"
 #include "sys/objects.hpp"
 
 namespace bpfbox::sys {
@@ -100,6 +101,10 @@ Result<std::string> fdinfo_text(int fd) {
             "\nrecursion_misses:\t0\nverified_insns:\t%u\n",
             prog.type, prog_jited(prog) ? 1u : 0u, hex_tag(prog.tag).c_str(), memlock, (*p)->id,
             prog.run_time_ns.load(), prog.run_cnt.load(), prog.verified_insns);
+    return s;
+  }
+  if (auto l = Objects::get().by_fd(fd, Kind::Link); l) {
+    if (Status ls = link_fdinfo(*(*l)->link, (*l)->id, s); !ls) return ls;
     return s;
   }
   if (auto b = Objects::get().by_fd(fd, Kind::Btf); b) return s;  // btf has no show_fdinfo

@@ -120,6 +120,11 @@ bool holder_of(const char* name, Kind* kind, uint32_t* id) {
     *id = uint32_t(std::strtoul(name + 5, nullptr, 10));
     return true;
   }
+  if (std::strncmp(name, "link-", 5) == 0) {
+    *kind = Kind::Link;
+    *id = uint32_t(std::strtoul(name + 5, nullptr, 10));
+    return true;
+  }
   if (std::strncmp(name, "map-", 4) == 0) {
     *kind = Kind::Map;
     *id = uint32_t(std::strtoul(name + 4, nullptr, 10));

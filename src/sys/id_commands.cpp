@@ -80,7 +80,7 @@ CmdResult btf_get_fd_by_id(Call& c) {
 }
 
 CmdResult link_get_fd_by_id(Call& c) {
-  return fd_by_id(Kind::Link, c.attr.a.link_id, O_RDWR);
+  return fd_by_id(Kind::Link, c.attr.a.link_id, O_RDONLY);  // link fds are O_RDONLY
 }
 
 }  // namespace bpfbox::sys

@@ -154,7 +154,7 @@ void forget_id(Kind kind, uint32_t id) {
       unlink(back.c_str());
   }
   unlink(link.c_str());
-  if (kind == Kind::Prog || kind == Kind::Map) {  // what a pinned program or map held (pin.cpp)
+  if (kind != Kind::Btf) {  // what a pinned program or map held (pin.cpp)
     const std::string holds =
         runtime_path("ids") + "/holds/" + kind_name(kind) + "-" + std::to_string(id);
     if (DIR* dir = opendir(holds.c_str())) {

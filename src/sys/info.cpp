@@ -13,6 +13,7 @@
 #include "sys/btf.hpp"
 #include "sys/map_btf.hpp"
 #include "sys/commands.hpp"
+#include "sys/link.hpp"
 #include "sys/objects.hpp"
 #include "sys/prog_build.hpp"
 #include "sys/tag.hpp"
@@ -241,6 +242,19 @@ CmdResult btf_info(Call& c, const Object& o) {
   return info_out(c, info, len);
 }
 
+CmdResult link_info(Call& c, const Object& o) {
+  bpf_link_info info;
+  uint32_t len = 0;
+  if (Status st = info_in(c, info, &len); !st) return st;
+  auto h = o.link->header();
+  if (!h) return h.status();
+  info.type = h->type;
+  info.id = o.id;
+  info.prog_id = h->prog_id;
+  info.xdp.ifindex = h->ifindex;
+  return info_out(c, info, len);
+}
+
 }  // namespace
 
 CmdResult obj_get_info_by_fd(Call& c) {
@@ -250,6 +264,7 @@ CmdResult obj_get_info_by_fd(Call& c) {
   if (auto p = Objects::get().by_fd(fd, Kind::Prog); p) return prog_info(c, **p);
   if (auto m = Objects::get().by_fd(fd, Kind::Map); m) return map_info(c, **m);
   if (auto b = Objects::get().by_fd(fd, Kind::Btf); b) return btf_info(c, **b);
+  if (auto l = Objects::get().by_fd(fd, Kind::Link); l) return link_info(c, **l);
   return Status(EINVAL, "bpf_fd is not a bpf object");
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "sys/btf.hpp"
+#include "sys/link.hpp"
 #include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
 
@@ -36,6 +37,7 @@ int Object::file_fd() const {
   if (prog) return prog->fd;
   if (btf) return btf->fd;
   if (auto b = btf_weak.lock()) return b->fd;
+  if (link) return link->fd;
   return -1;
 }
 
@@ -115,6 +117,14 @@ Result<std::shared_ptr<Object>> Objects::adopt(int fd, InodeKey key, Kind kind, 
     obj->kind = Kind::Btf;
     obj->btf = *b;
     obj->btf_weak = obj->btf;
+  } else if (std::memcmp(magic, kLinkMagic, 8) == 0 && kind == Kind::Link) {
+    auto l = read_link_file(rfd);
+    if (!l) {
+      close(rfd);
+      return Status(wrong_kind, not_kind + ": " + l.status().message());
+    }
+    obj->kind = Kind::Link;
+    obj->link = *l;
   } else {
     close(rfd);
     return Status(wrong_kind, not_kind);
@@ -191,12 +201,14 @@ void Objects::sweep() {
         if (o.map) graveyard.push_back(std::move(o.map));
         if (o.prog) graveyard.push_back(std::move(o.prog));
         if (o.btf) graveyard.push_back(std::move(o.btf));
+        if (o.link) graveyard.push_back(std::move(o.link));
         o.map.reset();
         o.prog.reset();
         o.btf.reset();
+        o.link.reset();
       }
       // A map a program still holds stays findable by its id.
-      if (!o.map && !o.prog && !o.btf && o.map_weak.expired() && o.btf_weak.expired())
+      if (!o.map && !o.prog && !o.btf && !o.link && o.map_weak.expired() && o.btf_weak.expired())
         it = by_inode_.erase(it);
       else
         ++it;

@@ -22,6 +22,7 @@
 namespace bpfbox::sys {
 
 struct Btf;
+struct Link;
 
 struct Object {
   Kind kind = Kind::Map;
@@ -31,9 +32,10 @@ struct Object {
   std::weak_ptr<maps::Map> map_weak;  // a program may hold the map after its fds are gone
   std::shared_ptr<Prog> prog;
   std::shared_ptr<Btf> btf;
-  std::weak_ptr<Btf> btf_weak;  // a program or map may hold the BTF after its fds are gone
-  MapBtf map_btf;               // a map's BTF ids (and, in the creating process, the BTF it holds)
-  int holders = 0;              // references maps hold through the ObjectTable
+  std::weak_ptr<Btf> btf_weak;
+  std::shared_ptr<Link> link;  // a program or map may hold the BTF after its fds are gone
+  MapBtf map_btf;              // a map's BTF ids (and, in the creating process, the BTF it holds)
+  int holders = 0;             // references maps hold through the ObjectTable
   // The process's own fd on the object's file (-1 when the object is gone from the process).
   int file_fd() const;
 };

@@ -12,6 +12,7 @@
 
 #include "sys/btf.hpp"
 #include "sys/commands.hpp"
+#include "sys/link.hpp"
 #include "sys/objects.hpp"
 #include "sys/runtime.hpp"
 
@@ -62,18 +63,26 @@ void hold_map_btf(Kind holder, uint32_t holder_id, uint32_t map_id) {
     hold(holder, holder_id, m->map_btf.btf->fd, "btf-" + std::to_string(m->map_btf.btf_id));
 }
 
+// What a program holds, under the holder's directory (the program's own, or a link's).
+void hold_prog_objects(Kind holder, uint32_t holder_id, const Prog& p) {
+  for (size_t i = 0; i < p.program.maps.size() && i < p.map_ids.size(); i++) {
+    hold(holder, holder_id, p.program.maps[i]->memfd(), "map-" + std::to_string(p.map_ids[i]));
+    hold_map_btf(holder, holder_id, p.map_ids[i]);
+  }
+  for (size_t i = 0; i < p.bound_maps.size(); i++) {
+    hold(holder, holder_id, p.bound_maps[i]->memfd(), "map-" + std::to_string(p.bound_map_ids[i]));
+    hold_map_btf(holder, holder_id, p.bound_map_ids[i]);
+  }
+  if (p.btf) hold(holder, holder_id, p.btf->fd, "btf-" + std::to_string(p.btf_id));
+}
+
 void hold_objects(const Object& o) {
   if (o.prog) {
-    const Prog& p = *o.prog;
-    for (size_t i = 0; i < p.program.maps.size() && i < p.map_ids.size(); i++) {
-      hold(Kind::Prog, p.id, p.program.maps[i]->memfd(), "map-" + std::to_string(p.map_ids[i]));
-      hold_map_btf(Kind::Prog, p.id, p.map_ids[i]);
-    }
-    for (size_t i = 0; i < p.bound_maps.size(); i++) {
-      hold(Kind::Prog, p.id, p.bound_maps[i]->memfd(), "map-" + std::to_string(p.bound_map_ids[i]));
-      hold_map_btf(Kind::Prog, p.id, p.bound_map_ids[i]);
-    }
-    if (p.btf) hold(Kind::Prog, p.id, p.btf->fd, "btf-" + std::to_string(p.btf_id));
+    hold_prog_objects(Kind::Prog, o.id, *o.prog);
+  } else if (o.link && o.link->prog) {  // a pinned link holds its program and what it holds
+    const Prog& p = *o.link->prog;
+    hold(Kind::Link, o.id, p.fd, "prog-" + std::to_string(p.id));
+    hold_prog_objects(Kind::Link, o.id, p);
   } else if (o.kind == Kind::Map && o.map_btf.btf) {
     hold(Kind::Map, o.id, o.map_btf.btf->fd, "btf-" + std::to_string(o.map_btf.btf_id));
   }
