@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <cstring>
 #include <string>
 
+#include "bpfbox/bpf.h"
 #include "shim/real.hpp"
 #include "sys/btf.hpp"
 #include "sys/prog.hpp"
@@ -33,9 +35,26 @@ constexpr KindEntry kKinds[] = {
     {kLinkMagic, FdKind::Link, "anon_inode:bpf-link"},
 };
 
+// Whether a write-only fd may be a bpfbox object, before opening its file again to read it: its
+// file is in the runtime dir (object files, pins) or a memfd (maps without a runtime dir). Keeps
+// the program's own write-only files (logs...) from being reopened at each close().
+bool maybe_bpfbox_file(int fd) {
+  InBpfbox in;  // readlinkat() of /proc/self/fd is interposed too; resolving the runtime dir may
+                // create it
+  char link[PATH_MAX];
+  const ssize_t n =
+      readlinkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof link - 1);
+  if (n <= 0) return false;
+  const std::string path(link, size_t(n));
+  if (path.rfind("/memfd:", 0) == 0) return true;
+  const std::string dir = bpfbox_runtime_dir();
+  return !dir.empty() && path.compare(0, dir.size(), dir) == 0 &&
+         (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
 bool read_magic(int fd, char (&magic)[8]) {
   if (pread(fd, magic, sizeof magic, 0) == ssize_t(sizeof magic)) return true;
-  if (errno != EBADF) return false;
+  if (errno != EBADF || !maybe_bpfbox_file(fd)) return false;
   // A write-only fd (BPF_F_WRONLY): read through a new description of the same file.
   using OpenFn = int (*)(const char*, int, ...);
   static OpenFn real_open = real<OpenFn>("open");

@@ -56,6 +56,7 @@ std::string pin_tree_path(const char* path, bool tree_too) {
 
 bool fd_in_pin_tree(int fd) {
   if (fd < 0 || inside_bpfbox()) return false;
+  InBpfbox in;  // readlinkat() is interposed too
   char buf[PATH_MAX];
   const ssize_t n =
       readlinkat(AT_FDCWD, ("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);

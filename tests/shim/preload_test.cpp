@@ -441,6 +441,14 @@ TEST(PreloadProc, FdinfoAndFdLinkOfBpfboxFds) {
   for (int i = 0; i < 8; i++) snprintf(tag + 2 * i, 3, "%02x", info.tag[i]);
   EXPECT_EQ(fdinfo_value(text, "prog_tag"), tag);
 
+  // A write-only map fd (BPF_F_WRONLY: the kernel opens its file O_WRONLY) is told apart too.
+  LIBBPF_OPTS(bpf_map_create_opts, wo, .map_flags = BPF_F_WRONLY);
+  const int wmap = bpf_map_create(BPF_MAP_TYPE_ARRAY, "wo", 4, 8, 1, &wo);
+  ASSERT_GE(wmap, 0) << std::strerror(errno);
+  EXPECT_EQ(link_of(wmap), "anon_inode:bpf-map");
+  EXPECT_EQ(fdinfo_value(read_fdinfo(wmap), "flags"), "02000001");
+  close(wmap);
+
   // Other fds are the kernel's business, as before.
   EXPECT_EQ(link_of(0).rfind("anon_inode:", 0), std::string::npos);
   EXPECT_EQ(read_fdinfo(0).find("map_type"), std::string::npos);
