@@ -12,6 +12,7 @@
 #include "bpfbox/bpf.h"
 #include "shim/real.hpp"
 #include "sys/btf.hpp"
+#include "sys/link.hpp"
 #include "sys/prog.hpp"
 
 namespace bpfbox::shim {
@@ -23,16 +24,14 @@ struct KindEntry {
   const char* anon_inode;
 };
 
-// The map header's magic is the maps layer's; links have no file yet (LINK_CREATE is sys's next
-// step): "BFBOXLNK" is what the shim will recognize when they have one.
+// The map header's magic is the maps layer's, the others src/sys's.
 constexpr char kMapMagic[8] = {'B', 'F', 'B', 'O', 'X', 'M', 'A', 'P'};
-constexpr char kLinkMagic[8] = {'B', 'F', 'B', 'O', 'X', 'L', 'N', 'K'};
 
 constexpr KindEntry kKinds[] = {
     {kMapMagic, FdKind::Map, "anon_inode:bpf-map"},
     {sys::kProgMagic, FdKind::Prog, "anon_inode:bpf-prog"},
     {sys::kBtfMagic, FdKind::Btf, "anon_inode:btf"},
-    {kLinkMagic, FdKind::Link, "anon_inode:bpf-link"},
+    {sys::kLinkMagic, FdKind::Link, "anon_inode:bpf-link"},
 };
 
 // Whether a write-only fd may be a bpfbox object, before opening its file again to read it: its
