@@ -66,10 +66,14 @@ uint32_t nr_possible_cpus();
 
 class RunDomain;
 
-// A run's CPU slot and epoch announcement; hold one for the whole run (RAII).
+// A run's CPU slot and epoch announcement; hold one for the whole run (RAII). A thread keeps
+// its slot between runs (a lease), so entering a run is one compare-and-swap on a cache line only
+// that thread writes, and leaving is one store; a thread that finds every slot leased takes one
+// whose holder is not in a run. A RunSlot nested in another on the same thread shares its slot
+// (the same CPU, as a program the kernel runs inside another).
 class RunSlot {
  public:
-  RunSlot();  // the process's RunDomain; waits while all nr_possible_cpus slots are busy
+  RunSlot();  // the process's RunDomain; waits while all nr_possible_cpus slots are in runs
   explicit RunSlot(RunDomain& domain);
   ~RunSlot();
   RunSlot(const RunSlot&) = delete;
@@ -79,7 +83,8 @@ class RunSlot {
  private:
   RunDomain* domain_;
   uint32_t cpu_;
-  int32_t outer_;  // the slot an enclosing RunSlot of this thread holds, or -1
+  uint32_t mode_;           // how it was entered (run_domain.cpp)
+  uint64_t own_lease_ = 0;  // a lease this RunSlot took for itself (nested in another domain)
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ uint32_t ElemPool::pop_locked(PoolCache& c, uint32_t floor) const {
   return idx;
 }
 
-// Moves the limbo elements no run can hold any more to the free list. When none can be moved
-// yet, makes sure runs starting from now announce a later epoch, so they will be.
+// Moves the limbo elements no run can hold any more to the free list, and makes sure runs
+// starting from now announce a later epoch than the rest, so they will be.
 bool ElemPool::reclaim_locked(PoolCache& c, uint64_t below) const {
   bool moved = false;
   while (c.limbo_head && link(elem(c.limbo_head))->retire_tag < below) {
@@ -49,10 +49,12 @@ bool ElemPool::reclaim_locked(PoolCache& c, uint64_t below) const {
     ++c.n_free;
     moved = true;
   }
+  // Tags are the epoch read at retire (not advanced per retire): advancing past the newest one
+  // now lets what is left be reclaimed at the next look, once the runs that saw this epoch end.
   if (!c.limbo_head) {
     c.limbo_tail = 0;
-  } else if (!moved) {
-    domain_->advance_past(link(elem(c.limbo_head))->retire_tag);
+  } else {
+    domain_->advance_past(link(elem(c.limbo_tail))->retire_tag);
   }
   return moved;
 }
@@ -106,12 +108,16 @@ uint32_t ElemPool::alloc_slow(int32_t run_cpu, PoolCache& home) {
     uint64_t below = domain_->reusable_below();
     uint64_t left = h_->capacity - std::min(h_->capacity, h_->bump.load(std::memory_order_relaxed));
     uint64_t wait_for = UINT64_MAX;  // the oldest tag in limbo
+    uint64_t newest = 0;
     for (uint32_t i = 0; i < h_->n_caches; ++i) {
       PoolCache& c = caches_[i];
       SpinGuard g(c.lock);
       reclaim_locked(c, below);
       left += c.n_free;
-      if (c.limbo_head) wait_for = std::min(wait_for, link(elem(c.limbo_head))->retire_tag);
+      if (c.limbo_head) {
+        wait_for = std::min(wait_for, link(elem(c.limbo_head))->retire_tag);
+        newest = std::max(newest, link(elem(c.limbo_tail))->retire_tag);
+      }
     }
     // More than the reserve can hold: something is free outside it.
     if (left > reserve()) {
@@ -120,6 +126,10 @@ uint32_t ElemPool::alloc_slow(int32_t run_cpu, PoolCache& home) {
       continue;  // taken meanwhile by others
     }
     h_->scarce.store(1, std::memory_order_relaxed);
+    // Runs starting from now are newer than all of limbo, so they can wait for it rather than
+    // take the reserve (tags are epochs read lazily: a run announcing the same epoch as the
+    // oldest counts as oldest).
+    if (newest) domain_->advance_past(newest);
     bool oldest = run_cpu >= 0 && domain_->slot_epoch(static_cast<uint32_t>(run_cpu)) <= below;
     if (oldest || wait_for == UINT64_MAX) return take(home, /*reserve_too=*/true);
     if (run_cpu >= 0 && wait_for >= domain_->slot_epoch(static_cast<uint32_t>(run_cpu)))
@@ -140,10 +150,10 @@ void ElemPool::retire(uint32_t idx) {
   PoolCache& c = cache_for(-1);
   SpinGuard g(c.lock);
   PoolLink* l = link(elem(idx));
-  // A tag of its own (the epoch advances): runs that start later announce a later epoch, so the
-  // oldest run can always reuse what was retired before it started. Under the lock, so the
-  // cache's limbo stays in order.
-  l->retire_tag = domain_->retire();
+  // The current epoch, not advanced: advancing it at every retire made every update write a line
+  // each run start reads. Whoever needs reuse advances it (reclaim_locked). Under the lock, so
+  // the cache's limbo stays in order.
+  l->retire_tag = domain_->retire_tag();
   l->next = 0;
   if (c.limbo_tail) {
     link(elem(c.limbo_tail))->next = idx;

@@ -589,6 +589,11 @@ const MapOps kLruHashOps = make_ops("BPF_MAP_TYPE_LRU_HASH");
 const MapOps kLruPercpuHashOps = make_ops("BPF_MAP_TYPE_LRU_PERCPU_HASH");
 const MapOps kDevmapHashOps = make_devmap_hash_ops();
 
+SpinLock& hash_bucket_lock(Map& m, const void* key) {
+  HashView& v = view(m);
+  return v.bucket(v.hash(key)).lock;
+}
+
 // __htab_map_lookup_and_delete_batch: whole buckets from the u32 bucket cursor on; a bucket that
 // does not fit in what is left of count ends the batch (ENOSPC if nothing was copied), the end of
 // the table gives ENOENT. out_batch is the next bucket to read.

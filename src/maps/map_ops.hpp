@@ -182,6 +182,8 @@ extern const MapOps kHashOfMapsOps;
 // Hash maps' lookup batch with the kernel's bucket cursor (hash_map.cpp).
 Status hash_lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values,
                          uint32_t* count, uint64_t elem_flags, bool and_delete);
+// For tests: the bucket lock an update of `key` takes in a hash map (hash_map.cpp).
+SpinLock& hash_bucket_lock(Map& map, const void* key);
 
 // Device map values (devmap.cpp): creation checks, and a struct bpf_devmap_val checked and turned
 // into what lookups return (ifindex, prog id).

@@ -18,39 +18,14 @@
 #include <new>
 
 #include "bpfbox/maps.hpp"
+#include "maps/process.hpp"
 
 namespace bpfbox::maps {
 
 namespace {
 
-constexpr uint32_t kDomainVersion = 1;
-constexpr uint64_t kReaping = ~uint64_t(0);  // owner word while a dead owner's slot is cleared
-constexpr uint32_t kReapEvery = 256;         // waits between looks for dead owners
-
-// A process start time (clock ticks since boot, /proc/PID/stat field 22) and whether the
-// process is a zombie; false if it cannot be read.
-bool read_proc_stat(pid_t pid, uint64_t* start, bool* zombie) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[1024];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return false;
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces and parentheses
-  if (!p || p[1] != ' ') return false;
-  p += 2;
-  *zombie = *p == 'Z' || *p == 'X';
-  for (int field = 3; field < 22; ++field) {
-    p = std::strchr(p, ' ');
-    if (!p) return false;
-    ++p;
-  }
-  *start = std::strtoull(p, nullptr, 10);
-  return true;
-}
+constexpr uint32_t kDomainVersion = 2;  // 2: leases in the slot words
+constexpr uint32_t kReapEvery = 256;    // waits between looks for dead owners
 
 // This process as a slot owner: pid in the low half, the low 32 bits of its start time in the
 // high half (so a reused pid is a different owner). Reset in forked children.
@@ -219,21 +194,27 @@ Status set_storage_dir(const std::string& dir) {
   return Status::ok();
 }
 
-uint32_t RunDomain::acquire() {
+// Leases `slot` if its word still reads `expected` (0, or an idle lease), recording this process
+// as its holder before any run can be announced in it.
+bool RunDomain::take(uint32_t slot, uint64_t expected, uint64_t me, uint64_t* lease) {
+  Slot& s = shared_->slots[slot];
+  uint64_t mine = kLeased | (s.lease_seq.fetch_add(1, std::memory_order_relaxed) + 1);
+  if (!s.word.compare_exchange_strong(expected, mine, std::memory_order_acq_rel)) return false;
+  s.owner.store(me, std::memory_order_release);
+  *lease = mine;
+  return true;
+}
+
+uint32_t RunDomain::lease_and_enter(uint32_t hint, uint64_t* lease) {
   const uint64_t me = owner_token();
-  thread_local uint32_t hint = 0;  // prefer the slot this thread had: its per-CPU data is warm
   for (uint32_t spins = 0;; ++spins) {
-    for (uint32_t k = 0; k < nr_slots_; ++k) {
-      uint32_t i = (hint + k) % nr_slots_;
-      Slot& s = shared_->slots[i];
-      uint64_t expected = 0;
-      if (s.owner.load(std::memory_order_relaxed) == 0 &&
-          s.owner.compare_exchange_strong(expected, me, std::memory_order_seq_cst)) {
-        // Announce after owning the slot: until then the slot reads as free, which is right, as
-        // this run has not read any map yet.
-        s.word.store(shared_->epoch.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
-        hint = i;
-        return i;
+    // A free slot first, then one leased to a thread between runs (it takes another next time).
+    for (int pass = 0; pass < 2; ++pass) {
+      for (uint32_t k = 0; k < nr_slots_; ++k) {
+        uint32_t i = (hint + k) % nr_slots_;
+        uint64_t w = shared_->slots[i].word.load(std::memory_order_relaxed);
+        bool takeable = pass == 0 ? w == 0 : (w & kLeased) != 0;
+        if (takeable && take(i, w, me, lease) && try_enter(i, *lease)) return i;
       }
     }
     backoff(spins);
@@ -241,24 +222,24 @@ uint32_t RunDomain::acquire() {
   }
 }
 
-void RunDomain::release(uint32_t slot) {
-  Slot& s = shared_->slots[slot];
-  s.word.store(0, std::memory_order_seq_cst);
-  s.owner.store(0, std::memory_order_release);
+void RunDomain::drop_lease(uint32_t slot, uint64_t lease) {
+  uint64_t expected = lease;
+  shared_->slots[slot].word.compare_exchange_strong(expected, 0, std::memory_order_release,
+                                                    std::memory_order_relaxed);
 }
 
+// A run whose process died is never left: its word goes back to free. The word (epoch and lease
+// number) is compared, so a later run in the slot, of a live process, is never taken.
 uint32_t RunDomain::reap_dead_owners() {
   const uint64_t me = owner_token();
   uint32_t reaped = 0;
   for (uint32_t i = 0; i < nr_slots_; ++i) {
     Slot& s = shared_->slots[i];
+    uint64_t w = s.word.load(std::memory_order_acquire);
+    if (!epoch_of(w)) continue;
     uint64_t o = s.owner.load(std::memory_order_acquire);
-    if (o == 0 || o == kReaping || o == me || owner_alive(o)) continue;
-    // One reaper wins the owner word; while it reads kReaping nobody can take the slot.
-    if (!s.owner.compare_exchange_strong(o, kReaping, std::memory_order_acq_rel)) continue;
-    s.word.store(0, std::memory_order_seq_cst);
-    s.owner.store(0, std::memory_order_release);
-    ++reaped;
+    if (o == 0 || o == me || owner_alive(o)) continue;
+    if (s.word.compare_exchange_strong(w, 0, std::memory_order_acq_rel)) ++reaped;
   }
   return reaped;
 }
@@ -272,8 +253,8 @@ void RunDomain::advance_past(uint64_t tag) {
 uint64_t RunDomain::reusable_below() const {
   uint64_t min = UINT64_MAX;
   for (uint32_t i = 0; i < nr_slots_; ++i) {
-    uint64_t w = shared_->slots[i].word.load(std::memory_order_seq_cst);
-    if (w != 0 && w < min) min = w;
+    uint64_t e = epoch_of(shared_->slots[i].word.load(std::memory_order_seq_cst));
+    if (e != 0 && e < min) min = e;
   }
   return min;
 }
@@ -287,20 +268,92 @@ void RunDomain::synchronize(uint64_t tag) {
 }
 
 namespace {
-thread_local int32_t tls_slot = -1;
+
+// This thread's lease and run depth. Trivially destructible, so the fast path reads it with no
+// TLS initialization check; Dropper gives the lease back when the thread exits.
+struct ThreadRun {
+  RunDomain* domain;  // of the lease
+  uint64_t lease;     // 0: none
+  uint32_t slot;
+  uint32_t depth;  // RunSlots of this thread in the lease's domain, nested
+};
+thread_local ThreadRun t_run;
+
+struct Dropper {
+  ~Dropper() {
+    if (t_run.lease && !t_run.depth) t_run.domain->drop_lease(t_run.slot, t_run.lease);
+    t_run.lease = 0;
+  }
+};
+thread_local Dropper t_dropper;
+
+void register_drop() {
+  Dropper* d = &t_dropper;  // the first use constructs it and registers its destructor
+  asm volatile("" : : "r"(d) : "memory");
+}
+
+// A forked child's thread is not the parent's: the lease it inherited is the parent's.
+void forget_lease_in_child() {
+  t_run.lease = 0;
+  t_run.domain = nullptr;
+}
+
+enum Mode : uint32_t { kLeaseRun, kNested, kOwnLease };
+
 }  // namespace
 
 int32_t RunDomain::current_slot() {
-  return tls_slot;
+  return t_run.depth ? static_cast<int32_t>(t_run.slot) : -1;
 }
 
 RunSlot::RunSlot() : RunSlot(RunDomain::process()) {}
-RunSlot::RunSlot(RunDomain& domain) : domain_(&domain), cpu_(domain.acquire()), outer_(tls_slot) {
-  tls_slot = static_cast<int32_t>(cpu_);
+
+RunSlot::RunSlot(RunDomain& domain) : domain_(&domain), mode_(kLeaseRun) {
+  ThreadRun& t = t_run;
+  if (t.depth) {
+    if (t.domain == &domain) {  // the enclosing run's slot
+      ++t.depth;
+      cpu_ = t.slot;
+      mode_ = kNested;
+      return;
+    }
+    // Inside a run of another domain (the process's domain changed meanwhile): a slot and lease
+    // of this RunSlot's own.
+    cpu_ = domain.lease_and_enter(0, &own_lease_);
+    mode_ = kOwnLease;
+    return;
+  }
+  if (t.lease && t.domain == &domain && domain.try_enter(t.slot, t.lease)) {
+    cpu_ = t.slot;
+    t.depth = 1;
+    return;
+  }
+  // No lease here yet, or it was taken by a thread that found every slot leased.
+  static std::once_flag atfork;
+  std::call_once(atfork, [] { pthread_atfork(nullptr, nullptr, forget_lease_in_child); });
+  register_drop();
+  if (t.lease && t.domain != &domain) t.domain->drop_lease(t.slot, t.lease);
+  uint32_t hint = t.domain == &domain ? t.slot : 0;
+  t.slot = domain.lease_and_enter(hint, &t.lease);
+  t.domain = &domain;
+  t.depth = 1;
+  cpu_ = t.slot;
 }
+
 RunSlot::~RunSlot() {
-  tls_slot = outer_;
-  domain_->release(cpu_);
+  ThreadRun& t = t_run;
+  switch (mode_) {
+    case kNested:
+      --t.depth;
+      return;
+    case kOwnLease:
+      domain_->leave(cpu_, own_lease_);
+      domain_->drop_lease(cpu_, own_lease_);
+      return;
+    default:
+      t.depth = 0;
+      if (t.lease) domain_->leave(cpu_, t.lease);  // none if forked inside the run
+  }
 }
 
 }  // namespace bpfbox::maps

@@ -1,11 +1,17 @@
 // A lock word that lives inside an arena: a plain atomic, so it works across processes that map
 // the same memory. Held for a few hundred nanoseconds at most (a bucket relink, a list pop).
+//
+// The word holds the holder's pid (0 when free), so a process killed while holding a lock does
+// not block the others for ever: a waiter that has spun for a while (well past any hold time of a
+// live holder, preemption aside) checks that the holder still runs and takes the lock over if
+// not, as a robust futex would. What the lock protected may then be half-updated, as after any
+// crash in the middle of an update; the waiters go on.
 #pragma once
-
-#include <sched.h>
 
 #include <atomic>
 #include <cstdint>
+
+#include "maps/process.hpp"
 
 namespace bpfbox::maps {
 
@@ -13,18 +19,15 @@ struct SpinLock {
   std::atomic<uint32_t> word{0};
 
   void lock() {
-    for (uint32_t spins = 0; word.exchange(1, std::memory_order_acquire) != 0;) {
-      while (word.load(std::memory_order_relaxed) != 0) {
-        // Two cores and more threads than cores: give the holder the CPU soon.
-        if (++spins < 64) {
-          __builtin_ia32_pause();
-        } else {
-          sched_yield();
-        }
-      }
-    }
+    const uint32_t me = self_pid();
+    uint32_t expected = 0;
+    if (!word.compare_exchange_strong(expected, me, std::memory_order_acquire,
+                                      std::memory_order_relaxed))
+      lock_contended(me);
   }
   void unlock() { word.store(0, std::memory_order_release); }
+  // Waits, yielding to the holder; takes the lock over from a dead holder.
+  void lock_contended(uint32_t me);
 };
 static_assert(sizeof(SpinLock) == 4 && std::atomic<uint32_t>::is_always_lock_free);
 
