@@ -245,9 +245,8 @@ const std::vector<ProgSpec>& programs() {
       {"loop_sum", "loop_sum", "bounded loop: 256 u32 words summed with a check per word", tcp_1k},
       {"byte_search", "byte_search", "payload scan for \"Host:\" and a 4-byte signature, 512 bytes",
        http_with_signature},
-      // The LLVM tier returns another value (reported to the llvm engineer, 2026-11-30).
       {"bpf_loop_mix", "bpf_loop_mix", "bpf_loop: 512 callbacks, an array-map bump every 8th",
-       tcp_64, nullptr, "llvm"},
+       tcp_64},
       {"bpf2bpf_parse", "bpf2bpf_parse", "parse in 5 non-inlined subprograms (bpf-to-bpf calls)",
        tcp_64},
       {"array_stats", "array_stats", "4 array-map counter pairs with atomic adds", tcp_64},

@@ -175,5 +175,38 @@ TEST(LlvmCalls, RefusesWhatTheInterpreterRefuses) {
   EXPECT_LLVM_SAME_AS_INTERP(kfunc.insns);
 }
 
+// main: *(r10-8) = 0; r0 = loop(nr, &cb, r10-8); return *(r10-8) * 100 + r0
+// cb(i, ctx): *(r10-8) = 999 (its own frame); *ctx += i; return i == stop_at
+Prog loop_program(int32_t nr, int32_t stop_at) {
+  Prog p;
+  p << I(Op::StDW, 10, 0, -8, 0) << I(Op::Mov64K, 1, 0, 0, nr);
+  p.lddw(2, 12, BPF_PSEUDO_FUNC);                                     // cb at 15
+  p << I(Op::Mov64X, 3, 10) << I(Op::Add64K, 3, 0, 0, -8) << call(7)  // the harness's bpf_loop
+    << I(Op::Mov64X, 6, 0) << I(Op::LdxDW, 0, 10, -8) << I(Op::Mul64K, 0, 0, 0, 100)
+    << I(Op::Add64X, 0, 6) << I(Op::Exit) << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Mov64K, 0, 0, 0, 0)
+    << I(Op::Exit) << I(Op::StDW, 10, 0, -8, 999) << I(Op::LdxDW, 3, 2, 0) << I(Op::Add64X, 3, 1)
+    << I(Op::StxDW, 2, 3, 0) << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Jne64K, 1, 0, 1, stop_at)
+    << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+  return p;
+}
+
+TEST(LlvmCalls, HelperCallsBackIntoTheProgramOnItsOwnFrame) {
+  // bpf_loop's callback writes the caller's stack through its ctx pointer, one frame below it.
+  // The tier used to leave RunContext::call_function unset: the helper returned -EOPNOTSUPP
+  // and the callback never ran (bench/progs' bpf_loop_mix returned another value).
+  EXPECT_LLVM_SAME_AS_INTERP(loop_program(5, -1).insns);
+  EXPECT_LLVM_SAME_AS_INTERP(loop_program(5, 2).insns);
+  for (uint64_t budget = 1; budget <= 11 + 4 * 7 + 1; budget += 3)
+    EXPECT_LLVM_SAME_AS_INTERP(loop_program(4, -1).insns, {}, nullptr, 0, budget);
+  for (int level : {2, 3}) {
+    auto exe = llvm_tier::compile(loop_program(5, -1).insns, test_helpers(), {}, Options{level});
+    ASSERT_TRUE(exe) << exe.status().message();
+    RunContext rc;
+    EXPECT_EQ((*exe)->run(rc, 0), 1005u);  // 0 + 1 + 2 + 3 + 4 in five calls
+    EXPECT_EQ(rc.call_function, nullptr);  // the hook is only set while the program runs
+    EXPECT_EQ(rc.engine_state, nullptr);
+  }
+}
+
 }  // namespace
 }  // namespace bpfbox::vm::llvm_tier::test

@@ -68,11 +68,15 @@ class Translator {
     // (rc, frame = this function's r10, depth, r1..r5) -> {r0, aborted}
     fn_ty_ = FunctionType::get(ret_ty_, {ptr_, ptr_, i32_, i64_, i64_, i64_, i64_, i64_}, false);
     helper_ty_ = FunctionType::get(i64_, {i64_, i64_, i64_, i64_, i64_, ptr_}, false);
+    // What RunContext::call_function needs of the helper call under way: (frame, depth, pc).
+    callsite_ty_ = ::llvm::StructType::get(ctx, {ptr_, i32_, i32_});
     unlikely_ = ::llvm::MDBuilder(ctx).createBranchWeights(1, 1 << 20);
   }
 
   Result<std::unique_ptr<::llvm::Module>> run() {
     shape_ = analyze(prog_);
+    for (const isa::Decoded& d : prog_)
+      if (d.info().kind == Kind::Lddw && d.src == BPF_PSEUDO_FUNC) callbacks_ = true;
     for (uint32_t entry : shape_.functions) {
       Function* f = Function::Create(fn_ty_, Function::InternalLinkage,
                                      "bpf_fn_" + std::to_string(entry), *module_);
@@ -87,6 +91,7 @@ class Translator {
         ::llvm::ConstantPointerNull::get(::llvm::cast<::llvm::PointerType>(ptr_)), kSelfSymbol);
     for (size_t i = 0; i < shape_.functions.size(); ++i)
       emit_function(shape_.functions[i], shape_.reach[i]);
+    if (callbacks_) emit_call_function();
     emit_entry();
     return std::move(module_);
   }
@@ -176,6 +181,7 @@ class Translator {
     b_.SetInsertPoint(start);
     for (int r = 0; r <= isa::kRegAx; ++r) regs_[r] = b_.CreateAlloca(i64_);
     loops_ = b_.CreateAlloca(i64_);
+    if (callbacks_) callsite_ = b_.CreateAlloca(callsite_ty_);
     // A function starts as a program does: r1..r5 are its arguments, every other register 0.
     set_reg(0, c64(0));
     for (int r = 1; r <= 5; ++r) set_reg(static_cast<uint8_t>(r), &*args++);
@@ -234,9 +240,76 @@ class Translator {
                      rc_field(offsetof(RunContext, stack_base), i64_));
       b_.CreateStore(c64(kStackBytes), rc_field(offsetof(RunContext, stack_size), i64_));
     }
+    // A helper may run another program on the same context: the outer run gets its hook back.
+    Value* outer_hook = nullptr;
+    Value* outer_state = nullptr;
+    if (callbacks_) {
+      outer_hook = b_.CreateLoad(ptr_, rc_field(offsetof(RunContext, call_function), ptr_));
+      outer_state = b_.CreateLoad(ptr_, rc_field(offsetof(RunContext, engine_state), ptr_));
+      b_.CreateStore(b_.CreateBitCast(call_function_, ptr_),
+                     rc_field(offsetof(RunContext, call_function), ptr_));
+    }
     Value* res =
         b_.CreateCall(fn_ty_, fn_of_pc_[0], {rc_, top, c32(0), r1, r2, c64(0), c64(0), c64(0)});
+    if (callbacks_) {
+      b_.CreateStore(outer_hook, rc_field(offsetof(RunContext, call_function), ptr_));
+      b_.CreateStore(outer_state, rc_field(offsetof(RunContext, engine_state), ptr_));
+    }
     b_.CreateRet(b_.CreateExtractValue(res, 0));
+  }
+
+  // RunContext::call_function (C ABI: rc, fn, r1..r5 -> r0) for programs with callbacks: calls
+  // fn one frame below the helper's caller, as a bpf-to-bpf call, then gives the caller its
+  // call-site record and stack view back. BadCall / CallDepth faults name the helper call's pc.
+  void emit_call_function() {
+    auto* ty = FunctionType::get(i64_, {ptr_, i64_, i64_, i64_, i64_, i64_, i64_}, false);
+    Function* f =
+        Function::Create(ty, Function::InternalLinkage, "bpfbox_llvm_call_function", *module_);
+    f->addFnAttr(::llvm::Attribute::NoUnwind);
+    call_function_ = f;
+    fn_ = f;
+    auto args = f->arg_begin();
+    rc_ = &*args++;
+    Value* fn = &*args++;
+    Value* r[5];
+    for (Value*& v : r) v = &*args++;
+    b_.SetInsertPoint(new_block("entry"));
+    Value* site_bytes = b_.CreateLoad(ptr_, rc_field(offsetof(RunContext, engine_state), ptr_));
+    Value* site = b_.CreateBitCast(site_bytes, callsite_ty_->getPointerTo());
+    Value* frame = b_.CreateLoad(ptr_, b_.CreateStructGEP(callsite_ty_, site, 0));
+    Value* depth = b_.CreateLoad(i32_, b_.CreateStructGEP(callsite_ty_, site, 1));
+    Value* pc = b_.CreateLoad(i32_, b_.CreateStructGEP(callsite_ty_, site, 2));
+    Value* base = b_.CreateLoad(i64_, rc_field(offsetof(RunContext, stack_base), i64_));
+    Value* size = b_.CreateLoad(i64_, rc_field(offsetof(RunContext, stack_size), i64_));
+    auto* fault_ty = FunctionType::get(b_.getVoidTy(), {ptr_, i32_, i32_, i32_, i64_}, false);
+    auto fault = [&](FaultKind kind, int err, Value* addr) {
+      b_.CreateCall(
+          fault_ty, constant_fn(address_of(&rt::fault), fault_ty),
+          {rc_, c32(static_cast<uint32_t>(kind)), c32(static_cast<uint32_t>(err)), pc, addr});
+      b_.CreateRet(c64(0));
+    };
+    Value* callee_frame = b_.CreateConstGEP1_64(i8_, frame, -static_cast<int64_t>(kFrameSize));
+    for (const auto& [entry, target] : fn_of_pc_) {
+      BasicBlock* hit = new_block("call_fn");
+      BasicBlock* next = new_block("call_next");
+      b_.CreateCondBr(b_.CreateICmpEQ(fn, b_.CreatePtrToInt(target, i64_)), hit, next);
+      b_.SetInsertPoint(hit);
+      BasicBlock* deep = new_block("call_too_deep");
+      BasicBlock* go = new_block("call");
+      b_.CreateCondBr(b_.CreateICmpUGE(depth, c32(kFrames - 1)), deep, go, unlikely_);
+      b_.SetInsertPoint(deep);
+      fault(FaultKind::CallDepth, E2BIG, c64(entry));
+      b_.SetInsertPoint(go);
+      Value* res = b_.CreateCall(
+          fn_ty_, target,
+          {rc_, callee_frame, b_.CreateAdd(depth, c32(1)), r[0], r[1], r[2], r[3], r[4]});
+      b_.CreateStore(site_bytes, rc_field(offsetof(RunContext, engine_state), ptr_));
+      b_.CreateStore(base, rc_field(offsetof(RunContext, stack_base), i64_));
+      b_.CreateStore(size, rc_field(offsetof(RunContext, stack_size), i64_));
+      b_.CreateRet(b_.CreateExtractValue(res, 0));
+      b_.SetInsertPoint(next);
+    }
+    fault(FaultKind::BadCall, EINVAL, fn);
   }
 
   // --- instructions -------------------------------------------------------------------------
@@ -300,7 +373,7 @@ class Translator {
         return set_reg(d.dst, c64(d.imm64));
       case Kind::Call:
         if (is_tail_call(d, helpers_)) return emit_tail_call();
-        return emit_helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn);
+        return emit_helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn, pc);
       case Kind::CallLocal:
         return emit_local_call(pc, static_cast<uint32_t>(*d.target(pc)));
       case Kind::Callx:
@@ -546,7 +619,15 @@ class Translator {
     branch_unless(b_.CreateICmpNE(kind, b_.getInt8(0)), abort_);
   }
 
-  void emit_helper_call(HelperFn fn) {
+  void emit_helper_call(HelperFn fn, uint32_t pc) {
+    if (callbacks_) {
+      // A helper may call back into the program (bpf_loop): tell call_function where it stands.
+      b_.CreateStore(frame_, b_.CreateStructGEP(callsite_ty_, callsite_, 0));
+      b_.CreateStore(depth_, b_.CreateStructGEP(callsite_ty_, callsite_, 1));
+      b_.CreateStore(c32(pc), b_.CreateStructGEP(callsite_ty_, callsite_, 2));
+      b_.CreateStore(b_.CreateBitCast(callsite_, ptr_),
+                     rc_field(offsetof(RunContext, engine_state), ptr_));
+    }
     Value* r0 = b_.CreateCall(helper_ty_, constant_fn(address_of(fn), helper_ty_),
                               {reg(1), reg(2), reg(3), reg(4), reg(5), rc_});
     set_reg(0, r0);
@@ -627,7 +708,7 @@ class Translator {
       BasicBlock* hit = new_block("callx_helper");
       sw->addCase(c64(id), hit);
       b_.SetInsertPoint(hit);
-      emit_helper_call(h->fn);
+      emit_helper_call(h->fn, pc);
       b_.CreateBr(done);
     }
     b_.SetInsertPoint(bad);
@@ -655,6 +736,9 @@ class Translator {
   FunctionType* helper_ty_;
   ::llvm::MDNode* unlikely_;
   ::llvm::GlobalVariable* self_ = nullptr;
+  ::llvm::StructType* callsite_ty_;
+  bool callbacks_ = false;  // a BPF_PSEUDO_FUNC value exists: helpers may call back
+  Function* call_function_ = nullptr;
 
   // The function being emitted.
   Function* fn_ = nullptr;
@@ -663,6 +747,7 @@ class Translator {
   Value* depth_ = nullptr;
   AllocaInst* regs_[isa::kRegAx + 1] = {};  // r10 is the frame, never stored
   AllocaInst* loops_ = nullptr;
+  AllocaInst* callsite_ = nullptr;  // with callbacks_: the record call_function reads
   BasicBlock* abort_ = nullptr;
   std::vector<BasicBlock*> blocks_;
 };
