@@ -23,6 +23,7 @@
 #include "sys/objects.hpp"
 #include "sys/find_file.hpp"
 #include "sys/prog_build.hpp"
+#include "sys/privilege.hpp"
 #include "sys/prog_file.hpp"
 #include "sys/tag.hpp"
 #include "sys/btf.hpp"
@@ -113,7 +114,7 @@ verifier::VerifyResult verify_prog(const Prog& p, std::span<const bpf_insn> insn
   opts.load.prog_type = p.type;
   opts.load.expected_attach_type = p.expected_attach_type;
   opts.load.prog_flags = p.prog_flags;
-  opts.load.privileged = geteuid() == 0;
+  opts.load.privileged = caller_privileged();
   opts.load.gpl_compatible = p.gpl_compatible;
   opts.log_level = log_level;
   opts.log_size = log_size;
@@ -230,7 +231,7 @@ CmdResult enable_stats(Call& c) {
 
 CmdResult prog_load(Call& c) {
   const union bpf_attr& a = c.attr.a;
-  const bool privileged = geteuid() == 0;
+  const bool privileged = caller_privileged();
   if (a.insn_cnt == 0 || a.insn_cnt > (privileged ? verifier::kMaxProgInsnsPrivileged
                                                   : verifier::kMaxProgInsnsUnprivileged))
     return Status(E2BIG, "insn_cnt is 0 or above the limit");

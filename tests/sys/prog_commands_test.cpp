@@ -1,6 +1,8 @@
 // BPF_PROG_LOAD, BPF_PROG_TEST_RUN and BPF_OBJ_GET_INFO_BY_FD against the kernel: the same
 // programs loaded in both; errno of the load checks, the tag (SHA-1 of the program with map fds
 // zeroed), bpf_prog_info's fields, test-run results and their errno.
+#include <sys/wait.h>
+
 #include <cstdio>
 
 #include "sys_test_util.hpp"
@@ -310,6 +312,40 @@ TEST(SysProgCommands, RunStatsCountWhileEnabled) {
   ASSERT_EQ(call(Impl::Bpfbox, BPF_PROG_TEST_RUN, a), 0);
   EXPECT_EQ(prog_info(Impl::Bpfbox, fd).run_cnt, 5u);
   close(fd);
+}
+
+// The caller's privilege is the bpfbox runtime's, not the host uid's: a user who is not root loads
+// XDP programs (what bpfbox is for in CI); BPFBOX_UNPRIVILEGED=1 gives the kernel's rules for a
+// caller without CAP_BPF: socket filters load, XDP is EPERM. Before, any non-root uid was
+// unprivileged and `bpfbox prog load` of an XDP object failed with EPERM.
+TEST(SysProgCommands, PrivilegeIsTheRuntimesNotTheHostUid) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(10);
+    char tmpl[] = "/tmp/bpfbox-priv-test-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) _exit(11);
+    bpfbox_set_runtime_dir(tmpl);
+    auto insns = ret_prog(XDP_PASS);
+    union bpf_attr xdp = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL");
+    const long fd = call(Impl::Bpfbox, BPF_PROG_LOAD, xdp);
+    if (fd < 0) _exit(12);
+    close(int(fd));
+    setenv("BPFBOX_UNPRIVILEGED", "1", 1);
+    union bpf_attr xdp2 = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL");
+    if (call(Impl::Bpfbox, BPF_PROG_LOAD, xdp2) != -EPERM) _exit(13);
+    union bpf_attr sf = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, insns, "GPL");
+    if (call(Impl::Bpfbox, BPF_PROG_LOAD, sf) < 0) _exit(14);
+    std::string cmd = std::string("rm -rf '") + tmpl + "'";
+    if (std::system(cmd.c_str()) != 0) _exit(15);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10 setuid, 11 mkdtemp, 12 XDP refused to a non-root uid, 13 XDP not EPERM when "
+         "unprivileged, 14 socket filter refused when unprivileged, 15 cleanup";
 }
 
 }  // namespace
