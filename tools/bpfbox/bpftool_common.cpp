@@ -199,6 +199,31 @@ std::vector<Fd> parse_fds(Args& a, Kind kind) {
   return out;
 }
 
+void show_objects(Args& a, Kind kind, void (*show_one)(int fd)) {
+  if (!a.empty()) {
+    std::vector<Fd> fds = parse_fds(a, kind);
+    a.expect_end();
+    const bool many = output().json && fds.size() > 1;
+    if (many) json().start_array();
+    for (const Fd& fd : fds) show_one(fd.get());
+    if (many) json().end_array();
+    return;
+  }
+  const bool prog = kind == Kind::Prog;
+  if (output().json) json().start_array();
+  uint32_t id = 0;
+  while ((prog ? bpf_prog_get_next_id(id, &id) : bpf_map_get_next_id(id, &id)) == 0) {
+    Fd fd(prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
+    if (fd.get() < 0) {
+      if (errno == ENOENT) continue;  // gone between the two calls
+      throw CommandError(std::string("can't get ") + kind_word(kind) + " by id (" +
+                         std::to_string(id) + "): " + errno_text(errno));
+    }
+    show_one(fd.get());
+  }
+  if (output().json) json().end_array();
+}
+
 Fd parse_fd(Args& a, Kind kind) {
   std::vector<Fd> fds = parse_fds(a, kind);
   if (fds.size() > 1)

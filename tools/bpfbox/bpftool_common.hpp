@@ -71,6 +71,9 @@ enum class Kind { Prog, Map };
 // matching object's fd (name and tag may match several). CommandError when none does.
 std::vector<Fd> parse_fds(Args& a, Kind kind);
 Fd parse_fd(Args& a, Kind kind);
+// `show` for progs and maps: the objects the arguments name, else every live one by id (in a JSON
+// array under -j/-p), each printed by `show_one`.
+void show_objects(Args& a, Kind kind, void (*show_one)(int fd));
 
 // Bytes as bpftool's fprint_hex prints them: "00 01 ff" (sep " ") or "0001ff" (sep ""), two
 // spaces after every 8 bytes and a newline after every 16.

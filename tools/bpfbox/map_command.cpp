@@ -243,26 +243,7 @@ void show_one(int fd) {
 }
 
 void map_show(Args& a) {
-  if (!a.empty()) {
-    std::vector<Fd> fds = parse_fds(a, Kind::Map);
-    a.expect_end();
-    const bool many = output().json && fds.size() > 1;
-    if (many) json().start_array();
-    for (const Fd& fd : fds) show_one(fd.get());
-    if (many) json().end_array();
-    return;
-  }
-  if (output().json) json().start_array();
-  uint32_t id = 0;
-  while (bpf_map_get_next_id(id, &id) == 0) {
-    Fd fd(bpf_map_get_fd_by_id(id));
-    if (fd.get() < 0) {
-      if (errno == ENOENT) continue;
-      throw CommandError("can't get map by id (" + std::to_string(id) + "): " + errno_text(errno));
-    }
-    show_one(fd.get());
-  }
-  if (output().json) json().end_array();
+  show_objects(a, Kind::Map, show_one);
 }
 
 // One map's elements; w is null for hex text.
