@@ -224,7 +224,8 @@ class Executable {
 // program has run often (BPFBOX_TIER_UP_RUNS runs, default 1000), compiled in the background and
 // swapped in atomically; a program the LLVM tier refuses stays on the baseline.
 // Default: the library's default, what programs loaded without a choice get (the LD_PRELOAD
-// shim's): BPFBOX_ENGINE (interp, jit, llvm or tiered) when set, else the interpreter.
+// shim's): BPFBOX_ENGINE (interp, jit, llvm or tiered) when set, else the JIT, as the kernel's
+// default (the interpreter in a build without the JIT).
 enum class EngineKind : uint8_t { Interp, Jit, Llvm, Tiered, Default };
 
 // The names --engine and BPFBOX_ENGINE take: "interp", "jit", "llvm", "tiered", "default".
