@@ -13,16 +13,6 @@
 namespace bpfbox::systest {
 namespace {
 
-bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-
 std::vector<bpf_insn> ret_prog(int32_t ret) {
   return {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
 }
@@ -187,15 +177,6 @@ long load_btf(Impl impl, const TestBtf& t) {
   a.btf = reinterpret_cast<uint64_t>(t.blob.data());
   a.btf_size = uint32_t(t.blob.size());
   return call(impl, BPF_BTF_LOAD, a);
-}
-
-long get_info(Impl impl, int fd, void* info, uint32_t len) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.info.bpf_fd = uint32_t(fd);
-  a.info.info_len = len;
-  a.info.info = reinterpret_cast<uint64_t>(info);
-  return call(impl, BPF_OBJ_GET_INFO_BY_FD, a);
 }
 
 // main calls sub (a bpf-to-bpf call) and adds one: two functions, each with its BTF and a line.
@@ -371,7 +352,7 @@ TEST(SysInfo, MapBtfIdsAndChecksMatchKernel) {
     } cases[] = {
         {BPF_MAP_TYPE_ARRAY, 4, 8, t.u32_id, t.struct_id, bfd, 0},
         {BPF_MAP_TYPE_HASH, 8, 8, t.u64_id, t.struct_id, bfd, 0},
-        {BPF_MAP_TYPE_HASH, 4, 8, t.u32_id, 0, bfd, -EINVAL},  // a key without a value
+        {BPF_MAP_TYPE_HASH, 4, 8, t.u32_id, 0, bfd, -EINVAL},              // a key without a value
         {BPF_MAP_TYPE_ARRAY, 4, 4, t.u32_id, t.struct_id, bfd, -EINVAL},   // value size
         {BPF_MAP_TYPE_HASH, 4, 8, t.u64_id, t.struct_id, bfd, -EINVAL},    // key size
         {BPF_MAP_TYPE_HASH, 4, 8, 999, t.struct_id, bfd, -EINVAL},         // no such type

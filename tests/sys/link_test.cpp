@@ -59,12 +59,7 @@ template <class Info>
 Info info_of(long fd) {
   Info info;
   std::memset(&info, 0, sizeof info);
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.info.bpf_fd = uint32_t(fd);
-  a.info.info_len = sizeof info;
-  a.info.info = reinterpret_cast<uint64_t>(&info);
-  EXPECT_EQ(call(Impl::Bpfbox, BPF_OBJ_GET_INFO_BY_FD, a), 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(get_info(Impl::Bpfbox, int(fd), &info, sizeof info), 0) << bpfbox_bpf_last_error();
   return info;
 }
 

@@ -24,12 +24,7 @@ int new_array(uint32_t entries = 4) {
 uint32_t id_of(int fd) {
   bpf_map_info info;
   std::memset(&info, 0, sizeof info);
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.info.bpf_fd = uint32_t(fd);
-  a.info.info_len = sizeof info;
-  a.info.info = reinterpret_cast<uint64_t>(&info);
-  return bb(BPF_OBJ_GET_INFO_BY_FD, a) == 0 ? info.id : 0;
+  return get_info(Impl::Bpfbox, fd, &info, sizeof info) == 0 ? info.id : 0;
 }
 
 long fd_by_id(uint32_t id) {

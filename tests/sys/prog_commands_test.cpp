@@ -10,16 +10,6 @@
 namespace bpfbox::systest {
 namespace {
 
-bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
-}
-
 // r0 = ret after a lookup in `map_fd` (key 0).
 std::vector<bpf_insn> lookup_prog(int map_fd, int32_t ret) {
   return {
@@ -56,12 +46,7 @@ bpf_prog_info prog_info(Impl impl, int fd, std::vector<uint32_t>* map_ids = null
   std::vector<uint32_t> ids(4);
   info.nr_map_ids = 4;
   info.map_ids = reinterpret_cast<uint64_t>(ids.data());
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.info.bpf_fd = uint32_t(fd);
-  a.info.info_len = sizeof info;
-  a.info.info = reinterpret_cast<uint64_t>(&info);
-  EXPECT_EQ(call(impl, BPF_OBJ_GET_INFO_BY_FD, a), 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(get_info(impl, fd, &info, sizeof info), 0) << bpfbox_bpf_last_error();
   if (map_ids)
     *map_ids = std::vector<uint32_t>(ids.begin(), ids.begin() + std::min(4u, info.nr_map_ids));
   return info;
@@ -70,12 +55,7 @@ bpf_prog_info prog_info(Impl impl, int fd, std::vector<uint32_t>* map_ids = null
 uint32_t map_id(Impl impl, int fd) {
   bpf_map_info info;
   std::memset(&info, 0, sizeof info);
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.info.bpf_fd = uint32_t(fd);
-  a.info.info_len = sizeof info;
-  a.info.info = reinterpret_cast<uint64_t>(&info);
-  EXPECT_EQ(call(impl, BPF_OBJ_GET_INFO_BY_FD, a), 0);
+  EXPECT_EQ(get_info(impl, fd, &info, sizeof info), 0);
   return info.id;
 }
 

@@ -89,4 +89,25 @@ inline union bpf_attr elem_attr(int fd, const void* key, void* value, uint64_t f
   return a;
 }
 
+// An instruction, for programs written out in tests.
+inline bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+  bpf_insn i{};
+  i.code = code;
+  i.dst_reg = dst & 0xf;
+  i.src_reg = src & 0xf;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
+
+// BPF_OBJ_GET_INFO_BY_FD of `len` bytes into `info`: 0 or -errno.
+inline long get_info(Impl impl, int fd, void* info, uint32_t len) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.info.bpf_fd = uint32_t(fd);
+  a.info.info_len = len;
+  a.info.info = reinterpret_cast<uint64_t>(info);
+  return call(impl, BPF_OBJ_GET_INFO_BY_FD, a);
+}
+
 }  // namespace bpfbox::systest
