@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bpfbox/bpf.h"
 
@@ -111,6 +112,38 @@ void NextId(benchmark::State& state) {
   close(fd);
 }
 BENCHMARK(NextId)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
+
+// BPF_MAP_UPDATE_BATCH then BPF_MAP_LOOKUP_BATCH of 1024 elements (HASH, 4-byte key, 8-byte
+// value): the batch buffers are copied through user_mem's bounce buffers in bpfbox.
+void Batch1024(benchmark::State& state) {
+  setup_runtime();
+  const int impl = int(state.range(0));
+  const int fd = create(impl, BPF_MAP_TYPE_HASH);
+  if (fd < 0) {
+    state.SkipWithError("bpf() refused");
+    return;
+  }
+  std::vector<uint32_t> keys(1024), okeys(1024);
+  std::vector<uint64_t> values(1024), ovalues(1024);
+  for (uint32_t i = 0; i < 1024; i++) keys[i] = i, values[i] = i * 3;
+  uint32_t out_batch = 0;
+  for (auto _ : state) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.batch.map_fd = uint32_t(fd);
+    a.batch.keys = reinterpret_cast<uint64_t>(keys.data());
+    a.batch.values = reinterpret_cast<uint64_t>(values.data());
+    a.batch.count = 1024;
+    benchmark::DoNotOptimize(bpf(impl, BPF_MAP_UPDATE_BATCH, a));
+    a.batch.keys = reinterpret_cast<uint64_t>(okeys.data());
+    a.batch.values = reinterpret_cast<uint64_t>(ovalues.data());
+    a.batch.out_batch = reinterpret_cast<uint64_t>(&out_batch);
+    a.batch.count = 1024;
+    benchmark::DoNotOptimize(bpf(impl, BPF_MAP_LOOKUP_BATCH, a));
+  }
+  close(fd);
+}
+BENCHMARK(Batch1024)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 
 }  // namespace
 
