@@ -2,7 +2,10 @@
 // engine and its result (return value and output packet) checked against the native twin's, then
 // timed. Prints a table and, with --json FILE, writes what table.py turns into RESULTS.md.
 //
-//   progs_bench [--filter SUBSTRING] [--batches N] [--json FILE] [--no-compile]
+//   progs_bench [--filter SUBSTRING] [--engines LIST] [--batches N] [--json FILE] [--no-compile]
+//
+// --engines interp,jit,llvm,kernel (comma-separated) times only those (native always runs: it is
+// the reference every engine is checked against); for profiling one engine with perf.
 //
 // Columns: `interp`, `jit`, `llvm` and `kernel` are BPF_PROG_TEST_RUN's duration (ns per run, the
 // engine's own average over `repeat` runs; the fastest of N calls of ~2 ms); `*_call` is bpfbox's
@@ -68,7 +71,7 @@ std::string shell(const char* cmd) {
   return out;
 }
 
-Row measure(const ProgSpec& spec, int batches, bool compile) {
+Row measure(const ProgSpec& spec, const std::string& engines, int batches, bool compile) {
   Row row{spec.unit, spec.what};
   const std::vector<uint8_t> pkt = spec.packet();
   auto native = Loaded::load(spec, Engine::Native);
@@ -83,6 +86,8 @@ Row measure(const ProgSpec& spec, int batches, bool compile) {
   }
   for (Engine e : {Engine::Interp, Engine::Jit, Engine::Llvm, Engine::Kernel}) {
     const std::string name = engine_name(e);
+    if (!engines.empty() && ("," + engines + ",").find("," + name + ",") == std::string::npos)
+      continue;
     auto l = Loaded::load(spec, e);
     if (!l) {
       std::fprintf(stderr, "  %s: skipped: %s\n", name.c_str(), l.status().message().c_str());
@@ -132,13 +137,15 @@ std::string ratio(const Row& r, const char* a, const char* b) {
 }
 
 int run(int argc, char** argv) {
-  std::string filter, json;
+  std::string filter, json, engines;
   int batches = 25;
   bool compile = true;
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     if (a == "--filter" && i + 1 < argc)
       filter = argv[++i];
+    else if (a == "--engines" && i + 1 < argc)
+      engines = argv[++i];
     else if (a == "--batches" && i + 1 < argc)
       batches = std::max(1, std::atoi(argv[++i]));
     else if (a == "--json" && i + 1 < argc)
@@ -146,9 +153,10 @@ int run(int argc, char** argv) {
     else if (a == "--no-compile")
       compile = false;
     else {
-      std::fprintf(stderr,
-                   "usage: progs_bench [--filter SUBSTRING] [--batches N] [--json FILE] "
-                   "[--no-compile]\n");
+      std::fprintf(
+          stderr,
+          "usage: progs_bench [--filter SUBSTRING] [--engines LIST] [--batches N] [--json FILE] "
+          "[--no-compile]\n");
       return 2;
     }
   }
@@ -164,7 +172,7 @@ int run(int argc, char** argv) {
   for (const ProgSpec& spec : programs()) {
     if (!filter.empty() && std::string(spec.unit).find(filter) == std::string::npos) continue;
     std::fprintf(stderr, "%s\n", spec.unit);
-    rows.push_back(measure(spec, batches, compile));
+    rows.push_back(measure(spec, engines, batches, compile));
   }
   const std::string load_after = shell("uptime");
   std::filesystem::remove_all(tmpl);

@@ -13,18 +13,63 @@
 
 namespace bpfbox::helpers {
 
+// The sum of the 32-bit words (and the 0..3 trailing bytes as one word in memory order) as an
+// exact 64-bit integer, folded with the end-around carry: any order of adding gives the same bits.
+// Four 16-byte vectors (SSE2, x86-64's baseline) each add their words' low and high halves into
+// two 64-bit lanes, so 64 bytes cost ~16 independent vector ops instead of 16 dependent adds; the
+// kernel's x86 csum_partial gets its speed from an adc chain over 64 bytes, which compilers do not
+// emit from C. The lanes cannot overflow below 2^34 bytes (a helper is given at most 2^32).
 uint32_t csum_partial(const void* buf, uint64_t len, uint32_t seed) {
+  using u64x2 = uint64_t __attribute__((vector_size(16)));
   const auto* p = static_cast<const uint8_t*>(buf);
   uint64_t sum = seed;
   uint64_t i = 0;
-  for (; i + 4 <= len; i += 4) {
+  if (len >= 64) {
+    const u64x2 lo32 = {0xffffffffu, 0xffffffffu};
+    u64x2 a0{}, a1{}, a2{}, a3{};
+    for (; i + 64 <= len; i += 64) {
+      u64x2 v0, v1, v2, v3;
+      std::memcpy(&v0, p + i, 16);
+      std::memcpy(&v1, p + i + 16, 16);
+      std::memcpy(&v2, p + i + 32, 16);
+      std::memcpy(&v3, p + i + 48, 16);
+      a0 += (v0 & lo32) + (v0 >> 32);
+      a1 += (v1 & lo32) + (v1 >> 32);
+      a2 += (v2 & lo32) + (v2 >> 32);
+      a3 += (v3 & lo32) + (v3 >> 32);
+    }
+    const u64x2 a = (a0 + a1) + (a2 + a3);
+    sum += a[0] + a[1];
+  }
+  for (; i + 8 <= len; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    sum += (w & 0xffffffffu) + (w >> 32);
+  }
+  if (i + 4 <= len) {
     uint32_t w;
     std::memcpy(&w, p + i, 4);
     sum += w;
+    i += 4;
   }
-  uint32_t tail = 0;
-  std::memcpy(&tail, p + i, len - i);  // the last 0..3 bytes, in memory order
-  sum += tail;
+  // The last 0..3 bytes as a word in memory order (constant-size copies: no memcpy call).
+  uint8_t tail[4] = {0, 0, 0, 0};
+  switch (len - i) {
+    case 3:
+      tail[2] = p[i + 2];
+      [[fallthrough]];
+    case 2:
+      tail[1] = p[i + 1];
+      [[fallthrough]];
+    case 1:
+      tail[0] = p[i];
+      break;
+    default:
+      break;
+  }
+  uint32_t t;
+  std::memcpy(&t, tail, 4);
+  sum += t;
   // Fold 64 -> 32 bits with the end-around carry (add32_with_carry).
   sum = (sum & 0xffffffff) + (sum >> 32);
   sum = (sum & 0xffffffff) + (sum >> 32);

@@ -8,6 +8,7 @@
 
 #include "bpfbox/maps.hpp"
 #include "bpfbox/prog_type.hpp"
+#include "helpers/csum.hpp"
 #include "helpers/protos.hpp"
 #include "progs/helper_table.hpp"
 #include "progs/packet_run.hpp"
@@ -150,6 +151,43 @@ TEST(RedirectHelpers, RedirectMapThroughADevmap) {
               uint64_t(XDP_REDIRECT));
     EXPECT_EQ(run.redirect.map, dm.get());
   }
+}
+
+// csum_partial adds 64 bytes at a time in vector lanes, then 8, 4 and the last 0..3 bytes: at every
+// length and alignment its bits must be those of the plain sum of 32-bit words it replaced (the
+// kernel's result), here with all-ones data for the largest carries and a mixed pattern.
+TEST(CsumHelpers, CsumPartialIsTheWordSumAtEveryLengthAndAlignment) {
+  auto reference = [](const uint8_t* p, uint64_t len, uint32_t seed) {
+    uint64_t sum = seed;
+    uint64_t i = 0;
+    for (; i + 4 <= len; i += 4)
+      sum += uint32_t(p[i] | p[i + 1] << 8 | p[i + 2] << 16) | uint32_t(p[i + 3]) << 24;
+    for (uint64_t k = 0; i + k < len; ++k) sum += uint64_t(p[i + k]) << (8 * k);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    return static_cast<uint32_t>(sum);
+  };
+  std::vector<uint8_t> ones(1100, 0xff), mixed(1100);
+  uint32_t x = 0x9e3779b9;
+  for (uint8_t& b : mixed) b = static_cast<uint8_t>((x = x * 1103515245 + 12345) >> 23);
+  for (const std::vector<uint8_t>* buf : {&ones, &mixed})
+    for (uint64_t len : {0,  1,  2,  3,  4,   5,   7,   8,   9,   15,  16,  63,
+                         64, 65, 67, 71, 127, 128, 131, 200, 511, 512, 513, 1024})
+      for (uint64_t align = 0; align < 8; ++align)
+        for (uint32_t seed : {0u, 1u, 0xffffu, 0xffffffffu}) {
+          const uint8_t* p = buf->data() + align;
+          ASSERT_EQ(helpers::csum_partial(p, len, seed), reference(p, len, seed))
+              << "len " << len << " align " << align << " seed " << seed;
+        }
+  // bpf_csum_diff (to only, from only, both) over the same sums, folded to 16 bits.
+  const uint8_t* a = mixed.data() + 1;
+  const uint8_t* b = mixed.data() + 600;
+  EXPECT_EQ(call(helpers::kCsumDiffProto, 0, 0, u(a), 512, 7),
+            helpers::csum_from32to16(reference(a, 512, 7)));
+  EXPECT_EQ(call(helpers::kCsumDiffProto, u(a), 100, 0, 0, 7),
+            helpers::csum_from32to16(~reference(a, 100, ~7u)));
+  EXPECT_EQ(call(helpers::kCsumDiffProto, u(a), 68, u(b), 260, 0),
+            helpers::csum_from32to16(helpers::csum_sub(reference(b, 260, 0), reference(a, 68, 0))));
 }
 
 TEST(SkbHelpers, FlowHashIsStableAndResettable) {
