@@ -14,6 +14,7 @@
 #include "sys/commands.hpp"
 #include "sys/link.hpp"
 #include "sys/objects.hpp"
+#include "sys/privilege.hpp"
 #include "sys/runtime.hpp"
 
 namespace bpfbox::sys {
@@ -88,6 +89,33 @@ void hold_objects(const Object& o) {
   }
 }
 
+// path_permission(ACC_MODE(flags)) as generic_permission: the owner's bits when the caller owns
+// the pin, else the group's when it is in the pin's group, else the others'; the DAC capabilities
+// override (privilege.hpp). A pin is a hard link of its object's file, so its mode is the object's
+// (shared by all the object's pins): chmod of one pin is chmod of them all, unlike bpffs.
+Status pin_permission(const struct stat& st, int mode) {
+  const bool r = mode != O_WRONLY, w = mode != O_RDONLY;
+  if (caller_dac_override(w)) return Status::ok();
+  unsigned bits = st.st_mode & 07;
+  if (st.st_uid == geteuid()) {
+    bits = (st.st_mode >> 6) & 07;
+  } else {
+    bool in_group = st.st_gid == getegid();
+    if (!in_group) {
+      gid_t groups[256];
+      const int n = getgroups(256, groups);
+      for (int i = 0; i < n && !in_group; i++) in_group = groups[i] == st.st_gid;
+    }
+    if (in_group) bits = (st.st_mode >> 3) & 07;
+  }
+  if ((r && !(bits & 04)) || (w && !(bits & 02)))
+    return Status(EACCES, std::string("the pin's mode does not allow opening it for ") +
+                              (r && w ? "reading and writing"
+                               : r    ? "reading"
+                                      : "writing"));
+  return Status::ok();
+}
+
 }  // namespace
 
 CmdResult obj_pin(Call& c) {
@@ -122,13 +150,21 @@ CmdResult obj_get(Call& c) {
   const int mode = (a.file_flags & BPF_F_RDONLY)   ? O_RDONLY
                    : (a.file_flags & BPF_F_WRONLY) ? O_WRONLY
                                                    : O_RDWR;
-  int fd = open(path->c_str(), mode | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return Status(errno, "cannot open " + *path + ": " + strerror(errno));
+  const int pfd = open(path->c_str(), O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  if (pfd < 0) return Status(errno, "cannot open " + *path + ": " + strerror(errno));
   struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
+  if (fstat(pfd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(pfd);
     return Status(EACCES, *path + " is not a pinned bpf object");
   }
+  if (Status perm = pin_permission(st, mode); !perm) {
+    close(pfd);
+    return Status(EACCES, *path + ": " + perm.message());
+  }
+  const int fd = open(("/proc/self/fd/" + std::to_string(pfd)).c_str(), mode | O_CLOEXEC);
+  const int err = errno;
+  close(pfd);
+  if (fd < 0) return Status(err, "cannot open " + *path + ": " + strerror(err));
   // Check it is one of ours now, as the kernel's bpf_inode_type().
   for (Kind k : {Kind::Map, Kind::Prog, Kind::Link})
     if (Objects::get().by_fd(fd, k)) return long(fd);

@@ -13,4 +13,9 @@ namespace bpfbox::sys {
 
 bool caller_privileged();
 
+// The kernel's CAP_DAC_OVERRIDE (or, for a read, CAP_DAC_READ_SEARCH), which lets OBJ_GET open a
+// pin whatever its mode. The pin tree is host files, so this is the host's capability (root has
+// it), not the runtime's CAP_BPF above; an unprivileged caller (BPFBOX_UNPRIVILEGED=1) has none.
+bool caller_dac_override(bool write);
+
 }  // namespace bpfbox::sys

@@ -3,6 +3,7 @@
 // across processes, GET_FD_BY_ID opens another process's object; a pin outlives its process and
 // another process's OBJ_GET sees the same live map.
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -274,6 +275,46 @@ TEST(SysObjects, APinnedMapOutlivesItsProcess) {
   EXPECT_TRUE(id_listed(id));  // the pin keeps it
   ASSERT_EQ(unlink((rt.path() + "/fs/counts").c_str()), 0);
   EXPECT_FALSE(id_listed(id));
+}
+
+// OBJ_GET's file_flags against the pin's mode (path_permission): the owner's bits decide unless
+// the caller has the host's DAC override (root, as with the kernel's bpffs: a 0400 pin opens
+// read-write), which BPFBOX_UNPRIVILEGED=1 takes away. The fd's mode then limits the commands.
+TEST(SysObjects, ObjGetChecksThePinsMode) {
+  RuntimeDir rt;
+  const int fd = new_array();
+  ASSERT_EQ(update(fd, 1, 5), 0);
+  const long p = pin(fd, "/sys/fs/bpf/m");
+  if (p == -EPERM) GTEST_SKIP() << "map storage is a memfd here: maps cannot be pinned";
+  ASSERT_EQ(p, 0) << bpfbox_bpf_last_error();
+  close(fd);
+  const std::string file = rt.path() + "/fs/m";
+  ASSERT_EQ(chmod(file.c_str(), 0400), 0);
+  const long rw = get("/sys/fs/bpf/m");
+  if (geteuid() == 0) {
+    EXPECT_GE(rw, 0) << bpfbox_bpf_last_error();
+    close(int(rw));
+  } else {
+    EXPECT_EQ(rw, -EACCES);
+  }
+  ASSERT_EQ(setenv("BPFBOX_UNPRIVILEGED", "1", 1), 0);
+  EXPECT_EQ(get("/sys/fs/bpf/m"), -EACCES);
+  EXPECT_EQ(get("/sys/fs/bpf/m", BPF_F_WRONLY), -EACCES);
+  const long ro = get("/sys/fs/bpf/m", BPF_F_RDONLY);
+  EXPECT_GE(ro, 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(lookup(int(ro), 1), 5u);
+  EXPECT_EQ(update(int(ro), 1, 6), -EPERM);
+  ASSERT_EQ(chmod(file.c_str(), 0200), 0);
+  EXPECT_EQ(get("/sys/fs/bpf/m", BPF_F_RDONLY), -EACCES);
+  const long wo = get("/sys/fs/bpf/m", BPF_F_WRONLY);
+  EXPECT_GE(wo, 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(update(int(wo), 1, 7), 0);
+  EXPECT_EQ(lookup(int(wo), 1), ~0ull);  // EPERM: a write-only fd
+  ASSERT_EQ(chmod(file.c_str(), 0600), 0);
+  EXPECT_EQ(lookup(int(ro), 1), 7u);
+  ASSERT_EQ(unsetenv("BPFBOX_UNPRIVILEGED"), 0);
+  close(int(ro));
+  close(int(wo));
 }
 
 TEST(SysObjects, APinnedProgramRunsInAnotherProcess) {
