@@ -72,6 +72,26 @@ TEST(LlvmEngine, BlindingIsRefused) {
   EXPECT_EQ(exe.status().err(), EINVAL);
 }
 
+// A translator bug (IR the verifier refuses) is an EINVAL naming it, not a crash: the module used
+// to be destroyed after its LLVMContext on that path. The compiler keeps working afterwards.
+TEST(LlvmEngine, InvalidIrIsAnErrorNotACrash) {
+  for (int level : {2, 3}) {
+    Options o{level};
+    o.break_ir_for_test = true;
+    auto exe = llvm_tier::compile(sum_loop(), test_helpers(), {}, o);
+    ASSERT_FALSE(exe);
+    EXPECT_EQ(exe.status().err(), EINVAL);
+    EXPECT_NE(exe.status().message().find("invalid IR"), std::string::npos)
+        << exe.status().message();
+    EXPECT_NE(exe.status().message().find("terminator"), std::string::npos)
+        << exe.status().message();
+  }
+  auto exe = llvm_tier::compile(sum_loop(), test_helpers(), {});
+  ASSERT_TRUE(exe) << exe.status().message();
+  RunContext rc;
+  EXPECT_EQ((*exe)->run(rc, 4), 10u);
+}
+
 TEST(LlvmEngine, ManyExecutablesLiveAndDieIndependently) {
   std::vector<std::unique_ptr<Executable>> all;
   for (int i = 0; i < 8; ++i) {

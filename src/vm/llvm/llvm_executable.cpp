@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include <llvm/IR/BasicBlock.h>
+#include <llvm/IR/Function.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 
@@ -43,11 +45,16 @@ Result<std::unique_ptr<Executable>> build(std::span<const struct bpf_insn> prog,
                   "the llvm engine does not blind constants (use the jit engine for untrusted "
                   "programs)");
 
-  auto ctx = std::make_unique<::llvm::LLVMContext>();
-  auto module = translate(*ctx, *decoded, helpers, opts);
+  // The context outlives every module made in it: the ThreadSafeContext is shared by the module
+  // handed on, and the translator frees its module (on error) before this returns.
+  ::llvm::orc::ThreadSafeContext ctx(std::make_unique<::llvm::LLVMContext>());
+  auto module = translate(*ctx.getContext(), *decoded, helpers, opts);
   if (!module) return module.status();
-  auto code = NativeCode::build(std::move(ctx), std::move(*module), llvm_opts.opt_level,
-                                kEntrySymbol, kSelfSymbol);
+  ::llvm::orc::ThreadSafeModule owned(std::move(*module), ctx);
+  if (llvm_opts.break_ir_for_test)  // a block without a terminator: the verifier refuses it
+    ::llvm::BasicBlock::Create(*ctx.getContext(), "broken",
+                               owned.getModuleUnlocked()->getFunction(kEntrySymbol));
+  auto code = NativeCode::build(std::move(owned), llvm_opts.opt_level, kEntrySymbol, kSelfSymbol);
   if (!code) return code.status();
   return std::unique_ptr<Executable>(new LlvmExecutable(std::move(*code), helpers, opts));
 }

@@ -14,6 +14,9 @@ namespace bpfbox::vm::llvm_tier {
 
 struct Options {
   int opt_level = 2;  // LLVM's -O2 (the default) or -O3
+  // Tests only: the translated IR is made invalid before it is verified, so the error path an
+  // internal bug would take (a clean EINVAL, not a crash) can be exercised.
+  bool break_ir_for_test = false;
 
   // BPFBOX_LLVM_OPT=3 selects -O3 for programs compiled through vm::compile.
   static Options from_environment();

@@ -10,7 +10,6 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
@@ -129,26 +128,27 @@ void dump(const ::llvm::Module& m) {
 
 NativeCode::~NativeCode() = default;
 
-Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LLVMContext> ctx,
-                                                      std::unique_ptr<::llvm::Module> module,
+Result<std::unique_ptr<NativeCode>> NativeCode::build(::llvm::orc::ThreadSafeModule module,
                                                       int opt_level, const char* symbol,
                                                       const char* self_symbol) {
   std::string error;
   const ::llvm::orc::JITTargetMachineBuilder* host = host_target(&error);
   if (!host) return Status(EOPNOTSUPP, "llvm: no native target: " + error);
+  auto tm = host_machine(*host, opt_level);
+  if (!tm) return tm.status();
+  // The module is this thread's until LLJIT takes it: no lock needed to prepare it.
+  ::llvm::Module& m = *module.getModuleUnlocked();
   // A malformed module is a translator bug: report it rather than let LLVM crash on it.
   std::string broken;
   ::llvm::raw_string_ostream out(broken);
-  if (::llvm::verifyModule(*module, &out))
+  if (::llvm::verifyModule(m, &out))
     return Status(EINVAL, "llvm: internal error, invalid IR: " + out.str());
 
-  auto tm = host_machine(*host, opt_level);
-  if (!tm) return tm.status();
   const ::llvm::DataLayout layout = (*tm)->createDataLayout();
-  module->setDataLayout(layout);
-  module->setTargetTriple((*tm)->getTargetTriple().str());
-  optimize(*module, tm->get(), opt_level);
-  dump(*module);
+  m.setDataLayout(layout);
+  m.setTargetTriple((*tm)->getTargetTriple().str());
+  optimize(m, tm->get(), opt_level);
+  dump(m);
 
   // No platform: generated code has no static initializers to run, and the generic platform
   // would compile a support module of its own for every program. The data layout and compiler
@@ -171,8 +171,7 @@ Result<std::unique_ptr<NativeCode>> NativeCode::build(std::unique_ptr<::llvm::LL
   if (!process) return Status(EINVAL, "llvm: " + message(process.takeError()));
   (*jit)->getMainJITDylib().addGenerator(std::move(*process));
 
-  if (auto err =
-          (*jit)->addIRModule(::llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx))))
+  if (auto err = (*jit)->addIRModule(std::move(module)))
     return Status(EINVAL, "llvm: " + message(std::move(err)));
   auto sym = (*jit)->lookup(symbol);
   if (!sym) return Status(EINVAL, "llvm: " + message(sym.takeError()));

@@ -7,13 +7,11 @@
 
 #include "bpfbox/status.hpp"
 
-namespace llvm {
-class LLVMContext;
-class Module;
-namespace orc {
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+
+namespace llvm::orc {
 class LLJIT;
-}  // namespace orc
-}  // namespace llvm
+}  // namespace llvm::orc
 
 namespace bpfbox::vm::llvm_tier {
 
@@ -25,9 +23,10 @@ class NativeCode {
   uint64_t self_slot() const { return self_slot_; }
 
   // Optimizes `module` at opt_level (2 or 3), compiles it and returns the code: the address of
-  // `symbol` (a function) and of `self_symbol` (a pointer the owner sets).
-  static Result<std::unique_ptr<NativeCode>> build(std::unique_ptr<::llvm::LLVMContext> ctx,
-                                                   std::unique_ptr<::llvm::Module> module,
+  // `symbol` (a function) and of `self_symbol` (a pointer the owner sets). A ThreadSafeModule,
+  // because it frees the module before its context on every path, errors included (two
+  // unique_ptr parameters are destroyed in an order the caller's compiler chooses).
+  static Result<std::unique_ptr<NativeCode>> build(::llvm::orc::ThreadSafeModule module,
                                                    int opt_level, const char* symbol,
                                                    const char* self_symbol);
 
