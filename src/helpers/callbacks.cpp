@@ -74,11 +74,14 @@ uint64_t for_each_map_elem(uint64_t m, uint64_t fn, uint64_t ctx, uint64_t flags
       break;
     default: {
       if (map->key_size() > kMaxKeySize) return ret(-EINVAL);
+      // The next key is taken before the callback runs: a callback deleting the element it
+      // visits (the usual garbage collection) would otherwise send get_next_key back to the
+      // first key, and the walk would visit elements again (the kernel walks its buckets once).
       alignas(8) uint8_t key[kMaxKeySize], next[kMaxKeySize];
-      const void* prev = nullptr;
-      while (map->get_next_key(prev, next).is_ok()) {
+      bool more = map->get_next_key(nullptr, next).is_ok();
+      while (more) {
         std::memcpy(key, next, map->key_size());
-        prev = key;
+        more = map->get_next_key(key, next).is_ok();
         void* value = map->prog_lookup(key, rc->cpu);
         if (!value) continue;  // deleted meanwhile
         ++visited;
