@@ -209,5 +209,86 @@ TEST(LlvmCalls, HelperCallsBackIntoTheProgramOnItsOwnFrame) {
   }
 }
 
+// cb(i, ctx) calls loop(2, cb, ctx) again while *ctx < limit: callbacks nest one frame deeper each
+// time, until the ninth frame is refused (CallDepth at the inner helper call, pc 20).
+Prog nested_loop_program(int32_t limit) {
+  Prog p;
+  p << I(Op::StDW, 10, 0, -8, 0) << I(Op::Mov64K, 1, 0, 0, 2);         // 0..1
+  p.lddw(2, 7, BPF_PSEUDO_FUNC);                                       // 2..3: cb at 10
+  p << I(Op::Mov64X, 3, 10) << I(Op::Add64K, 3, 0, 0, -8) << call(7);  // 4..6
+  p << I(Op::LdxDW, 1, 10, -8) << I(Op::Add64X, 0, 1) << I(Op::Exit);  // 7..9
+  p << I(Op::LdxDW, 0, 2, 0) << I(Op::Add64K, 0, 0, 0, 1) << I(Op::StxDW, 2, 0, 0)  // 10..12
+    << I(Op::Jlt64K, 0, 0, 2, limit) << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Exit)    // 13..15
+    << I(Op::Mov64X, 3, 2) << I(Op::Mov64K, 1, 0, 0, 2);                            // 16..17
+  p.lddw(2, static_cast<uint32_t>(-9), BPF_PSEUDO_FUNC);                            // 18..19: cb
+  p << call(7) << I(Op::Exit);                                                      // 20..21
+  return p;
+}
+
+TEST(LlvmCalls, NestedCallbacksTheDepthLimitAndBadFunctionValues) {
+  const Mode unchecked = llvm_modes()[0];
+  for (int32_t limit : {1, 3, 7, 8, 20}) {
+    EXPECT_LLVM_SAME_AS_INTERP(nested_loop_program(limit).insns);
+    const test::Run r = run(EngineKind::Llvm, unchecked, nested_loop_program(limit).insns, {});
+    if (limit < 8) {  // main's frame and `limit` callback frames
+      EXPECT_EQ(r.fault.kind, FaultKind::None) << limit;
+    } else {
+      EXPECT_EQ(r.fault.kind, FaultKind::CallDepth) << limit;
+      EXPECT_EQ(r.fault.pc, 20u);
+    }
+  }
+  // A value one byte past a function is no function: BadCall at the helper's call.
+  Prog p;
+  p << I(Op::Mov64K, 1, 0, 0, 1);
+  p.lddw(2, static_cast<uint32_t>(-2), BPF_PSEUDO_FUNC);
+  p << I(Op::Add64K, 2, 0, 0, 1) << I(Op::Mov64K, 3, 0, 0, 0) << call(7) << I(Op::Exit);
+  // (Not compared with the interpreter: the fault's address is the engine's function address.)
+  const test::Run r = run(EngineKind::Llvm, unchecked, p.insns, {});
+  EXPECT_EQ(r.fault.kind, FaultKind::BadCall);
+  EXPECT_EQ(r.fault.err, EINVAL);
+  EXPECT_EQ(r.fault.pc, 5u);
+}
+
+// The callback calls f, which calls g, which reads 8 bytes at ctx + off (main's stack slot).
+Prog deep_fault_program(int16_t off) {
+  Prog p;
+  p << I(Op::StDW, 10, 0, -8, 5) << I(Op::Mov64K, 1, 0, 0, 3);         // 0..1
+  p.lddw(2, 7, BPF_PSEUDO_FUNC);                                       // 2..3: cb at 10
+  p << I(Op::Mov64X, 3, 10) << I(Op::Add64K, 3, 0, 0, -8) << call(7);  // 4..6
+  p << I(Op::LdxDW, 1, 10, -8) << I(Op::Add64X, 0, 1) << I(Op::Exit);  // 7..9
+  p << I(Op::Mov64X, 6, 1) << I(Op::Mov64X, 1, 2) << call_local(4)     // 10..12: cb -> f
+    << I(Op::Add64X, 0, 6) << I(Op::And64K, 0, 0, 0, 1) << I(Op::Mov64K, 0, 0, 0, 0)
+    << I(Op::Exit);                               // 13..16
+  p << I(Op::StxDW, 10, 1, -8) << call_local(2)   // 17..18: f -> g
+    << I(Op::Add64K, 0, 0, 0, 1) << I(Op::Exit);  // 19..20
+  p << I(Op::LdxDW, 0, 1, 0) << I(Op::Add64K, 0, 0, 0, 1) << I(Op::StxDW, 1, 0, 0)  // 21..23: g
+    << I(Op::LdxDW, 0, 1, off) << I(Op::Exit);                                      // 24..25
+  return p;
+}
+
+TEST(LlvmCalls, FaultsBudgetsAndPacketLoadsInsideCallbacks) {
+  EXPECT_LLVM_SAME_AS_INTERP(deep_fault_program(0).insns);
+  // Past the top of the stack, three frames below main: checked mode's fault at pc 24.
+  EXPECT_LLVM_SAME_AS_INTERP(deep_fault_program(16).insns, {}, nullptr, 0, 1u << 30, true);
+  Mode checked = llvm_modes()[0];
+  checked.opts.checked = true;
+  const test::Run r = run(EngineKind::Llvm, checked, deep_fault_program(16).insns, {});
+  EXPECT_EQ(r.fault.kind, FaultKind::OutOfBounds);
+  EXPECT_EQ(r.fault.pc, 24u);
+  // The budget running out in g, in f after g returned, and in main after the loop.
+  for (uint64_t budget : {17u, 33u, 52u})
+    EXPECT_LLVM_SAME_AS_INTERP(deep_fault_program(0).insns, {}, nullptr, 0, budget);
+  // A failed packet load ends only the callback: bpf_loop sees 0 and goes on (five calls).
+  Prog p;
+  p << I(Op::Mov64X, 6, 1) << I(Op::Mov64K, 1, 0, 0, 5);
+  p.lddw(2, 4, BPF_PSEUDO_FUNC);  // cb at 7
+  p << I(Op::Mov64K, 3, 0, 0, 0) << call(7) << I(Op::Exit);
+  p << I(Op::Mov64X, 7, 1) << I(Op::Lsh64K, 7, 0, 0, 2) << I(Op::LdIndB, 0, 7, 0, 0)
+    << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Exit);
+  const std::vector<uint8_t> pkt = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  EXPECT_LLVM_SAME_AS_INTERP(p.insns, {}, pkt.data(), static_cast<uint32_t>(pkt.size()));
+  EXPECT_EQ(run(EngineKind::Llvm, llvm_modes()[0], p.insns, {}, pkt.data(), 9).r0, 5u);
+}
+
 }  // namespace
 }  // namespace bpfbox::vm::llvm_tier::test
