@@ -264,7 +264,7 @@ void bm_compile_size(benchmark::State& st, vm::EngineKind engine, vm::ExecOption
       return;
     }
 #ifdef BPFBOX_HAVE_JIT
-    passes = vm::jit::native_info(**exe).passes;
+    passes = vm::jit::layout_passes(**exe);
 #endif
     benchmark::DoNotOptimize(exe->get());
   }

@@ -94,7 +94,7 @@ Jited jited_of(const Prog& p) {
   Jited j;
 #ifdef BPFBOX_HAVE_JIT
   if (!p.exe) return j;
-  const vm::jit::NativeInfo n = vm::jit::native_info(*p.exe);
+  const vm::NativeLayout n = p.exe->native_layout();
   if (!n.code || !n.size) return j;
   j.image.assign(n.code, n.code + n.size);
   const auto addr = [&](uint32_t pc) -> uint32_t {

@@ -222,7 +222,7 @@ TEST(JitAlu, CopyAndOffsetPairs) {
       p.exit();
       auto exe = jit::compile(p.insns, test_helpers(), {});
       ASSERT_TRUE(exe);
-      const auto off = native_info(**exe).insn_offsets;
+      const auto off = (*exe)->native_layout().insn_offsets;
       const bool fused =
           pr.fused && !(imm == INT32_MIN && (pr.add == Op::Sub64K || pr.add == Op::Sub32K));
       EXPECT_EQ(off[1] == off[2], fused) << isa::name(pr.mov) << "+" << isa::name(pr.add);

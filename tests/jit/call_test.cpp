@@ -49,7 +49,7 @@ TEST(JitCall, HelpersAreCalledDirectly) {
   p.exit();
   const uint64_t fn = reinterpret_cast<uint64_t>(test_helpers().get(2)->fn);
   auto count = [&](const Executable& e, bool direct) {
-    const NativeInfo n = native_info(e);
+    const NativeLayout n = e.native_layout();
     int found = 0;
     for (size_t i = 0; i + 5 <= n.size; ++i) {
       if (direct && n.code[i] == 0xE8) {
@@ -195,7 +195,7 @@ TEST(JitEngine, ReachableThroughVmCompile) {
   EXPECT_STREQ((*exe)->engine_name(), "jit");
   RunContext rc;
   EXPECT_EQ((*exe)->run(rc, 0), 42u);
-  EXPECT_NE(native_info(**exe).code, nullptr);
+  EXPECT_NE((*exe)->native_layout().code, nullptr);
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ TEST(JitBlinding, ImmediatesDoNotAppearInTheCode) {
   p.lddw(3, secret64);
   p << I(Op::Add64X, 0, 3) << I(Op::Exit);
   auto find = [&](const Executable& e) {
-    const NativeInfo n = native_info(e);
+    const NativeLayout n = e.native_layout();
     for (size_t i = 0; i + 4 <= n.size; ++i) {
       int32_t v;
       std::memcpy(&v, n.code + i, 4);
@@ -145,7 +145,7 @@ TEST(JitBlinding, ImmediatesDoNotAppearInTheCode) {
   // program differ and compute the same.
   auto c = jit::compile(p.insns, test_helpers(), blinded);
   ASSERT_TRUE(c);
-  const NativeInfo nb = native_info(**b), nc = native_info(**c);
+  const NativeLayout nb = (*b)->native_layout(), nc = (*c)->native_layout();
   EXPECT_TRUE(nb.size != nc.size || std::memcmp(nb.code, nc.code, nb.size) != 0);
   EXPECT_FALSE(find(**c));
   RunContext rc3;
@@ -185,7 +185,7 @@ TEST(JitMemoryProtection, CodeIsNeverWritable) {
   p << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
   auto exe = jit::compile(p.insns, test_helpers(), {});
   ASSERT_TRUE(exe);
-  const uint64_t code = reinterpret_cast<uint64_t>(native_info(**exe).code);
+  const uint64_t code = reinterpret_cast<uint64_t>((*exe)->native_layout().code);
   FILE* maps = std::fopen("/proc/self/maps", "r");
   ASSERT_NE(maps, nullptr);
   char line[512];

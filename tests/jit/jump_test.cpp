@@ -82,8 +82,8 @@ TEST(JitJump, LoopHeadsAreAlignedAndForwardJumpsStillFit) {
     }
     auto exe = jit::compile(p.insns, test_helpers(), {}, host_tuning());
     ASSERT_TRUE(exe);
-    const NativeInfo n = native_info(**exe);
-    EXPECT_LE(n.passes, 3);
+    const NativeLayout n = (*exe)->native_layout();
+    EXPECT_LE(layout_passes(**exe), 3);
     for (size_t head : {4u, 8u, 12u})
       EXPECT_EQ(reinterpret_cast<uintptr_t>(n.code + n.insn_offsets[head]) % 16, 0u)
           << "filler " << filler << " head " << head;

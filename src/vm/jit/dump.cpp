@@ -18,7 +18,7 @@ namespace bpfbox::vm::jit {
 namespace {
 
 // Native instructions of [begin, end) of the code, one line each.
-void disassemble_range(csh cs, const NativeInfo& info, size_t begin, size_t end,
+void disassemble_range(csh cs, const NativeLayout& info, size_t begin, size_t end,
                        const DumpOptions& opts, std::string& out) {
   const uint8_t* code = info.code + begin;
   size_t size = end - begin;
@@ -54,7 +54,7 @@ void disassemble_range(csh cs, const NativeInfo& info, size_t begin, size_t end,
 
 Result<std::string> dump_jited(const Executable& exe, std::span<const struct bpf_insn> prog,
                                const DumpOptions& opts) {
-  const NativeInfo info = native_info(exe);
+  const NativeLayout info = exe.native_layout();
   if (!info.code) return Status(EINVAL, "not compiled by the JIT: no native code to dump");
   if (info.insn_offsets.size() != prog.size() + 1)
     return Status(EINVAL, "the program is not the one this executable was compiled from");

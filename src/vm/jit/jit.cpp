@@ -124,10 +124,9 @@ Result<std::unique_ptr<Executable>> compile(std::span<const struct bpf_insn> pro
   return std::unique_ptr<Executable>(std::move(exe));
 }
 
-NativeInfo native_info(const Executable& exe) {
+int layout_passes(const Executable& exe) {
   const auto* p = dynamic_cast<const JitProgram*>(&exe);
-  if (!p) return {};
-  return NativeInfo{p->memory.code(), p->memory.size(), p->passes, p->insn_offsets};
+  return p ? p->passes : 0;
 }
 
 }  // namespace bpfbox::vm::jit
