@@ -44,6 +44,9 @@ CmdResult fd_by_id(Kind kind, uint32_t id, int flags) {
   Objects::get().sweep();
   auto fd = open_by_id(kind, id, flags);
   if (!fd) return fd.status();
+  // Adopted now, not at first use: the object then holds what it holds (a map its BTF, a link its
+  // program) before the process that made it can exit.
+  (void)Objects::get().by_fd(*fd, kind);
   return long(*fd);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "sys/btf.hpp"
+#include "sys/find_file.hpp"
 #include "sys/link.hpp"
 #include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
@@ -131,6 +132,7 @@ Result<std::shared_ptr<Object>> Objects::adopt(int fd, InodeKey key, Kind kind, 
   }
   obj->id = id_of_inode(kind, key);
   if (obj->prog) obj->prog->id = obj->id;
+  hold_adopted(*obj);
   std::lock_guard g(mu_);
   auto [it, inserted] = by_inode_.emplace(key, obj);
   if (!inserted) {  // another thread adopted it meanwhile
@@ -140,6 +142,33 @@ Result<std::shared_ptr<Object>> Objects::adopt(int fd, InodeKey key, Kind kind, 
     it->second = obj;
   }
   return obj;
+}
+
+// What the adopted object holds in the process that made it, it holds here too (the kernel's
+// references live with the object, not with a process): a map its BTF, a link its program. Each
+// is opened by id while it is still alive somewhere and kept through its shared_ptr, whose file
+// fd keeps it alive for every process after its maker exits.
+void Objects::hold_adopted(Object& obj) {
+  auto adopt_by_id = [this](Kind k, uint32_t id) -> std::shared_ptr<Object> {
+    if (!id) return nullptr;
+    if (auto o = by_id(k, id)) return o;
+    auto fd = open_by_id(k, id, k == Kind::Btf ? O_RDONLY : O_RDWR);
+    if (!fd) return nullptr;
+    auto o = by_fd(*fd, k);
+    close(*fd);
+    return o ? *o : nullptr;
+  };
+  if (obj.kind == Kind::Map && obj.id) {
+    MapBtf mb = load_map_btf(obj.id);
+    if (auto b = adopt_by_id(Kind::Btf, mb.btf_id)) {
+      mb.btf = b->btf ? b->btf : b->btf_weak.lock();
+      obj.map_btf = mb;
+    }
+  } else if (obj.kind == Kind::Link && obj.link && !obj.link->prog) {
+    auto h = obj.link->header();
+    if (!h) return;
+    if (auto p = adopt_by_id(Kind::Prog, h->prog_id)) obj.link->prog = p->prog;
+  }
 }
 
 std::shared_ptr<Object> Objects::by_id(Kind kind, uint32_t id) {

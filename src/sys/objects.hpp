@@ -70,6 +70,7 @@ class Objects final : public maps::ObjectTable {
  private:
   Objects() = default;
   Result<std::shared_ptr<Object>> adopt(int fd, InodeKey key, Kind kind, int wrong_kind);
+  void hold_adopted(Object& obj);
 
   std::mutex mu_;
   std::map<InodeKey, std::shared_ptr<Object>> by_inode_;

@@ -2,6 +2,8 @@
 // holder (a program holding its maps) or a pin names it, and dies with the last; ids are unique
 // across processes, GET_FD_BY_ID opens another process's object; a pin outlives its process and
 // another process's OBJ_GET sees the same live map.
+#include <bpf/btf.h>
+#include <linux/if_link.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -378,6 +380,103 @@ TEST(SysObjects, APinnedProgramRunsInAnotherProcess) {
               return a.test.retval == 5 ? 0 : 5;
             }),
             0);
+}
+
+// A map and a link another process adopts (GET_FD_BY_ID) hold what they held in their maker, as
+// the kernel's objects do: after the maker exits, the map's BTF and the link's program are alive
+// (by id), and the program runs.
+TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
+  RuntimeDir rt;
+  const int ifindex = bpfbox_netdev_add("veth0");
+  ASSERT_GT(ifindex, 0);
+  int up[2], down[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(down), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    struct btf* b = btf__new_empty();
+    const int u32 = btf__add_int(b, "unsigned int", 4, 0);
+    const int u64 = btf__add_int(b, "long long unsigned int", 8, 0);
+    uint32_t size = 0;
+    const void* raw = btf__raw_data(b, &size);
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.btf = reinterpret_cast<uint64_t>(raw);
+    a.btf_size = size;
+    const long btf_fd = bb(BPF_BTF_LOAD, a);
+    union bpf_attr c = map_attr(BPF_MAP_TYPE_HASH, 4, 8, 4);
+    c.btf_fd = uint32_t(btf_fd);
+    c.btf_key_type_id = uint32_t(u32);
+    c.btf_value_type_id = uint32_t(u64);
+    const long map = bb(BPF_MAP_CREATE, c);
+    bpf_insn insns[2] = {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS),
+                         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+    std::memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_XDP;
+    a.insns = reinterpret_cast<uint64_t>(insns);
+    a.insn_cnt = 2;
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    const long prog = bb(BPF_PROG_LOAD, a);
+    std::memset(&a, 0, sizeof a);
+    a.link_create.prog_fd = uint32_t(prog);
+    a.link_create.target_ifindex = uint32_t(ifindex);
+    a.link_create.attach_type = BPF_XDP;
+    const long link = bb(BPF_LINK_CREATE, a);
+    bpf_map_info mi{};
+    bpf_link_info li{};
+    uint32_t ids[3] = {};
+    if (btf_fd >= 0 && map >= 0 && prog >= 0 && link >= 0 &&
+        get_info(Impl::Bpfbox, int(map), &mi, sizeof mi) == 0 &&
+        get_info(Impl::Bpfbox, int(link), &li, sizeof li) == 0)
+      ids[0] = mi.id, ids[1] = li.id, ids[2] = mi.btf_id;
+    else
+      std::fprintf(stderr, "child: %s\n", bpfbox_bpf_last_error());
+    btf__free(b);
+    char go = 0;
+    if (write(up[1], ids, sizeof ids) != ssize_t(sizeof ids) || read(down[0], &go, 1) != 1)
+      _exit(2);
+    _exit(0);
+  }
+  close(up[1]);
+  close(down[0]);
+  uint32_t ids[3] = {};
+  ASSERT_EQ(read(up[0], ids, sizeof ids), ssize_t(sizeof ids));
+  ASSERT_NE(ids[2], 0u);
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_id = ids[0];
+  const long map = bb(BPF_MAP_GET_FD_BY_ID, a);
+  std::memset(&a, 0, sizeof a);
+  a.link_id = ids[1];
+  const long link = bb(BPF_LINK_GET_FD_BY_ID, a);
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_GE(map, 0);
+  ASSERT_GE(link, 0);
+  // The maker is gone: its map's BTF and its link's program live on.
+  bpf_map_info mi{};
+  ASSERT_EQ(get_info(Impl::Bpfbox, int(map), &mi, sizeof mi), 0);
+  EXPECT_EQ(mi.btf_id, ids[2]);
+  std::memset(&a, 0, sizeof a);
+  a.btf_id = ids[2];
+  const long btf = bb(BPF_BTF_GET_FD_BY_ID, a);
+  EXPECT_GE(btf, 0) << bpfbox_bpf_last_error();
+  bpf_link_info li{};
+  ASSERT_EQ(get_info(Impl::Bpfbox, int(link), &li, sizeof li), 0);
+  std::memset(&a, 0, sizeof a);
+  a.prog_id = li.prog_id;
+  const long prog = bb(BPF_PROG_GET_FD_BY_ID, a);
+  ASSERT_GE(prog, 0) << bpfbox_bpf_last_error();
+  uint8_t pkt[64] = {};
+  std::memset(&a, 0, sizeof a);
+  a.test.prog_fd = uint32_t(prog);
+  a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+  a.test.data_size_in = sizeof pkt;
+  EXPECT_EQ(bb(BPF_PROG_TEST_RUN, a), 0) << bpfbox_bpf_last_error();
+  EXPECT_EQ(a.test.retval, uint32_t(XDP_PASS));
+  for (long fd : {map, link, btf, prog}) close(int(fd));
 }
 
 }  // namespace
