@@ -245,6 +245,9 @@ class Map {
   Status lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values,
                       uint32_t* count, uint64_t elem_flags = 0, bool and_delete = false,
                       uint64_t flags = 0);
+  // The bytes of in_batch/out_batch for this map: 4 (the u32 bucket index) for the hash family
+  // and HASH_OF_MAPS, key_size for the generic key cursor (arrays, LPM_TRIE, ...).
+  uint32_t batch_cursor_size() const;
   Status update_batch(const void* keys, const void* values, uint32_t* count,
                       uint64_t elem_flags = 0);
   Status delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags = 0);

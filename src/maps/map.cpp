@@ -331,6 +331,10 @@ static Status batch_checks(const Map& m, uint8_t cmd, bool read, bool write, uin
   return Status::ok();
 }
 
+uint32_t Map::batch_cursor_size() const {
+  return ops_->lookup_batch ? 4u : key_size_;  // the family's batch uses a bucket cursor
+}
+
 Status Map::lookup_batch(const void* in_batch, void* out_batch, void* keys, void* values,
                          uint32_t* count, uint64_t elem_flags, bool and_delete, uint64_t flags) {
   uint8_t cmd = and_delete ? kBatchLookupAndDelete : kBatchLookup;

@@ -229,6 +229,15 @@ TEST(HashMap, BatchOps) {
   EXPECT_EQ(rc(m->get_next_key(nullptr, &k)), -ENOENT);
 }
 
+// What the bpf() layer copies from in_batch: the hash family's u32 bucket index, else a key.
+TEST(HashMap, BatchCursorSize) {
+  EXPECT_EQ(make_map(BPF_MAP_TYPE_HASH, 16, 8, 8)->batch_cursor_size(), 4u);
+  EXPECT_EQ(make_map(BPF_MAP_TYPE_PERCPU_HASH, 12, 8, 8)->batch_cursor_size(), 4u);
+  EXPECT_EQ(make_map(BPF_MAP_TYPE_LRU_HASH, 2, 8, 8)->batch_cursor_size(), 4u);
+  EXPECT_EQ(make_map(BPF_MAP_TYPE_LPM_TRIE, 8, 4, 8, BPF_F_NO_PREALLOC)->batch_cursor_size(), 8u);
+  EXPECT_EQ(make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 8)->batch_cursor_size(), 4u);
+}
+
 // A syscall-side update made from inside a run (as a helper might) must not wait for that run.
 TEST(HashMap, SyscallSideInsideARunDoesNotWaitForItself) {
   auto m = make_map(BPF_MAP_TYPE_HASH, 4, 8, 4);

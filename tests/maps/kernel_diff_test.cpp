@@ -158,7 +158,7 @@ std::vector<std::vector<uint8_t>> walk(uint32_t key_size, Next next) {
 void batch_step(const DiffSpec& s, KernelMap& km, Map& bm, std::mt19937& rng,
                 std::vector<uint8_t>& cursor, const std::string& where) {
   const uint32_t vsize = bm.value_copy_size();
-  const uint32_t csize = std::max<uint32_t>(s.key_size, 4);
+  const uint32_t csize = bm.batch_cursor_size();  // exactly what the kernel copies
   const bool hash_cursor = bm.ops().lookup_batch != nullptr;
   // Seeded hashes put keys in other buckets than the kernel: only updates and deletes compare.
   uint32_t kind = s.ordered ? rng() % 4 : 2 + rng() % 2;
