@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -160,7 +161,39 @@ std::string in_holds(InodeKey key) {
   return found;
 }
 
+// The f_flags of /proc/<pid>/fd/<n>, from its fdinfo ("flags:\t0..." in octal); -1 if gone.
+long fd_flags_of(const std::string& fd_path) {
+  std::string info = fd_path;
+  const size_t at = info.rfind("/fd/");
+  if (at == std::string::npos) return -1;
+  info.replace(at, 4, "/fdinfo/");
+  FILE* f = std::fopen(info.c_str(), "re");
+  if (!f) return -1;
+  char line[128];
+  long flags = -1;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "flags:", 6) == 0) {
+      flags = std::strtol(line + 6, nullptr, 8);
+      break;
+    }
+  std::fclose(f);
+  return flags;
+}
+
 }  // namespace
+
+bool map_has_users(InodeKey key) {
+  bool users = false;
+  each_open_file([&](const std::string& path, InodeKey k) {
+    if (k != key) return false;
+    const long fl = fd_flags_of(path);
+    users = fl >= 0 && !(fl & kInternalFdFlag);
+    return users;
+  });
+  if (users) return true;
+  const std::string fs = runtime_path("fs");
+  return !fs.empty() && !in_tree(fs, key, 0).empty();
+}
 
 std::string find_object_file(InodeKey key) {
   std::string path = in_process_or_pins(key);

@@ -19,6 +19,11 @@ std::string find_object_file(InodeKey key);
 // tree, and the maps live pinned programs hold), for walks over many ids.
 std::set<InodeKey> live_inodes();
 
+// The kernel's map->usercnt > 0: an fd of some process that bpfbox gave a user (not an object's
+// own fd, which carries kInternalFdFlag) names the map's file, or a pin in the pin tree links
+// it. Programs holding the map, and pinned programs' holds, do not count.
+bool map_has_users(InodeKey key);
+
 // A new fd (O_CLOEXEC, `flags`' access mode) on the live object with this id, in this process
 // or another; ENOENT when there is none (the stale entry is removed).
 Result<int> open_by_id(Kind kind, uint32_t id, int flags);

@@ -7,6 +7,7 @@
 // use: its header tells the kind, the registry its id.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <map>
@@ -71,10 +72,17 @@ class Objects final : public maps::ObjectTable {
   Objects() = default;
   Result<std::shared_ptr<Object>> adopt(int fd, InodeKey key, Kind kind, int wrong_kind);
   void hold_adopted(Object& obj);
+  void release_prog_array(InodeKey key, maps::Map& m);
 
   std::mutex mu_;
   std::map<InodeKey, std::shared_ptr<Object>> by_inode_;
 };
+
+// The mark of an object's own fd (a map's storage fd in each process that has the map), so that
+// other processes can tell it from the fds users hold (map_has_users): O_NONBLOCK, which does
+// nothing on a regular file or a memfd. Users' fds are other open file descriptions, unmarked.
+constexpr int kInternalFdFlag = O_NONBLOCK;
+void mark_internal_fd(int fd);
 
 // The access mode the fd was opened with gives the kernel's FMODE_CAN_READ / FMODE_CAN_WRITE.
 bool fd_can_read(int fd);

@@ -479,5 +479,95 @@ TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
   for (long fd : {map, link, btf, prog}) close(int(fd));
 }
 
+// A program array is emptied when its last user reference (an fd or a pin, in any process) goes,
+// as the kernel's map->usercnt: a program holding the map does not count, so its tail call then
+// falls through. The kernel clears from a work queue: its run is polled.
+struct TailCall {
+  Impl impl;
+  long array = -1, target = -1, caller = -1;
+  explicit TailCall(Impl i) : impl(i) {
+    union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4);
+    array = call(impl, BPF_MAP_CREATE, c);
+    target = load({I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 7), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+    caller = load({I(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, int32_t(array)),
+                   I(0, 0, 0, 0, 0), I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0),
+                   I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
+                   I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+    uint32_t slot = 0, prog = uint32_t(target);
+    union bpf_attr a = elem_attr(int(array), &slot, &prog);
+    EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, a), 0);
+    close(int(target));
+  }
+  ~TailCall() { close(int(caller)); }
+  long load(std::vector<bpf_insn> insns) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.insns = reinterpret_cast<uint64_t>(insns.data());
+    a.insn_cnt = uint32_t(insns.size());
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    return call(impl, BPF_PROG_LOAD, a);
+  }
+  // The caller's return value: 7 from the tail call's target, 1 when it falls through.
+  uint32_t run() {
+    uint8_t pkt[64] = {};
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.test.prog_fd = uint32_t(caller);
+    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    a.test.data_size_in = sizeof pkt;
+    EXPECT_EQ(call(impl, BPF_PROG_TEST_RUN, a), 0) << bpfbox_bpf_last_error();
+    return a.test.retval;
+  }
+  uint32_t run_until(uint32_t want) {
+    uint32_t r = run();
+    for (int i = 0; i < 200 && r != want && impl == Impl::Kernel; i++) {
+      usleep(10000);
+      r = run();
+    }
+    return r;
+  }
+};
+
+TEST(SysObjects, AProgramArrayIsClearedWithItsLastUserReference) {
+  RuntimeDir rt;
+  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+    if (impl == Impl::Kernel && !kernel_available()) continue;
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    TailCall t(impl);
+    ASSERT_GE(t.caller, 0) << bpfbox_bpf_last_error();
+    EXPECT_EQ(t.run(), 7u);
+    close(int(t.array));  // the program still holds the map, but no user does
+    EXPECT_EQ(t.run_until(1), 1u);
+  }
+  // A pin is a user reference; so is another process's fd.
+  TailCall t(Impl::Bpfbox);
+  ASSERT_GE(t.caller, 0);
+  const long p = pin(int(t.array), "/sys/fs/bpf/jumps");
+  if (p == -EPERM) GTEST_SKIP() << "map storage is a memfd here: maps cannot be pinned";
+  ASSERT_EQ(p, 0);
+  const uint32_t id = id_of(int(t.array));
+  close(int(t.array));
+  EXPECT_EQ(t.run(), 7u);
+  int up[2], down[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(down), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    const long fd = fd_by_id(id);
+    char r = fd >= 0 ? 'y' : 'n', go = 0;
+    if (write(up[1], &r, 1) != 1 || read(down[0], &go, 1) != 1) _exit(2);
+    _exit(0);
+  }
+  char r = 0;
+  ASSERT_EQ(read(up[0], &r, 1), 1);
+  ASSERT_EQ(r, 'y');
+  ASSERT_EQ(unlink((rt.path() + "/fs/jumps").c_str()), 0);
+  EXPECT_EQ(t.run(), 7u);  // the child's fd
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  waitpid(pid, nullptr, 0);
+  EXPECT_EQ(t.run(), 1u);
+}
+
 }  // namespace
 }  // namespace bpfbox::systest
