@@ -29,17 +29,13 @@ namespace {
 constexpr size_t kChunkBytes = size_t(256) << 10;
 constexpr size_t kCountOff = offsetof(union bpf_attr, batch.count);
 
-// The hash family's cursor is a u32 bucket index (htab's batch), every other family's is a key
-// (generic_map_lookup_batch's prev_key). Derived here from the type: the maps layer has no
-// accessor for it.
+// Whether the map's batch is htab's (a u32 bucket cursor, out_batch written before the count)
+// rather than generic_map_lookup_batch's (a key cursor, out_batch after the count);
+// Map::batch_cursor_size() gives the cursor's bytes.
 bool bucket_cursor(uint32_t type) {
   return type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_PERCPU_HASH ||
          type == BPF_MAP_TYPE_LRU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
          type == BPF_MAP_TYPE_HASH_OF_MAPS;
-}
-
-uint32_t cursor_size(const maps::Map& m) {
-  return bucket_cursor(m.type()) ? 4 : m.key_size();
 }
 
 uint32_t chunk_elems(size_t elem_bytes) {
@@ -64,7 +60,7 @@ CmdResult lookup_batch(Call& c, maps::Map& map, bool and_delete) {
   if (max == 0) return 0L;
   c.put(kCountOff, uint32_t(0));
   const bool bucket = bucket_cursor(map.type());
-  const uint32_t csize = cursor_size(map);
+  const uint32_t csize = map.batch_cursor_size();
   std::vector<uint8_t> cursor(csize), next(csize);
   bool have_cursor = false;
   if (b.in_batch) {
