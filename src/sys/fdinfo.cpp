@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "bpfbox/bpf.h"
 #include "sys/link.hpp"
@@ -51,11 +52,78 @@ std::string hex_tag(const uint8_t* tag) {
   return s;
 }
 
-// What the kernel's memlock line would be, by 6.1's bpf_map_memory_footprint (later kernels ask
-// each map type; bpfbox does not model the kernel's internal structures).
-uint64_t map_memlock(const maps::Map& m) {
-  const uint64_t elem = (uint64_t(m.key_size()) + m.value_size() + 7) / 8 * 8;
-  return (uint64_t(m.max_entries()) * elem + 4095) / 4096 * 4096;
+// The running kernel's memlock line: bpf_map_memory_usage(), each type's map_mem_usage (6.4 and
+// later), for the array and hash families with the struct sizes of 6.18 on x86-64 (measured from
+// the kernel's own fdinfo: struct bpf_array 312 bytes, struct bpf_htab 832, struct bucket 16,
+// struct htab_elem 48 before its key, HASHTAB_MAP_LOCK_COUNT ints per possible CPU). Other
+// types keep 6.1's bpf_map_memory_footprint (bpfbox does not model their kernel structures).
+constexpr uint64_t kBpfArraySize = 312, kBpfHtabSize = 832, kBucketSize = 16, kHtabElemSize = 48,
+                   kHtabLockCount = 8, kPtr = 8, kPage = 4096;
+
+uint64_t round_up(uint64_t v, uint64_t a) {
+  return (v + a - 1) / a * a;
+}
+
+// The elements a hash map holds now (its count, for maps without preallocation).
+uint64_t element_count(maps::Map& m) {
+  std::vector<uint8_t> key(m.key_size()), next(m.key_size());
+  uint64_t n = 0;
+  bool first = true;
+  while (n <= m.max_entries() && m.get_next_key(first ? nullptr : key.data(), next.data())) {
+    key.swap(next);
+    first = false;
+    ++n;
+  }
+  return n;
+}
+
+uint64_t map_memlock(maps::Map& m) {
+  const uint64_t ncpu = maps::nr_possible_cpus(), entries = m.max_entries();
+  const uint64_t vsize = round_up(m.value_size(), 8), ksize = round_up(m.key_size(), 8);
+  switch (m.type()) {
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_PROG_ARRAY:
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+    case BPF_MAP_TYPE_CGROUP_ARRAY:
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:  // array_map_mem_usage
+      if (m.type() == BPF_MAP_TYPE_PERCPU_ARRAY)
+        return kBpfArraySize + entries * kPtr + entries * vsize * ncpu;
+      if (m.map_flags() & BPF_F_MMAPABLE)
+        return round_up(kBpfArraySize, kPage) + round_up(entries * vsize, kPage);
+      return kBpfArraySize + entries * vsize;
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_HASH_OF_MAPS: {  // htab_map_mem_usage
+      const bool percpu =
+          m.type() == BPF_MAP_TYPE_PERCPU_HASH || m.type() == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+      const bool lru =
+          m.type() == BPF_MAP_TYPE_LRU_HASH || m.type() == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+      const uint64_t elem = kHtabElemSize + ksize + (percpu ? kPtr : vsize);
+      uint64_t n_buckets = 1;
+      while (n_buckets < entries) n_buckets <<= 1;
+      uint64_t usage = kBpfHtabSize + kBucketSize * n_buckets + 4 * ncpu * kHtabLockCount;
+      if (!(m.map_flags() & BPF_F_NO_PREALLOC)) {
+        const uint64_t n = entries + (!percpu && !lru ? ncpu : 0);  // htab_has_extra_elems
+        usage += elem * n;
+        if (percpu)
+          usage += vsize * ncpu * n;
+        else if (!lru)
+          usage += kPtr * ncpu;  // the per-CPU extra element pointers
+      } else {
+        const uint64_t n = element_count(m);
+        usage += (elem + kPtr) * n;  // each element's llist_node
+        if (percpu) usage += (kPtr + kPtr) * n + vsize * ncpu * n;
+      }
+      return usage;
+    }
+    default: {  // 6.1's bpf_map_memory_footprint
+      const uint64_t elem = round_up(uint64_t(m.key_size()) + m.value_size(), 8);
+      return round_up(entries * elem, kPage);
+    }
+  }
 }
 
 // prog_jited: the engine compiled machine code (a program adopted from another process is
@@ -107,7 +175,10 @@ Result<std::string> fdinfo_text(int fd) {
     if (Status ls = link_fdinfo(*(*l)->link, (*l)->id, s); !ls) return ls;
     return s;
   }
-  if (auto b = Objects::get().by_fd(fd, Kind::Btf); b) return s;  // btf has no show_fdinfo
+  if (auto b = Objects::get().by_fd(fd, Kind::Btf); b) {  // bpf_btf_show_fdinfo
+    appendf(s, "btf_id:\t%u\n", (*b)->id);
+    return s;
+  }
   return Status(EINVAL, "fd is not a bpf object");
 }
 

@@ -4,6 +4,7 @@
 #include <bpf/btf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include <cstdio>
 #include <map>
@@ -68,7 +69,7 @@ std::map<std::string, std::string> bpfbox_fdinfo_of(int fd) {
 void expect_same_fdinfo(int kfd, int bfd) {
   auto k = kernel_fdinfo(kfd);
   auto b = bpfbox_fdinfo_of(bfd);
-  for (const char* skip : {"mnt_id", "ino", "map_id", "prog_id", "link_id", "memlock"}) {
+  for (const char* skip : {"mnt_id", "ino", "map_id", "prog_id", "link_id", "btf_id", "memlock"}) {
     EXPECT_EQ(k.count(skip), b.count(skip)) << skip;
     k.erase(skip);
     b.erase(skip);
@@ -177,6 +178,65 @@ long load_btf(Impl impl, const TestBtf& t) {
   a.btf = reinterpret_cast<uint64_t>(t.blob.data());
   a.btf_size = uint32_t(t.blob.size());
   return call(impl, BPF_BTF_LOAD, a);
+}
+
+// memlock as the running kernel computes it (each type's map_mem_usage) for the array and hash
+// families, whose struct sizes bpfbox takes from 6.18: compared on 6.18 only. A BTF fd's fdinfo
+// has its btf_id.
+TEST(SysInfo, FdinfoMemlockAndBtfIdMatchKernel) {
+  RuntimeDir rt;
+  struct utsname u {};
+  uname(&u);
+  const bool same_kernel = std::strncmp(u.release, "6.18.", 5) == 0 && kernel_available();
+  struct MapCase {
+    uint32_t type, key, value, entries, flags, elems;
+  } cases[] = {{BPF_MAP_TYPE_ARRAY, 4, 12, 100, 0, 0},
+               {BPF_MAP_TYPE_ARRAY, 4, 8, 1000, BPF_F_MMAPABLE, 0},
+               {BPF_MAP_TYPE_PERCPU_ARRAY, 4, 20, 30, 0, 0},
+               {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 7, 0, 0},
+               {BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 2, 0, 0},
+               {BPF_MAP_TYPE_HASH, 12, 20, 100, 0, 0},
+               {BPF_MAP_TYPE_HASH, 4, 8, 64, BPF_F_NO_PREALLOC, 5},
+               {BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 33, 0, 0},
+               {BPF_MAP_TYPE_PERCPU_HASH, 4, 8, 33, BPF_F_NO_PREALLOC, 3},
+               {BPF_MAP_TYPE_LRU_HASH, 8, 16, 50, 0, 0},
+               {BPF_MAP_TYPE_LRU_PERCPU_HASH, 4, 4, 40, 0, 0}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::to_string(c.type) + " flags " + std::to_string(c.flags));
+    std::string memlock[2];
+    for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+      if (impl == Impl::Kernel && !same_kernel) continue;
+      union bpf_attr a = map_attr(c.type, c.key, c.value, c.entries, c.flags);
+      const long fd = call(impl, BPF_MAP_CREATE, a);
+      ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+      std::vector<uint8_t> key(c.key), value(c.value * 64);  // room for per-CPU values
+      for (uint32_t i = 0; i < c.elems; i++) {
+        key[0] = uint8_t(i);
+        union bpf_attr e = elem_attr(int(fd), key.data(), value.data());
+        ASSERT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, e), 0);
+      }
+      memlock[int(impl)] =
+          (impl == Impl::Kernel ? kernel_fdinfo(int(fd)) : bpfbox_fdinfo_of(int(fd)))["memlock"];
+      close(int(fd));
+    }
+    EXPECT_FALSE(memlock[0].empty());
+    if (same_kernel) {
+      EXPECT_EQ(memlock[0], memlock[1]);
+    }
+  }
+  const TestBtf t = make_test_btf();
+  const long bfd = load_btf(Impl::Bpfbox, t);
+  ASSERT_GE(bfd, 0) << bpfbox_bpf_last_error();
+  bpf_btf_info info{};
+  ASSERT_EQ(get_info(Impl::Bpfbox, int(bfd), &info, sizeof info), 0);
+  EXPECT_EQ(bpfbox_fdinfo_of(int(bfd))["btf_id"], std::to_string(info.id));
+  if (kernel_available()) {
+    const long kfd = load_btf(Impl::Kernel, t);
+    ASSERT_GE(kfd, 0);
+    expect_same_fdinfo(int(kfd), int(bfd));
+    close(int(kfd));
+  }
+  close(int(bfd));
 }
 
 // main calls sub (a bpf-to-bpf call) and adds one: two functions, each with its BTF and a line.
