@@ -97,7 +97,9 @@ long PerfEventRing::output(const void* data, uint64_t size) {
     uint64_t head = head_word->load(std::memory_order_relaxed);
     uint64_t tail = tail_word->load(std::memory_order_acquire);
     uint64_t need = rec_size + (w->lost ? sizeof(LostRecord) : 0);
-    if (head - tail + need > ring_size) {
+    // The kernel's CIRC_SPACE: a ring is full one byte short of its size (head == tail only
+    // when empty).
+    if (head - tail + need >= ring_size) {
       ++w->lost;
       return -ENOSPC;
     }
