@@ -11,17 +11,23 @@
 #include "shim/object_kind.hpp"
 #include "shim/real.hpp"
 #include "sys/objects.hpp"
+#include "sys/perf_events.hpp"
 
 extern "C" __attribute__((visibility("default"))) int close(int fd) {
   using namespace bpfbox::shim;
   using Fn = int (*)(int);
   static Fn fn = real<Fn>("close");
-  if (inside_bpfbox() || fd_kind(fd) == FdKind::None) return fn(fd);
+  if (inside_bpfbox()) return fn(fd);
+  const FdKind kind = fd_kind(fd);
+  if (kind == FdKind::None) return fn(fd);
   const int r = fn(fd);
   const int e = errno;
   {
     InBpfbox in;
-    bpfbox::sys::Objects::get().sweep();
+    if (kind == FdKind::PerfEvent)
+      bpfbox::sys::PerfEvents::get().sweep();
+    else
+      bpfbox::sys::Objects::get().sweep();
   }
   errno = e;
   return r;

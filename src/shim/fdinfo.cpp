@@ -8,7 +8,7 @@
 namespace bpfbox::shim {
 
 std::string fdinfo_text(int fd, FdKind kind) {
-  if (kind == FdKind::None) return {};
+  if (kind == FdKind::None || kind == FdKind::PerfEvent) return {};  // perf: the kernel's text
   InBpfbox in;  // bpfbox opens the fd's real fdinfo (for mnt_id): no shim on the way
   char buf[512];
   const int n = bpfbox_fdinfo(fd, buf, sizeof buf);

@@ -6,6 +6,9 @@
 // vmap of the ring is made so), so that a record that wraps reads as one piece. bpfbox's region
 // holds the data once: such a mapping is made of two mappings of the region side by side.
 //
+// A perf event bpfbox serves (perf_event_shim.cpp) maps its ring: the user page and the data
+// pages of the ring's memfd, as the kernel's perf_mmap maps the event's buffer.
+//
 // A writable mapping of a map is noted (map_mappings.hpp) so that munmap gives its count back.
 #include <sys/mman.h>
 
@@ -17,6 +20,7 @@
 #include "shim/object_kind.hpp"
 #include "shim/real.hpp"
 #include "sys/objects.hpp"
+#include "sys/perf_events.hpp"
 
 namespace bpfbox::shim {
 namespace {
@@ -64,6 +68,14 @@ void* shim_mmap(MmapFn real_fn, void* addr, size_t len, int prot, int flags, int
         if (auto obj = sys::Objects::get().by_fd(fd, sys::Kind::Map); obj && (*obj)->map)
           note_writable_mapping(p, len, (*obj)->map);
       return p;
+    }
+    if (fd_kind(fd) == FdKind::PerfEvent) {
+      auto ring_fd = sys::PerfEvents::get().mmap_fd(fd, len, off);
+      if (!ring_fd) {
+        errno = ring_fd.status().err();
+        return MAP_FAILED;
+      }
+      return real_fn ? real_fn(addr, len, prot, flags, *ring_fd, 0) : MAP_FAILED;
     }
   }
   if (!real_fn) {

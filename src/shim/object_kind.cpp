@@ -13,6 +13,7 @@
 #include "shim/real.hpp"
 #include "sys/btf.hpp"
 #include "sys/link.hpp"
+#include "sys/perf_events.hpp"
 #include "sys/prog.hpp"
 
 namespace bpfbox::shim {
@@ -32,6 +33,7 @@ constexpr KindEntry kKinds[] = {
     {sys::kProgMagic, FdKind::Prog, "anon_inode:bpf-prog"},
     {sys::kBtfMagic, FdKind::Btf, "anon_inode:btf"},
     {sys::kLinkMagic, FdKind::Link, "anon_inode:bpf-link"},
+    {sys::kPerfEventMagic, FdKind::PerfEvent, "anon_inode:[perf_event]"},
 };
 
 // Whether a write-only fd may be a bpfbox object, before opening its file again to read it: its

@@ -6,12 +6,13 @@
 
 namespace bpfbox::shim {
 
-enum class FdKind { None, Map, Prog, Btf, Link };
+enum class FdKind { None, Map, Prog, Btf, Link, PerfEvent };
 
 FdKind fd_kind(int fd);
 
 // What readlink("/proc/self/fd/N") gives for the kernel's file of this kind ("anon_inode:bpf-map",
-// "anon_inode:bpf-prog", "anon_inode:bpf-link", "anon_inode:btf"), null for None.
+// "anon_inode:bpf-prog", "anon_inode:bpf-link", "anon_inode:btf", "anon_inode:[perf_event]"), null
+// for None.
 const char* anon_inode_name(FdKind kind);
 
 }  // namespace bpfbox::shim

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "bpfbox/bpf.h"
+#include "shim/perf_event.hpp"
 #include "shim/real.hpp"
 
 namespace bpfbox::shim {
@@ -50,6 +51,8 @@ extern "C" __attribute__((visibility("default"))) long syscall(long number, ...)
     trace_bpf(a[0], r);
     return r;
   }
+  if (number == __NR_perf_event_open)
+    if (long r; serve_perf_event_open(a, &r)) return r;
   static SyscallFn fn = real<SyscallFn>("syscall");
   if (!fn) {
     errno = ENOSYS;

@@ -13,6 +13,7 @@
 #include "sys/btf.hpp"
 #include "sys/find_file.hpp"
 #include "sys/link.hpp"
+#include "sys/perf_events.hpp"
 #include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
 
@@ -314,13 +315,15 @@ Result<maps::ObjectRef> Objects::ref_map_fd(int fd) {
   return r;
 }
 
+// The BPF output events perf_event_open made through bpfbox (the shim): perf_events.hpp.
 Result<maps::ObjectRef> Objects::ref_perf_event_fd(int fd) {
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0) return Status(EBADF, "fd is not open");
-  return Status(EBADF, "perf event fds are not served by bpfbox's bpf() yet");
+  return PerfEvents::get().ref(fd);
 }
 
 void Objects::unref(const maps::ObjectRef& ref) {
+  if (ref.kind == maps::ObjectKind::PerfEvent) return PerfEvents::get().unref(ref);
   const Kind kind = ref.kind == maps::ObjectKind::Prog ? Kind::Prog : Kind::Map;
   std::lock_guard g(mu_);
   for (auto& [key, obj] : by_inode_)

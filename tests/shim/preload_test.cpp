@@ -4,7 +4,10 @@
 // process may call bpf() (root, bpftool, a bpffs at /sys/fs/bpf); those halves skip otherwise.
 #include <bpf/bpf.h>
 #include <fcntl.h>
+#include <linux/perf_event.h>
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 
 #include "subprocess.hpp"
 #include "sys/objects.hpp"
+#include "sys/perf_events.hpp"
 
 namespace {
 
@@ -170,6 +174,24 @@ std::vector<ClientCase> client_cases() {
        "run len=33 first=5: retval 2\n"
        "record size=8 len=33 first=5\n"
        "consume: 1\n"},
+      {"perf_buf", client_object("perf_buf"),
+       "run len=64 first=7: retval 2\n"
+       "run len=14 first=9: retval 2\n"
+       "run len=40 first=11: retval 2\n"
+       "sample size=20 len=64 first=7 pkt=07ababababababab\n"
+       "sample size=20 len=14 first=9 pkt=0900000000000000\n"
+       "sample size=20 len=40 first=11 pkt=0bcdcdcdcdcdcdcd\n"
+       "poll: 1\n"
+       "poll again: 0\n"
+       "overfill: 127 of 130 written\n"
+       "sample size=20 len=16 first=0 pkt=0000000000000000\n"
+       "poll: 1\n"
+       "samples: 127\n"
+       "run len=15 first=5: retval 2\n"
+       "lost 3\n"
+       "sample size=20 len=15 first=5 pkt=0511111111111111\n"
+       "poll: 1\n"
+       "buffers: 1\n"},
   };
 }
 
@@ -485,6 +507,70 @@ TEST(PreloadProc, CloseOfTheLastFdFreesTheObject) {
     EXPECT_NE(r.exit_code, 0) << r.out;
     EXPECT_NE(r.err.find("No such file or directory"), std::string::npos) << r.err;
   }
+}
+
+// perf_event_open of the BPF output event is bpfbox's (the clients' perf_buf case runs libbpf's
+// perf_buffer on it); here the kernel's answers around it: errno for what is refused, the ioctls,
+// the mmap rules of perf_mmap, the fd's link, a PERF_EVENT_ARRAY holding the event past its fd.
+TEST(PreloadProc, PerfEventOpenMmapIoctlAndClose) {
+  auto& events = bpfbox::sys::PerfEvents::get();
+  const size_t before = events.live_count();
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+  attr.sample_type = PERF_SAMPLE_RAW;
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  auto open_event = [&](int pid, int cpu) {
+    return int(syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  };
+  EXPECT_EQ(open_event(-1, -1), -1);
+  EXPECT_EQ(errno, EINVAL);
+  attr.sample_type |= PERF_SAMPLE_TIME;  // bpfbox writes raw samples only
+  EXPECT_EQ(open_event(-1, 0), -1);
+  EXPECT_EQ(errno, EOPNOTSUPP);
+  attr.sample_type = PERF_SAMPLE_RAW;
+  EXPECT_EQ(events.live_count(), before);
+
+  const int fd = open_event(-1, 0);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  EXPECT_EQ(events.live_count(), before + 1);
+  EXPECT_EQ(link_of(fd), "anon_inode:[perf_event]");
+  EXPECT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+  uint64_t id = 0;
+  EXPECT_EQ(ioctl(fd, PERF_EVENT_IOC_ID, &id), 0);
+  EXPECT_NE(id, 0u);
+  EXPECT_EQ(ioctl(fd, PERF_EVENT_IOC_ENABLE, 0), 0);
+  EXPECT_EQ(ioctl(fd, PERF_EVENT_IOC_SET_BPF, 3), -1);
+  EXPECT_EQ(errno, EINVAL);
+
+  // One page plus 2^n data pages from offset 0; once mapped, the same size only.
+  EXPECT_EQ(mmap(nullptr, 4 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(mmap(nullptr, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 4096), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+  void* p = mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ASSERT_NE(p, MAP_FAILED) << std::strerror(errno);
+  const auto* up = static_cast<const perf_event_mmap_page*>(p);
+  EXPECT_EQ(up->data_offset, 4096u);
+  EXPECT_EQ(up->data_size, 2 * 4096u);
+  EXPECT_EQ(up->data_head, 0u);
+  EXPECT_EQ(mmap(nullptr, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0), MAP_FAILED);
+  EXPECT_EQ(errno, EINVAL);
+
+  // A PERF_EVENT_ARRAY takes perf event fds only (EBADF for a map fd, as perf_event_get), and
+  // holds the event after its fd is closed, until the map goes.
+  const int arr = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "pea", 4, 4, 2, nullptr);
+  ASSERT_GE(arr, 0) << std::strerror(errno);
+  const uint32_t key = 0;
+  EXPECT_EQ(bpf_map_update_elem(arr, &key, &arr, BPF_ANY), -EBADF);
+  EXPECT_EQ(bpf_map_update_elem(arr, &key, &fd, BPF_ANY), 0);
+  munmap(p, 3 * 4096);
+  close(fd);
+  EXPECT_EQ(events.live_count(), before + 1);
+  close(arr);
+  EXPECT_EQ(events.live_count(), before);
 }
 
 }  // namespace
