@@ -7,9 +7,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bpfbox/bpf.h"
@@ -144,6 +147,74 @@ void Batch1024(benchmark::State& state) {
   close(fd);
 }
 BENCHMARK(Batch1024)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
+
+// Map churn while another thread's TEST_RUN repeats a program for ~0.5 s: 3000 delete + update
+// pairs on a full 16-entry HASH, which outrun its pool's slack, so each pair's element comes back
+// only once the runs that were active at its delete have ended. A repeat that held its RunSlot
+// for the whole loop made the churn wait for the repeat's end; it now leaves the slot every 1 ms
+// (progs::kRunSliceNs). Manual time: the churn's wall time.
+void ChurnDuringRepeat(benchmark::State& state) {
+  setup_runtime();
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_type = BPF_MAP_TYPE_HASH;
+  a.key_size = 4;
+  a.value_size = 8;
+  a.max_entries = 16;
+  const int fd = int(bpfbox_bpf(BPF_MAP_CREATE, &a, sizeof a));
+  bpf_insn insns[2] = {};
+  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  insns[1].code = BPF_JMP | BPF_EXIT;
+  std::memset(&a, 0, sizeof a);
+  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  a.insns = reinterpret_cast<uint64_t>(insns);
+  a.insn_cnt = 2;
+  a.license = reinterpret_cast<uint64_t>("GPL");
+  const int prog = int(bpfbox_bpf(BPF_PROG_LOAD, &a, sizeof a));
+  if (fd < 0 || prog < 0) {
+    state.SkipWithError("map or program refused");
+    return;
+  }
+  auto elem = [&](int cmd, uint32_t key, uint64_t value) {
+    union bpf_attr e;
+    std::memset(&e, 0, sizeof e);
+    e.map_fd = uint32_t(fd);
+    e.key = reinterpret_cast<uint64_t>(&key);
+    e.value = cmd == BPF_MAP_UPDATE_ELEM ? reinterpret_cast<uint64_t>(&value) : 0;
+    return bpfbox_bpf(cmd, &e, sizeof e);
+  };
+  for (uint32_t k = 0; k < 16; k++) elem(BPF_MAP_UPDATE_ELEM, k, k);
+  uint8_t pkt[64] = {};
+  // A repeat of about half a second.
+  auto run = [&](uint32_t repeat) {
+    union bpf_attr t;
+    std::memset(&t, 0, sizeof t);
+    t.test.prog_fd = uint32_t(prog);
+    t.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    t.test.data_size_in = sizeof pkt;
+    t.test.repeat = repeat;
+    bpfbox_bpf(BPF_PROG_TEST_RUN, &t, sizeof t);
+    return t.test.duration;
+  };
+  const uint32_t per_run = std::max<uint32_t>(1, run(1'000'000));
+  const uint32_t repeat = uint32_t(std::min<uint64_t>(500'000'000ull / per_run, UINT32_MAX));
+  uint32_t next = 16;
+  for (auto _ : state) {
+    std::thread runner([&] { run(repeat); });
+    usleep(20000);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 3000; i++, next++) {
+      elem(BPF_MAP_DELETE_ELEM, next - 16, 0);
+      elem(BPF_MAP_UPDATE_ELEM, next, next);
+    }
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    runner.join();
+  }
+  close(prog);
+  close(fd);
+}
+BENCHMARK(ChurnDuringRepeat)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -36,8 +36,13 @@ struct RunInput {
   std::span<const vm::MemRegion> regions;  // TestRunArgs::checked_regions
 };
 
-// bpf_test_run: runs the program `repeat` times (0 means 1) on one RunSlot, each run on the state
-// the previous one left (as the kernel's); sets retval and the average duration. A fault (checked
+// How long a TEST_RUN repeat holds its RunSlot before leaving it and taking it again (the
+// kernel's bpf_test_timer does so on need_resched), so that reclamation goes on meanwhile.
+constexpr uint64_t kRunSliceNs = 1'000'000;
+
+// bpf_test_run: runs the program `repeat` times (0 means 1) on a RunSlot taken again every
+// kRunSliceNs, each run on the state the previous one left (as the kernel's); sets retval and the
+// average duration (the runs' time, not the gaps between slots). A fault (checked
 // mode) ends the run with EFAULT and its description; a checked run may touch the context and the
 // packet buffer besides its stack.
 Status run_repeat(const TestRunProgram& prog, const RunInput& in, uint32_t repeat,
