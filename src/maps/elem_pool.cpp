@@ -37,9 +37,20 @@ uint32_t ElemPool::pop_locked(PoolCache& c, uint32_t floor) const {
   return idx;
 }
 
-// Moves the limbo elements no run can hold any more to the free list, and makes sure runs
-// starting from now announce a later epoch than the rest, so they will be.
+// Moves the limbo elements no run can hold any more to the free list: the closed batches in one
+// splice when they all may be reused (no walk over elements), else one by one from the head.
 bool ElemPool::reclaim_locked(PoolCache& c, uint64_t below) const {
+  if (c.closed_tail && c.closed_tag < below) {
+    uint32_t rest = link(elem(c.closed_tail))->next;
+    link(elem(c.closed_tail))->next = c.free_head;
+    c.free_head = c.limbo_head;
+    c.n_free += c.n_closed;
+    c.limbo_head = rest;
+    if (!rest) c.limbo_tail = 0;
+    c.closed_tail = 0;
+    c.n_closed = 0;
+    return true;
+  }
   bool moved = false;
   while (c.limbo_head && link(elem(c.limbo_head))->retire_tag < below) {
     uint32_t idx = c.limbo_head;
@@ -48,14 +59,14 @@ bool ElemPool::reclaim_locked(PoolCache& c, uint64_t below) const {
     c.free_head = idx;
     ++c.n_free;
     moved = true;
+    if (c.closed_tail) {
+      --c.n_closed;
+      if (idx == c.closed_tail) c.closed_tail = 0;
+    } else {
+      --c.n_open;
+    }
   }
-  // Tags are the epoch read at retire (not advanced per retire): advancing past the newest one
-  // now lets what is left be reclaimed at the next look, once the runs that saw this epoch end.
-  if (!c.limbo_head) {
-    c.limbo_tail = 0;
-  } else {
-    domain_->advance_past(link(elem(c.limbo_tail))->retire_tag);
-  }
+  if (!c.limbo_head) c.limbo_tail = 0;
   return moved;
 }
 
@@ -69,22 +80,77 @@ uint32_t ElemPool::fresh(uint32_t keep) {
   return 0;
 }
 
-// The fast path takes nothing from the reserve: a CPU's list down to its floor, then fresh
-// elements down to theirs. (Taking the reserve here let runs drain it while the oldest run was
-// preempted; the oldest then found nothing at all.)
+// Up to kBatch never-used elements (above the fresh reserve) for c: one returned, the rest on c's
+// free list. One atomic on the shared bump index per batch.
+uint32_t ElemPool::refill_fresh(PoolCache& c) {
+  const uint32_t limit = h_->capacity - std::min(fresh_reserve(), h_->capacity);
+  uint32_t b = h_->bump.load(std::memory_order_relaxed);
+  uint32_t n = 0;
+  while (b < limit) {
+    n = std::min(kBatch, limit - b);
+    if (h_->bump.compare_exchange_weak(b, b + n, std::memory_order_relaxed)) break;
+    n = 0;
+  }
+  if (!n) return 0;
+  for (uint32_t idx = b + 2; idx <= b + n; ++idx) {  // b + 1 is the caller's
+    link(elem(idx))->next = c.free_head;
+    c.free_head = idx;
+    ++c.n_free;
+  }
+  return b + 1;
+}
+
+// The fast path takes nothing from the reserve: a CPU's list down to its floor (refilled from its
+// limbo once the epoch has moved past its head, else with fresh elements), then fresh elements
+// down to theirs. (Taking the reserve here let runs drain it while the oldest run was preempted;
+// the oldest then found nothing at all.)
 uint32_t ElemPool::alloc(int32_t run_cpu) {
   if (run_cpu < 0) run_cpu = RunDomain::current_slot();  // a syscall-side call inside a run
   PoolCache& home = cache_for(run_cpu);
   if (!h_->scarce.load(std::memory_order_relaxed)) {
-    {
-      SpinGuard g(home.lock);
+    SpinGuard g(home.lock);
+    if (uint32_t idx = pop_locked(home, kCacheFloor)) return idx;
+    // Reading every slot's announcement is worth it only if the epoch has moved on.
+    if (home.closed_tail && home.closed_tag < domain_->epoch() &&
+        reclaim_locked(home, domain_->reusable_below()))
       if (uint32_t idx = pop_locked(home, kCacheFloor)) return idx;
-      if (home.limbo_head && reclaim_locked(home, domain_->reusable_below()))
-        if (uint32_t idx = pop_locked(home, kCacheFloor)) return idx;
-    }
-    if (uint32_t idx = fresh(fresh_reserve())) return idx;
+    if (uint32_t idx = refill_fresh(home)) return idx;
   }
+  if (!h_->scarce.load(std::memory_order_relaxed))
+    if (uint32_t idx = steal(home)) return idx;
   return alloc_slow(run_cpu, home);
+}
+
+// Up to kBatch free elements of another cache above its floor (a cache that allocated much and
+// retired little, or user space on another CPU, holds them): one returned, the rest on home's
+// list. The two locks are never held together.
+uint32_t ElemPool::steal(PoolCache& home) {
+  const uint32_t me = static_cast<uint32_t>(&home - caches_);
+  for (uint32_t k = 1; k < h_->n_caches; ++k) {
+    PoolCache& c = caches_[(me + k) % h_->n_caches];
+    uint32_t first = 0, last = 0, n = 0;
+    {
+      SpinGuard g(c.lock);
+      while (n < kBatch) {
+        uint32_t idx = pop_locked(c, kCacheFloor);
+        if (!idx) break;
+        link(elem(idx))->next = first;
+        if (!first) last = idx;
+        first = idx;
+        ++n;
+      }
+    }
+    if (!n) continue;
+    uint32_t idx = first;
+    if (n > 1) {
+      SpinGuard g(home.lock);
+      link(elem(last))->next = home.free_head;
+      home.free_head = link(elem(first))->next;
+      home.n_free += n - 1;
+    }
+    return idx;
+  }
+  return 0;
 }
 
 // A free element: this CPU's list, fresh elements, other CPUs' lists; with reserve_too, down to
@@ -121,11 +187,12 @@ uint32_t ElemPool::alloc_slow(int32_t run_cpu, PoolCache& home) {
     }
     // More than the reserve can hold: something is free outside it.
     if (left > reserve()) {
-      h_->scarce.store(0, std::memory_order_relaxed);
+      if (h_->scarce.load(std::memory_order_relaxed))
+        h_->scarce.store(0, std::memory_order_relaxed);
       if (uint32_t idx = take(home, /*reserve_too=*/false)) return idx;
       continue;  // taken meanwhile by others
     }
-    h_->scarce.store(1, std::memory_order_relaxed);
+    if (!h_->scarce.load(std::memory_order_relaxed)) h_->scarce.store(1, std::memory_order_relaxed);
     // Runs starting from now are newer than all of limbo, so they can wait for it rather than
     // take the reserve (tags are epochs read lazily: a run announcing the same epoch as the
     // oldest counts as oldest).
@@ -150,9 +217,10 @@ void ElemPool::retire(uint32_t idx) {
   PoolCache& c = cache_for(-1);
   SpinGuard g(c.lock);
   PoolLink* l = link(elem(idx));
-  // The current epoch, not advanced: advancing it at every retire made every update write a line
-  // each run start reads. Whoever needs reuse advances it (reclaim_locked). Under the lock, so
-  // the cache's limbo stays in order.
+  // The current epoch, advanced once per kBatch retires of this cache, not per retire: advancing
+  // it at every retire made every update write a line each run start reads. A batch left open
+  // is advanced past by whoever needs it (the slow path). Under the lock, so the cache's limbo
+  // stays in order.
   l->retire_tag = domain_->retire_tag();
   l->next = 0;
   if (c.limbo_tail) {
@@ -161,6 +229,13 @@ void ElemPool::retire(uint32_t idx) {
     c.limbo_head = idx;
   }
   c.limbo_tail = idx;
+  if (++c.n_open >= kBatch) {  // close the batch
+    domain_->advance_past(l->retire_tag);
+    c.closed_tail = idx;
+    c.closed_tag = l->retire_tag;
+    c.n_closed += c.n_open;
+    c.n_open = 0;
+  }
 }
 
 }  // namespace bpfbox::maps

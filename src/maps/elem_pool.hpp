@@ -6,8 +6,12 @@
 //
 // As the kernel's per-CPU freelists: free and limbo lists are per CPU slot (a cache each, with its
 // own lock and cache line), so threads on different CPUs allocate and retire without touching a
-// shared line; fresh elements come from one atomic bump index. Only when the pool runs low does an
-// allocation look at every cache (the slow path, with the reserve rule below).
+// shared line. Shared lines are touched once per batch of kBatch elements, not per element: fresh
+// elements come from one atomic bump index kBatch at a time, a cache advances the epoch after
+// kBatch retires (so by the time its free list runs low, the batches before the last one are
+// reusable), and reads the other slots' announcements only when it refills its free list from its
+// limbo. Only when the pool runs low does an allocation look at every cache (the slow path, with
+// the reserve rule below).
 #pragma once
 
 #include <atomic>
@@ -32,6 +36,12 @@ struct alignas(64) PoolCache {
   uint32_t n_free;  // on the free list
   uint32_t limbo_head;
   uint32_t limbo_tail;
+  // Limbo is closed batches (head .. closed_tail, all tagged <= closed_tag, moved to the free list
+  // in one splice) then the open batch (n_open elements retired since the last advance).
+  uint32_t closed_tail;
+  uint32_t n_closed;
+  uint32_t n_open;
+  uint64_t closed_tag;
 };
 
 // Lives in the arena.
@@ -77,6 +87,7 @@ class ElemPool {
   // itself. run_cpu: the run's slot, or -1.
   uint32_t alloc(int32_t run_cpu);
   static constexpr uint32_t kCacheFloor = 16;
+  static constexpr uint32_t kBatch = 32;
   uint32_t fresh_reserve() const { return h_->n_caches * kCacheFloor; }
   uint32_t reserve() const { return h_->n_caches * kCacheFloor + fresh_reserve(); }
   void free_unused(uint32_t idx);  // never made visible to readers
@@ -88,6 +99,8 @@ class ElemPool {
   uint32_t pop_locked(PoolCache& c, uint32_t floor) const;
   bool reclaim_locked(PoolCache& c, uint64_t below) const;
   uint32_t fresh(uint32_t keep);
+  uint32_t refill_fresh(PoolCache& c);
+  uint32_t steal(PoolCache& home);
   uint32_t take(PoolCache& home, bool reserve_too);
   uint32_t alloc_slow(int32_t run_cpu, PoolCache& home);
 

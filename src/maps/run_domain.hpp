@@ -78,6 +78,7 @@ class RunDomain {
   // Advances the epoch and returns the old value: everything retired before is older than any
   // run that starts from now on (for rare retires that want to be reclaimed without a demand).
   uint64_t retire() { return shared_->epoch.fetch_add(1, std::memory_order_seq_cst); }
+  uint64_t epoch() const { return shared_->epoch.load(std::memory_order_relaxed); }
   // Makes runs starting from now announce an epoch above `tag` (advances the epoch if needed).
   void advance_past(uint64_t tag);
   // The epoch the run in `slot` announced, 0 if no run is in it.
