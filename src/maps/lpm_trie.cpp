@@ -48,9 +48,11 @@ constexpr uint64_t kLayoutOff = kMapHeaderSize;
 struct TrieView {
   TrieLayout* layout;
   ElemPool pool;
+  uint8_t* nodes;      // node 1 (pool.elem(1)), so that lookups index without the pool header
+  uint64_t node_size;  // the pool's elem_size
   uint32_t data_size, max_prefixlen, value_off, value_size, max_entries;
 
-  Node* node(uint32_t idx) const { return reinterpret_cast<Node*>(pool.elem(idx)); }
+  Node* node(uint32_t idx) const { return reinterpret_cast<Node*>(nodes + (idx - 1) * node_size); }
   const uint8_t* data(const Node* n) const {
     return reinterpret_cast<const uint8_t*>(n) + kDataOff;
   }
@@ -74,21 +76,42 @@ bool extract_bit(const uint8_t* data, uint32_t index) {
   return (data[index / 8] >> (7 - index % 8)) & 1;
 }
 
-// The number of leading bits node and key share, up to the shorter prefix.
-uint32_t longest_prefix_match(const TrieView& v, const Node* n, const uint8_t* kdata,
-                              uint32_t kprefixlen) {
-  uint32_t limit = std::min(n->prefixlen, kprefixlen);
-  const uint8_t* nd = v.data(n);
-  uint32_t bits = 0;
-  for (uint32_t i = 0; i < v.data_size && bits < limit; ++i) {
-    uint8_t diff = nd[i] ^ kdata[i];
-    if (diff) {
-      bits += static_cast<uint32_t>(__builtin_clz(uint32_t(diff)) - 24);
+// The number of leading bits a and b (size bytes each) share, up to limit: 64, then 32 bits at a
+// time as big-endian words (xor and count leading zeros, as the kernel's), bytes for the rest.
+inline uint32_t common_bits(const uint8_t* a, const uint8_t* b, uint32_t size, uint32_t limit) {
+  uint32_t bits = 0, i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a + i, 8);
+    std::memcpy(&y, b + i, 8);
+    if (uint64_t d = __builtin_bswap64(x ^ y))
+      return std::min(bits + static_cast<uint32_t>(__builtin_clzll(d)), limit);
+    bits += 64;
+    if (bits >= limit) return limit;
+  }
+  if (i + 4 <= size) {
+    uint32_t x, y;
+    std::memcpy(&x, a + i, 4);
+    std::memcpy(&y, b + i, 4);
+    if (uint32_t d = __builtin_bswap32(x ^ y))
+      return std::min(bits + static_cast<uint32_t>(__builtin_clz(d)), limit);
+    bits += 32;
+    i += 4;
+  }
+  for (; i < size && bits < limit; ++i) {
+    if (uint8_t d = a[i] ^ b[i]) {
+      bits += static_cast<uint32_t>(__builtin_clz(uint32_t(d)) - 24);
       break;
     }
     bits += 8;
   }
   return std::min(bits, limit);
+}
+
+// The number of leading bits node and key share, up to the shorter prefix.
+uint32_t longest_prefix_match(const TrieView& v, const Node* n, const uint8_t* kdata,
+                              uint32_t kprefixlen) {
+  return common_bits(v.data(n), kdata, v.data_size, std::min(n->prefixlen, kprefixlen));
 }
 
 Status alloc_check(const MapAttr& a) {
@@ -158,9 +181,43 @@ Node* lookup_node(const TrieView& v, const void* key) {
   return found;
 }
 
+// lookup_node for IPv4 keys (4 data bytes): the key as one host-order word, each node's data
+// xored with it once (the kernel's 32-bit compare with fls).
+Node* lookup_node_v4(const TrieView& v, const void* key) {
+  const uint32_t kpl = key_prefixlen(key);
+  if (kpl > 32) return nullptr;
+  uint32_t k;
+  std::memcpy(&k, key_data(key), 4);
+  k = __builtin_bswap32(k);
+  uint8_t* const nodes = v.nodes;
+  const uint64_t size = v.node_size;
+  Node* found = nullptr;
+  for (uint32_t idx = v.layout->root.load(std::memory_order_acquire); idx;) {
+    Node* n = reinterpret_cast<Node*>(nodes + (idx - 1) * size);
+    // Both children loaded before the compare decides: the walk waits for one load per node.
+    const uint32_t c0 = n->child[0].load(std::memory_order_acquire);
+    const uint32_t c1 = n->child[1].load(std::memory_order_acquire);
+    uint32_t nd;
+    std::memcpy(&nd, reinterpret_cast<const uint8_t*>(n) + kDataOff, 4);
+    const uint32_t d = __builtin_bswap32(nd) ^ k;
+    const uint32_t pl = n->prefixlen;
+    const uint32_t match =
+        std::min(d ? static_cast<uint32_t>(__builtin_clz(d)) : 32u, std::min(pl, kpl));
+    if (match == 32) {
+      found = n;
+      break;
+    }
+    if (match < pl) break;
+    if (!(n->flags.load(std::memory_order_acquire) & kFlagIntermediate)) found = n;
+    idx = (k >> (31 - pl)) & 1 ? c1 : c0;  // pl < 32 here
+  }
+  return found;
+}
+
+template <bool V4>
 void* prog_lookup(Map* m, const void* key, uint32_t) {
   TrieView& v = view(*m);
-  Node* n = lookup_node(v, key);
+  Node* n = V4 ? lookup_node_v4(v, key) : lookup_node(v, key);
   return n ? v.value(n) : nullptr;
 }
 
@@ -359,7 +416,7 @@ Status errno_status(long err, const char* what) {
 Status lookup(Map& m, const void* key, void* value, uint64_t) {
   TrieView& v = view(m);
   SpinGuard g(v.layout->lock);
-  Node* n = lookup_node(v, key);
+  Node* n = v.data_size == 4 ? lookup_node_v4(v, key) : lookup_node(v, key);
   if (!n) return Status(ENOENT, "lookup: no prefix matches");
   std::memcpy(value, v.value(n), v.value_size);
   return Status::ok();
@@ -383,6 +440,8 @@ void bind(Map& m) {
   auto* v = new TrieView();
   v->layout = l;
   v->pool = ElemPool(m.arena_base(), &l->pool, &RunDomain::process());
+  v->nodes = v->pool.elem(1);
+  v->node_size = l->pool.elem_size;
   v->data_size = l->data_size;
   v->max_prefixlen = l->max_prefixlen;
   v->value_off = l->value_off;
@@ -390,7 +449,7 @@ void bind(Map& m) {
   v->max_entries = m.max_entries();
   m.impl = v;
   ProgOps p;
-  p.lookup = prog_lookup;
+  p.lookup = v->data_size == 4 ? prog_lookup<true> : prog_lookup<false>;
   p.update = prog_update;
   p.delete_elem = prog_delete;
   MapBuilder::set_prog(m, p);
