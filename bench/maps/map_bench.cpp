@@ -1,8 +1,11 @@
 // Map lookup/update/delete cost per operation, 1 and 2 threads: bpfbox's program side (what the
-// helpers call inside a run), bpfbox's syscall side, the kernel's map through bpf(), and
-// std::unordered_map (under a mutex when shared by threads).
+// helpers call inside a run), bpfbox's syscall side, the kernel's map through bpf() (the syscall
+// round trip) and from a program (BPF_PROG_TEST_RUN of a few instructions calling the helper: the
+// kernel's own program-side cost), and std::unordered_map (under a mutex when shared by threads).
+// QUEUE and STACK time a push + pop pair, BLOOM_FILTER push (update) and peek (lookup).
 //
-//   ./build-maps/bench/maps/maps_bench --benchmark_filter=Lookup
+//   ./build/bench/maps/maps_bench --benchmark_filter=Lookup
+#include <arpa/inet.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,14 +30,37 @@ using bpfbox::maps::RunSlot;
 constexpr uint32_t kKeys = 1024;
 constexpr uint32_t kMaxEntries = 4096;
 
+bool keyless(uint32_t type) {
+  return type == BPF_MAP_TYPE_QUEUE || type == BPF_MAP_TYPE_STACK ||
+         type == BPF_MAP_TYPE_BLOOM_FILTER;
+}
+
 union bpf_attr attr_for(uint32_t type) {
   union bpf_attr a;
   std::memset(&a, 0, sizeof a);
   a.map_type = type;
-  a.key_size = 4;
+  a.key_size = keyless(type) ? 0 : 4;
   a.value_size = 8;
   a.max_entries = kMaxEntries;
+  if (type == BPF_MAP_TYPE_LPM_TRIE) {
+    a.key_size = 8;  // struct bpf_lpm_trie_key_u8 with an IPv4 address
+    a.map_flags = BPF_F_NO_PREALLOC;
+  }
   return a;
+}
+
+// Key k of the kKeys the maps hold (LPM_TRIE: the /24 10.k.0/24 when filling, and an address in
+// it, /32, when looking up).
+struct Key {
+  uint32_t w[2];
+};
+Key key_for(uint32_t type, uint32_t k, bool fill) {
+  Key key{{k, 0}};
+  if (type == BPF_MAP_TYPE_LPM_TRIE) {
+    key.w[0] = fill ? 24 : 32;
+    key.w[1] = htonl(0x0a000000u | (k << 8) | (fill ? 0 : k & 0xff));
+  }
+  return key;
 }
 
 uint32_t value_bytes(uint32_t type) {
@@ -52,7 +78,15 @@ Map& bpfbox_map(uint32_t type) {
     auto r = Map::create(attr_for(type));
     m = *r;
     std::vector<uint8_t> v(value_bytes(type), 1);
-    for (uint32_t k = 0; k < kKeys; ++k) m->update(&k, v.data());
+    if (keyless(type)) {
+      RunSlot run;
+      for (uint32_t k = 0; k < kKeys; ++k) m->prog().push(m.get(), &k, 0, run.cpu());
+    } else {
+      for (uint32_t k = 0; k < kKeys; ++k) {
+        Key key = key_for(type, k, true);
+        m->update(&key, v.data());
+      }
+    }
   }
   return *m;
 }
@@ -73,10 +107,12 @@ int kernel_map(uint32_t type) {
   if (fd >= 0) {
     std::vector<uint8_t> v(value_bytes(type), 1);
     for (uint32_t k = 0; k < kKeys; ++k) {
+      Key key = key_for(type, k, true);
+      if (keyless(type)) std::memcpy(v.data(), &k, 4);
       union bpf_attr u;
       std::memset(&u, 0, sizeof u);
       u.map_fd = static_cast<uint32_t>(fd);
-      u.key = reinterpret_cast<uint64_t>(&k);
+      u.key = keyless(type) ? 0 : reinterpret_cast<uint64_t>(&key);
       u.value = reinterpret_cast<uint64_t>(v.data());
       sys_bpf(BPF_MAP_UPDATE_ELEM, &u);
     }
@@ -92,23 +128,51 @@ uint32_t next_key(uint32_t& x) {
 
 // ---- bpfbox, program side: inside one run (RunSlot held across the loop, as a program would).
 void BM_Bpfbox_Prog_Lookup(benchmark::State& state) {
-  Map& m = bpfbox_map(static_cast<uint32_t>(state.range(0)));
+  uint32_t type = static_cast<uint32_t>(state.range(0));
+  Map& m = bpfbox_map(type);
   uint32_t x = static_cast<uint32_t>(state.thread_index()) + 1;
   RunSlot run;
+  if (type == BPF_MAP_TYPE_BLOOM_FILTER) {
+    for (auto _ : state) {
+      uint64_t v = next_key(x);
+      benchmark::DoNotOptimize(m.prog().peek(&m, &v, run.cpu()));
+    }
+    return;
+  }
   for (auto _ : state) {
-    uint32_t k = next_key(x);
+    Key k = key_for(type, next_key(x), false);
     benchmark::DoNotOptimize(m.prog_lookup(&k, run.cpu()));
   }
 }
 void BM_Bpfbox_Prog_Update(benchmark::State& state) {
-  Map& m = bpfbox_map(static_cast<uint32_t>(state.range(0)));
+  uint32_t type = static_cast<uint32_t>(state.range(0));
+  Map& m = bpfbox_map(type);
   uint32_t x = static_cast<uint32_t>(state.thread_index()) + 1;
   uint64_t v = 7;
+  if (type == BPF_MAP_TYPE_BLOOM_FILTER) {
+    for (auto _ : state) {
+      RunSlot run;
+      v = next_key(x);
+      benchmark::DoNotOptimize(m.prog().push(&m, &v, BPF_ANY, run.cpu()));
+    }
+    return;
+  }
   for (auto _ : state) {
     RunSlot run;  // a run per update: retired elements come back between runs
-    uint32_t k = next_key(x);
+    Key k = key_for(type, next_key(x), true);
     benchmark::DoNotOptimize(m.prog_update(&k, &v, BPF_ANY, run.cpu()));
   }
+}
+// QUEUE and STACK: a push and a pop in one run.
+void BM_Bpfbox_Prog_PushPop(benchmark::State& state) {
+  Map& m = bpfbox_map(static_cast<uint32_t>(state.range(0)));
+  uint64_t v = 7;
+  for (auto _ : state) {
+    RunSlot run;
+    m.prog().push(&m, &v, BPF_ANY, run.cpu());
+    benchmark::DoNotOptimize(m.prog().pop(&m, &v, run.cpu()));
+  }
+  state.SetItemsProcessed(state.iterations() * 2);
 }
 void BM_Bpfbox_Prog_DeleteInsert(benchmark::State& state) {
   Map& m = bpfbox_map(static_cast<uint32_t>(state.range(0)));
@@ -136,7 +200,7 @@ void BM_Bpfbox_Sys_Lookup(benchmark::State& state) {
   std::vector<uint8_t> v(value_bytes(type));
   uint32_t x = static_cast<uint32_t>(state.thread_index()) + 1;
   for (auto _ : state) {
-    uint32_t k = next_key(x);
+    Key k = key_for(type, next_key(x), false);
     benchmark::DoNotOptimize(m.lookup(&k, v.data()).err());
   }
 }
@@ -146,7 +210,7 @@ void BM_Bpfbox_Sys_Update(benchmark::State& state) {
   std::vector<uint8_t> v(value_bytes(type), 3);
   uint32_t x = static_cast<uint32_t>(state.thread_index()) + 1;
   for (auto _ : state) {
-    uint32_t k = next_key(x);
+    Key k = key_for(type, next_key(x), true);
     benchmark::DoNotOptimize(m.update(&k, v.data()).err());
   }
 }
@@ -185,8 +249,10 @@ void BM_Kernel_Sys_Lookup(benchmark::State& state) {
   std::vector<uint8_t> v(value_bytes(type));
   uint32_t x = static_cast<uint32_t>(state.thread_index()) + 1;
   for (auto _ : state) {
-    uint32_t k = next_key(x);
-    benchmark::DoNotOptimize(kernel_elem(BPF_MAP_LOOKUP_ELEM, fd, &k, v.data(), 0));
+    Key k = key_for(type, next_key(x), false);
+    if (keyless(type)) std::memcpy(v.data(), &k, 4);  // BLOOM_FILTER: peek for this value
+    benchmark::DoNotOptimize(
+        kernel_elem(BPF_MAP_LOOKUP_ELEM, fd, keyless(type) ? nullptr : &k, v.data(), 0));
   }
 }
 void BM_Kernel_Sys_Update(benchmark::State& state) {
@@ -196,9 +262,176 @@ void BM_Kernel_Sys_Update(benchmark::State& state) {
   std::vector<uint8_t> v(value_bytes(type), 3);
   uint32_t x = static_cast<uint32_t>(state.thread_index()) + 1;
   for (auto _ : state) {
-    uint32_t k = next_key(x);
-    benchmark::DoNotOptimize(kernel_elem(BPF_MAP_UPDATE_ELEM, fd, &k, v.data(), 0));
+    Key k = key_for(type, next_key(x), true);
+    if (keyless(type)) std::memcpy(v.data(), &k, 4);
+    benchmark::DoNotOptimize(
+        kernel_elem(BPF_MAP_UPDATE_ELEM, fd, keyless(type) ? nullptr : &k, v.data(), 0));
   }
+}
+void BM_Kernel_Sys_PushPop(benchmark::State& state) {
+  uint32_t type = static_cast<uint32_t>(state.range(0));
+  int fd = kernel_map(type);
+  if (!kernel_ready(state, fd)) return;
+  uint64_t v = 7;
+  for (auto _ : state) {
+    kernel_elem(BPF_MAP_UPDATE_ELEM, fd, nullptr, &v, 0);
+    benchmark::DoNotOptimize(kernel_elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, fd, nullptr, &v, 0));
+  }
+  state.SetItemsProcessed(state.iterations() * 2);
+}
+
+// ---- the kernel's map from a program: BPF_PROG_TEST_RUN of an XDP program that picks a key with
+// bpf_get_prandom_u32() and calls one map helper (QUEUE/STACK: push then pop), `repeat` times; the
+// kernel reports the mean ns per run. "kernel prog base" is the same program without the map call.
+enum class ProgOp { None, Lookup, Update, PushPop };
+
+struct Insn {
+  static bpf_insn make(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst & 0xf;
+    i.src_reg = src & 0xf;
+    i.off = off;
+    i.imm = imm;
+    return i;
+  }
+};
+void emit_call(std::vector<bpf_insn>& p, int32_t fn) {
+  p.push_back(Insn::make(BPF_JMP | BPF_CALL, 0, 0, 0, fn));
+}
+void emit_map_args(std::vector<bpf_insn>& p, int fd, int16_t key_off, int16_t value_off) {
+  p.push_back(Insn::make(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, fd));
+  p.push_back(Insn::make(0, 0, 0, 0, 0));
+  p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
+  p.push_back(Insn::make(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, key_off));
+  p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0));
+  p.push_back(Insn::make(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, value_off));
+  p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, BPF_ANY));
+}
+
+// Stack: key at fp-16 (8 bytes: for LPM_TRIE the prefix length, then the address), value at
+// fp-8.
+std::vector<bpf_insn> kernel_prog(uint32_t type, int fd, ProgOp op) {
+  std::vector<bpf_insn> p;
+  emit_call(p, BPF_FUNC_get_prandom_u32);
+  p.push_back(Insn::make(BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, kKeys - 1));
+  if (type == BPF_MAP_TYPE_LPM_TRIE) {  // 10.(k >> 8).(k & 255).(k & 255)/32, as key_for
+    p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_AND | BPF_K, 1, 0, 0, 0xff));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 1, 0, 0));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_LSH | BPF_K, 1, 0, 0, 16));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_LSH | BPF_K, 2, 0, 0, 24));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_OR | BPF_X, 1, 2, 0, 0));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_RSH | BPF_K, 0, 0, 0, 8));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 8));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_OR | BPF_X, 0, 1, 0, 0));
+    p.push_back(Insn::make(BPF_ALU64 | BPF_OR | BPF_K, 0, 0, 0, 0x0a));
+    p.push_back(Insn::make(BPF_ST | BPF_MEM | BPF_W, 10, 0, -16, 32));
+    p.push_back(Insn::make(BPF_STX | BPF_MEM | BPF_W, 10, 0, -12, 0));
+  } else {
+    p.push_back(Insn::make(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -16, 0));
+  }
+  p.push_back(Insn::make(BPF_STX | BPF_MEM | BPF_DW, 10, 0, -8, 0));  // the value
+  const bool keyed = !keyless(type);
+  switch (op) {
+    case ProgOp::None:
+      break;
+    case ProgOp::Lookup:
+      emit_map_args(p, fd, -16, -8);
+      if (keyed) {
+        emit_call(p, BPF_FUNC_map_lookup_elem);
+      } else {  // bloom filter peek(map, value)
+        p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 3, 0, 0));
+        emit_call(p, BPF_FUNC_map_peek_elem);
+      }
+      break;
+    case ProgOp::Update:
+      emit_map_args(p, fd, -16, -8);
+      if (keyed) {
+        emit_call(p, BPF_FUNC_map_update_elem);
+      } else {  // push(map, value, flags)
+        p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 3, 0, 0));
+        p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, BPF_ANY));
+        emit_call(p, BPF_FUNC_map_push_elem);
+      }
+      break;
+    case ProgOp::PushPop:
+      emit_map_args(p, fd, -16, -8);
+      p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 3, 0, 0));
+      p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, BPF_ANY));
+      emit_call(p, BPF_FUNC_map_push_elem);
+      emit_map_args(p, fd, -16, -8);
+      p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 3, 0, 0));
+      emit_call(p, BPF_FUNC_map_pop_elem);
+      break;
+  }
+  p.push_back(Insn::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2));  // XDP_PASS
+  p.push_back(Insn::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  return p;
+}
+
+int kernel_prog_fd(uint32_t type, ProgOp op) {
+  static std::mutex mu;
+  static std::map<std::pair<uint32_t, int>, int> fds;
+  int fd = kernel_map(type);
+  std::lock_guard<std::mutex> g(mu);
+  auto key = std::make_pair(type, static_cast<int>(op));
+  auto it = fds.find(key);
+  if (it != fds.end()) return it->second;
+  int pfd = -1;
+  if (fd >= 0) {
+    std::vector<bpf_insn> insns = kernel_prog(type, fd, op);
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_XDP;
+    a.insns = reinterpret_cast<uint64_t>(insns.data());
+    a.insn_cnt = static_cast<uint32_t>(insns.size());
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    pfd = static_cast<int>(sys_bpf(BPF_PROG_LOAD, &a));
+  }
+  fds[key] = pfd;
+  return pfd;
+}
+
+void kernel_prog_bench(benchmark::State& state, ProgOp op) {
+  uint32_t type = static_cast<uint32_t>(state.range(0));
+  int pfd = kernel_prog_fd(type, op);
+  if (pfd < 0) {
+    state.SkipWithError("bpf(BPF_PROG_LOAD) refused: no kernel baseline");
+    return;
+  }
+  constexpr uint32_t kRepeat = 512;
+  uint8_t pkt[64] = {};
+  double ns = 0;
+  for (auto _ : state) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.test.prog_fd = static_cast<uint32_t>(pfd);
+    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    a.test.data_size_in = sizeof pkt;
+    a.test.repeat = kRepeat;
+    if (sys_bpf(BPF_PROG_TEST_RUN, &a) < 0) {
+      state.SkipWithError("BPF_PROG_TEST_RUN failed");
+      return;
+    }
+    ns += a.test.duration;
+  }
+  // The kernel's mean ns per program run, averaged over iterations and threads.
+  state.counters["kernel_ns"] =
+      benchmark::Counter(ns / double(state.iterations()), benchmark::Counter::kAvgThreads);
+  state.SetItemsProcessed(state.iterations() * kRepeat);
+}
+void BM_Kernel_Prog_Base(benchmark::State& state) {
+  kernel_prog_bench(state, ProgOp::None);
+}
+void BM_Kernel_Prog_Lookup(benchmark::State& state) {
+  kernel_prog_bench(state, ProgOp::Lookup);
+}
+void BM_Kernel_Prog_Update(benchmark::State& state) {
+  kernel_prog_bench(state, ProgOp::Update);
+}
+void BM_Kernel_Prog_PushPop(benchmark::State& state) {
+  kernel_prog_bench(state, ProgOp::PushPop);
 }
 void BM_Kernel_Sys_DeleteInsert(benchmark::State& state) {
   uint32_t type = static_cast<uint32_t>(state.range(0));
@@ -257,29 +490,45 @@ void BM_Std_DeleteInsert(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 2);
 }
 
-void all_types(benchmark::internal::Benchmark* b) {
+// Keyed types (lookup and update), BLOOM_FILTER (peek and push), QUEUE/STACK (push + pop).
+void keyed_types(benchmark::internal::Benchmark* b) {
   b->ArgName("type");
-  for (int t :
-       {BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH})
+  for (int t : {BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_HASH,
+                BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LPM_TRIE})
     b->Arg(t);
   b->Threads(1)->Threads(2)->UseRealTime();
+}
+void lookup_types(benchmark::internal::Benchmark* b) {
+  keyed_types(b);
+  b->Arg(BPF_MAP_TYPE_BLOOM_FILTER);
 }
 void hash_types(benchmark::internal::Benchmark* b) {
   b->ArgName("type");
   for (int t : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH}) b->Arg(t);
   b->Threads(1)->Threads(2)->UseRealTime();
 }
+void fifo_types(benchmark::internal::Benchmark* b) {
+  b->ArgName("type");
+  for (int t : {BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK}) b->Arg(t);
+  b->Threads(1)->Threads(2)->UseRealTime();
+}
 
-BENCHMARK(BM_Bpfbox_Prog_Lookup)->Apply(all_types);
-BENCHMARK(BM_Bpfbox_Prog_Update)->Apply(all_types);
+BENCHMARK(BM_Bpfbox_Prog_Lookup)->Apply(lookup_types);
+BENCHMARK(BM_Bpfbox_Prog_Update)->Apply(lookup_types);
 BENCHMARK(BM_Bpfbox_Prog_DeleteInsert)->Apply(hash_types);
+BENCHMARK(BM_Bpfbox_Prog_PushPop)->Apply(fifo_types);
 BENCHMARK(BM_Bpfbox_RunEnterExit)->Threads(1)->Threads(2)->UseRealTime();
-BENCHMARK(BM_Bpfbox_Sys_Lookup)->Apply(all_types);
-BENCHMARK(BM_Bpfbox_Sys_Update)->Apply(all_types);
+BENCHMARK(BM_Bpfbox_Sys_Lookup)->Apply(keyed_types);
+BENCHMARK(BM_Bpfbox_Sys_Update)->Apply(keyed_types);
 BENCHMARK(BM_Bpfbox_Sys_DeleteInsert)->Apply(hash_types);
-BENCHMARK(BM_Kernel_Sys_Lookup)->Apply(all_types);
-BENCHMARK(BM_Kernel_Sys_Update)->Apply(all_types);
+BENCHMARK(BM_Kernel_Prog_Base)->Arg(BPF_MAP_TYPE_HASH)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Kernel_Prog_Lookup)->Apply(lookup_types);
+BENCHMARK(BM_Kernel_Prog_Update)->Apply(lookup_types);
+BENCHMARK(BM_Kernel_Prog_PushPop)->Apply(fifo_types);
+BENCHMARK(BM_Kernel_Sys_Lookup)->Apply(lookup_types);
+BENCHMARK(BM_Kernel_Sys_Update)->Apply(lookup_types);
 BENCHMARK(BM_Kernel_Sys_DeleteInsert)->Apply(hash_types);
+BENCHMARK(BM_Kernel_Sys_PushPop)->Apply(fifo_types);
 BENCHMARK(BM_Std_Lookup)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Std_Update)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Std_DeleteInsert)->Threads(1)->Threads(2)->UseRealTime();
