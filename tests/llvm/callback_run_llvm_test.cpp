@@ -3,7 +3,8 @@
 // interpreter, the JIT and the LLVM tier, and compared with the kernel's BPF_PROG_TEST_RUN of the
 // same program and map contents (skipped where bpf() is refused). Edge cases: no iterations, the
 // callback stopping the loop, nested loops, a callback making a bpf-to-bpf call, hash maps with
-// the callback deleting the element it visits.
+// the callback deleting the element it visits; and bpf_map_lookup_elem on a hash map, which the
+// LLVM tier calls directly (the map family's lookup, no helper in between).
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -264,6 +265,23 @@ TEST(LlvmCallbackRun, ForEachMapElemMatchesTheKernel) {
          BPF_MAP_TYPE_HASH,
          10 * 16 + 4,
          {{0, 2}, {1, std::nullopt}, {2, 4}, {3, std::nullopt}}});
+}
+
+// key = k; v = lookup(map 0, &key); if (!v) return 99; *v += 10; return *v
+std::string hash_lookup_text(int key) {
+  return "r1 = " + std::to_string(key) +
+         "\n*(u32 *)(r10 -4) = r1\nr2 = r10\nr2 += -4\nr1 = map[fd:0]\n"
+         "call bpf_map_lookup_elem\nif r0 == 0 goto +5\nr1 = *(u64 *)(r0 +0)\nr1 += 10\n"
+         "*(u64 *)(r0 +0) = r1\nr0 = r1\nexit\nr0 = 99\nexit\n";
+}
+
+TEST(LlvmCallbackRun, HashLookupMatchesTheKernel) {
+  check({hash_lookup_text(2), {kMain}, BPF_MAP_TYPE_HASH, 13, {{0, 1}, {1, 2}, {2, 13}, {3, 4}}});
+  check({hash_lookup_text(7),
+         {kMain},
+         BPF_MAP_TYPE_HASH,
+         99,
+         {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {7, std::nullopt}}});
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "helpers/protos.hpp"
+#include "isa/disasm.hpp"
 #include "llvm_harness.hpp"
 
 namespace bpfbox::vm::llvm_tier::test {
@@ -288,6 +290,76 @@ TEST(LlvmCalls, FaultsBudgetsAndPacketLoadsInsideCallbacks) {
   const std::vector<uint8_t> pkt = {1, 2, 3, 4, 5, 6, 7, 8, 9};
   EXPECT_LLVM_SAME_AS_INTERP(p.insns, {}, pkt.data(), static_cast<uint32_t>(pkt.size()));
   EXPECT_EQ(run(EngineKind::Llvm, llvm_modes()[0], p.insns, {}, pkt.data(), 9).r0, 5u);
+}
+
+// bpf_loop itself (the helper's implementation, not the harness's look-alike) is inlined when the
+// callback is known at the call (unchecked mode): a loop calling the callback's function. Its
+// semantics against the interpreter calling the helper: bad flags, too many iterations, only
+// the low 32 bits of the count, any non-zero return stopping, the depth limit, a fault and the
+// budget inside the callback.
+TEST(LlvmCalls, InlinedBpfLoopKeepsTheHelpersSemantics) {
+  HelperTable table;
+  table.set(BPF_FUNC_loop, "bpf_loop", helpers::kLoopProto.fn);
+  // main: *(r10-8) = 0; r0 = bpf_loop(count, cb, r10-8, flags); return r0 * 1000 + *(r10-8)
+  // cb(i, ctx): *ctx += 1; return body (r0 = 0, or 2 at i == 3, or a bad callx)
+  const auto program = [](uint64_t count, int32_t flags, int cb_kind) {
+    Prog p;
+    p << I(Op::StDW, 10, 0, -8, 0);
+    p.lddw(1, count);                                             // 1..2
+    p.lddw(2, 10, BPF_PSEUDO_FUNC);                               // 3..4: cb at 14
+    p << I(Op::Mov64X, 3, 10) << I(Op::Add64K, 3, 0, 0, -8)       // 5..6
+      << I(Op::Mov64K, 4, 0, 0, flags) << call(BPF_FUNC_loop)     // 7..8
+      << I(Op::Mul64K, 0, 0, 0, 1000) << I(Op::LdxDW, 1, 10, -8)  // 9..10
+      << I(Op::Add64X, 0, 1) << I(Op::Exit) << I(Op::Exit);       // 11..13
+    p << I(Op::LdxDW, 0, 2, 0) << I(Op::Add64K, 0, 0, 0, 1) << I(Op::StxDW, 2, 0, 0)  // 14..16
+      << I(Op::Mov64K, 0, 0, 0, 0);                                                   // 17
+    if (cb_kind == 1) p << I(Op::Jne64K, 1, 0, 1, 3) << I(Op::Mov64K, 0, 0, 0, 2);
+    if (cb_kind == 2) p << I(Op::Jne64K, 1, 0, 1, 3) << I(Op::Callx, 1);
+    p << I(Op::Exit);
+    return p.insns;
+  };
+  // cb calls bpf_loop(1, cb, ctx) again: one frame deeper each time, until the ninth is refused.
+  Prog nested;
+  nested << I(Op::StDW, 10, 0, -8, 0) << I(Op::Mov64K, 1, 0, 0, 1);
+  nested.lddw(2, 6, BPF_PSEUDO_FUNC);  // cb at 9
+  nested << I(Op::Mov64X, 3, 10) << I(Op::Add64K, 3, 0, 0, -8) << I(Op::Mov64K, 4, 0, 0, 0)
+         << call(BPF_FUNC_loop) << I(Op::Exit);
+  nested << I(Op::Mov64X, 3, 2) << I(Op::Mov64K, 1, 0, 0, 1);
+  nested.lddw(2, static_cast<uint32_t>(-3), BPF_PSEUDO_FUNC);  // cb at 9
+  nested << I(Op::Mov64K, 4, 0, 0, 0) << call(BPF_FUNC_loop) << I(Op::Exit);
+  struct Case {
+    std::vector<isa::Insn> prog;
+    uint64_t budget;
+  };
+  const std::vector<Case> cases = {
+      {program(5, 0, 0), 0},
+      {program(0, 0, 0), 0},
+      {program(5, 1, 0), 0},                        // -EINVAL
+      {program((1u << 23) + 1, 0, 0), 0},           // -E2BIG
+      {program((uint64_t{1} << 32) + 3, 0, 0), 0},  // the low 32 bits: 3
+      {program(9, 0, 1), 0},                        // stops after i == 3 returned 2
+      {program(9, 0, 2), 0},                        // BadCall in the callback at i == 3
+      {program(4, 0, 0), 12},                       // the budget runs out in the third call
+      {program(4, 0, 0), 33},                       // and in main after the loop
+      {nested.insns, 0},
+      {nested.insns, 1000},  // counted: no ninth frame ran
+  };
+  for (const Case& c : cases) {
+    const ExecOptions opts{false, c.budget};
+    auto interp = vm::compile(EngineKind::Interp, c.prog, table, opts);
+    auto llvm = llvm_tier::compile(c.prog, table, opts);
+    ASSERT_TRUE(interp) << interp.status().message();
+    ASSERT_TRUE(llvm) << llvm.status().message();
+    RunContext want_rc, got_rc;
+    const uint64_t want = (*interp)->run(want_rc, 0);
+    const uint64_t got = (*llvm)->run(got_rc, 0);
+    const std::string prog = isa::disassemble_program(c.prog);
+    EXPECT_EQ(got, want) << prog;
+    EXPECT_EQ(got_rc.fault.kind, want_rc.fault.kind) << prog;
+    EXPECT_EQ(got_rc.fault.pc, want_rc.fault.pc) << prog;
+    EXPECT_EQ(got_rc.fault.err, want_rc.fault.err) << prog;
+    EXPECT_EQ(got_rc.insns_executed, want_rc.insns_executed) << prog;
+  }
 }
 
 }  // namespace

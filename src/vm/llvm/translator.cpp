@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 
+#include "bpfbox/maps.hpp"
+#include "isa/reg_effects.hpp"
 #include "isa/uapi.hpp"
 #include "vm/executable_form.hpp"
 #include "vm/llvm/program_shape.hpp"
@@ -208,8 +211,10 @@ class Translator {
       if (blocks_[pc]) {
         if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(blocks_[pc]);
         b_.SetInsertPoint(blocks_[pc]);
+        known_mask_ = known_fn_mask_ = 0;  // another path may enter here
       }
       emit(pc);
+      track_constants(prog_[pc], pc);
     }
   }
 
@@ -371,9 +376,13 @@ class Translator {
         if (d.src == BPF_PSEUDO_FUNC)
           return set_reg(d.dst, b_.CreatePtrToInt(fn_of_pc_.at(*d.target(pc)), i64_));
         return set_reg(d.dst, c64(d.imm64));
-      case Kind::Call:
+      case Kind::Call: {
         if (is_tail_call(d, helpers_)) return emit_tail_call();
-        return emit_helper_call(helpers_.get(static_cast<uint32_t>(d.imm))->fn, pc);
+        const Helper* h = helpers_.get(static_cast<uint32_t>(d.imm));
+        if (const maps::Map* map = constant_map_lookup(*h)) return emit_map_lookup(*map);
+        if (const auto cb = constant_loop_callback(*h)) return emit_inline_loop(pc, *cb);
+        return emit_helper_call(h->fn, pc);
+      }
       case Kind::CallLocal:
         return emit_local_call(pc, static_cast<uint32_t>(*d.target(pc)));
       case Kind::Callx:
@@ -634,6 +643,107 @@ class Translator {
     stop_if_faulted();
   }
 
+  // Which registers hold an lddw constant since the start of the block: the map of a helper call
+  // (clang loads it right before the call).
+  void track_constants(const isa::Decoded& d, uint32_t pc) {
+    uint16_t reads = 0, writes = 0;
+    isa::reg_effects(d, reads, writes);
+    known_mask_ &= static_cast<uint16_t>(~writes);
+    known_fn_mask_ &= static_cast<uint16_t>(~writes);
+    if (d.info().kind == Kind::Lddw && d.src == 0) {
+      known_[d.dst] = d.imm64;
+      known_mask_ |= static_cast<uint16_t>(1u << d.dst);
+    }
+    if (d.info().kind == Kind::Lddw && d.src == BPF_PSEUDO_FUNC) {
+      known_fn_[d.dst] = static_cast<uint32_t>(*d.target(pc));
+      known_fn_mask_ |= static_cast<uint16_t>(1u << d.dst);
+    }
+  }
+
+  // bpf_loop with the callback known at the call (r2 from a BPF_PSEUDO_FUNC lddw): inlined as the
+  // kernel's verifier does (inline_bpf_loop), a loop calling the callback's function directly
+  // instead of the helper calling back through RunContext::call_function, which compares the
+  // value with every function of the program. Unchecked mode (verified programs) only.
+  std::optional<uint32_t> constant_loop_callback(const Helper& h) const {
+    if (checked_ || h.name != "bpf_loop" || !(known_fn_mask_ & (1u << 2))) return std::nullopt;
+    return known_fn_[2];
+  }
+
+  // The helper's semantics (helpers/callbacks.cpp): flags must be 0 (-EINVAL), at most
+  // BPF_MAX_LOOPS iterations of the low 32 bits of r1 (-E2BIG); cb(i, ctx) one frame deeper
+  // (CallDepth at this pc past eight frames); stops after a call that returned non-zero; a
+  // fault in the callback ends the run; returns the number of calls.
+  void emit_inline_loop(uint32_t pc, uint32_t entry) {
+    Function* callee = fn_of_pc_.at(entry);
+    Value* out = entry_alloca(i64_);
+    Value* index = entry_alloca(i64_);
+    Value* nr = zext32(trunc32(reg(1)));
+    Value* ctx = reg(3);
+    BasicBlock* done = new_block("loop_done");
+    BasicBlock* check_nr = new_block("loop_nr");
+    BasicBlock* head = new_block("loop_head");
+    BasicBlock* body = new_block("loop_body");
+    BasicBlock* too_deep = new_block("loop_too_deep");
+    BasicBlock* go = new_block("loop_call");
+    BasicBlock* stopped = new_block("loop_stopped");
+    BasicBlock* next = new_block("loop_next");
+    BasicBlock* end = new_block("loop_end");
+    b_.CreateStore(c64(static_cast<uint64_t>(-EINVAL)), out);
+    b_.CreateCondBr(b_.CreateICmpNE(reg(4), c64(0)), done, check_nr);
+    b_.SetInsertPoint(check_nr);
+    b_.CreateStore(c64(static_cast<uint64_t>(-E2BIG)), out);
+    b_.CreateStore(c64(0), index);
+    b_.CreateCondBr(b_.CreateICmpUGT(nr, c64(BPFBOX_MAX_LOOPS)), done, head);
+    b_.SetInsertPoint(head);
+    Value* i = b_.CreateLoad(i64_, index);
+    b_.CreateCondBr(b_.CreateICmpULT(i, nr), body, end);
+    b_.SetInsertPoint(end);
+    b_.CreateStore(i, out);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(body);
+    b_.CreateCondBr(b_.CreateICmpUGE(depth_, c32(kFrames - 1)), too_deep, go, unlikely_);
+    b_.SetInsertPoint(too_deep);
+    fault_here(FaultKind::CallDepth, E2BIG, pc, c64(entry));
+    b_.SetInsertPoint(go);
+    Value* callee_frame = b_.CreateConstGEP1_64(i8_, frame_, -static_cast<int64_t>(kFrameSize));
+    Value* res = b_.CreateCall(
+        fn_ty_, callee,
+        {rc_, callee_frame, b_.CreateAdd(depth_, c32(1)), i, ctx, c64(0), c64(0), c64(0)});
+    // A fault ends the run; a callback that stopped otherwise (a failed packet load, a tail call)
+    // returned its r0 to the loop, as through call_function.
+    stop_if_faulted();
+    Value* i1 = b_.CreateAdd(i, c64(1));
+    b_.CreateCondBr(b_.CreateICmpNE(b_.CreateExtractValue(res, 0), c64(0)), stopped, next);
+    b_.SetInsertPoint(stopped);
+    b_.CreateStore(i1, out);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(next);
+    b_.CreateStore(i1, index);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(done);
+    set_reg(0, b_.CreateLoad(i64_, out));
+  }
+
+  // bpf_map_lookup_elem on a map known at the call (the verifier's constant in r1): the map
+  // family's lookup is called directly, as the helper would call it, with no helper in between
+  // and no fault check after (a lookup records none). Verified programs only (unchecked mode):
+  // the constant is then a live maps::Map the program holds.
+  const maps::Map* constant_map_lookup(const Helper& h) const {
+    if (checked_ || h.name != "bpf_map_lookup_elem" || !(known_mask_ & (1u << 1))) return nullptr;
+    const auto* map = reinterpret_cast<const maps::Map*>(known_[1]);
+    return map && map->prog().lookup ? map : nullptr;
+  }
+
+  void emit_map_lookup(const maps::Map& map) {
+    auto* ty = FunctionType::get(ptr_, {ptr_, ptr_, i32_}, false);
+    Value* key = b_.CreateIntToPtr(reg(2), ptr_);
+    Value* cpu = b_.CreateLoad(i32_, rc_field(offsetof(RunContext, cpu), i32_));
+    Value* value =
+        b_.CreateCall(ty, constant_fn(address_of(map.prog().lookup), ty),
+                      {b_.CreateIntToPtr(c64(reinterpret_cast<uint64_t>(&map)), ptr_), key, cpu});
+    set_reg(0, b_.CreatePtrToInt(value, i64_));
+  }
+
   // A bpf-to-bpf call: a new frame 512 bytes below, at most eight in all (E2BIG at the call, as
   // the interpreter). r1..r5 keep the caller's values afterwards (the kernel's verifier refuses
   // reading them); r6..r9 are the caller's own allocas, so they survive by construction.
@@ -750,6 +860,10 @@ class Translator {
   AllocaInst* callsite_ = nullptr;  // with callbacks_: the record call_function reads
   BasicBlock* abort_ = nullptr;
   std::vector<BasicBlock*> blocks_;
+  uint16_t known_mask_ = 0;  // bit r: r holds known_[r] (track_constants)
+  uint64_t known_[isa::kMaxReg + 1] = {};
+  uint16_t known_fn_mask_ = 0;  // bit r: r holds the address of the function at pc known_fn_[r]
+  uint32_t known_fn_[isa::kMaxReg + 1] = {};
 };
 
 }  // namespace
