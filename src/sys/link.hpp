@@ -41,6 +41,10 @@ struct Link {
 
 // A link from its file (another process's, a pin).
 Result<std::shared_ptr<Link>> read_link_file(int fd);
+// Links the program's file (and what the program holds) under the link's holds directory
+// (ids/holds/link-<id>/, pin.cpp), replacing the previous program's, so the program lives as long
+// as the link does in any process, as the kernel's link->prog, also after LINK_UPDATE.
+void hold_link_program(uint32_t link_id, const Prog& p);
 // The fdinfo lines after fs/proc/fd.c's (bpf_link_show_fdinfo and the xdp link's ifindex).
 Status link_fdinfo(const Link& l, uint32_t id, std::string& out);
 

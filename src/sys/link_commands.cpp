@@ -132,6 +132,7 @@ CmdResult link_create(Call& c) {
   if (!fd) return fd.status();
   h.id = obj->id;
   (void)link->write_header(h);
+  hold_link_program(obj->id, *prog);
   netdev_set_xdp_link(l.target_ifindex, obj->id);
   return long(*fd);
 }
@@ -164,6 +165,7 @@ CmdResult link_update(Call& c) {
   h->prog_id = (*nobj)->id;
   std::memcpy(h->prog_tag, np.tag, BPF_TAG_SIZE);
   if (Status st = link.write_header(*h); !st) return st;
+  hold_link_program((*lobj)->id, np);
   return 0L;
 }
 

@@ -2,6 +2,7 @@
 // the same place in it (so programs written for the kernel's bpffs work), a path inside the tree
 // is taken as it is, anything else is not bpffs: EPERM. A pin is a hard link of the object's
 // file: it keeps the object alive after every process closed it, and unlink() unpins.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,6 +118,19 @@ Status pin_permission(const struct stat& st, int mode) {
 }
 
 }  // namespace
+
+void hold_link_program(uint32_t link_id, const Prog& p) {
+  const std::string ids = runtime_path("ids");
+  if (ids.empty()) return;
+  const std::string dir = ids + "/holds/link-" + std::to_string(link_id);
+  if (DIR* d = opendir(dir.c_str())) {  // what the link's previous program held
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') unlinkat(dirfd(d), e->d_name, 0);
+    closedir(d);
+  }
+  hold(Kind::Link, link_id, p.fd, "prog-" + std::to_string(p.id));
+  hold_prog_objects(Kind::Link, link_id, p);
+}
 
 CmdResult obj_pin(Call& c) {
   const union bpf_attr& a = c.attr.a;

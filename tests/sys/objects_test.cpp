@@ -383,8 +383,8 @@ TEST(SysObjects, APinnedProgramRunsInAnotherProcess) {
 }
 
 // A map and a link another process adopts (GET_FD_BY_ID) hold what they held in their maker, as
-// the kernel's objects do: after the maker exits, the map's BTF and the link's program are alive
-// (by id), and the program runs.
+// the kernel's objects do: after the maker exits, the map's BTF and the link's program (the one
+// the maker's last LINK_UPDATE set) are alive (by id), and the program runs.
 TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
   RuntimeDir rt;
   const int ifindex = bpfbox_netdev_add("veth0");
@@ -435,7 +435,18 @@ TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
     char go = 0;
     if (write(up[1], ids, sizeof ids) != ssize_t(sizeof ids) || read(down[0], &go, 1) != 1)
       _exit(2);
-    _exit(0);
+    // The link's program replaced by another (XDP_DROP) just before the maker exits.
+    insns[0].imm = XDP_DROP;
+    std::memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_XDP;
+    a.insns = reinterpret_cast<uint64_t>(insns);
+    a.insn_cnt = 2;
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    const long drop = bb(BPF_PROG_LOAD, a);
+    std::memset(&a, 0, sizeof a);
+    a.link_update.link_fd = uint32_t(link);
+    a.link_update.new_prog_fd = uint32_t(drop);
+    _exit(drop >= 0 && bb(BPF_LINK_UPDATE, a) == 0 ? 0 : 3);
   }
   close(up[1]);
   close(down[0]);
@@ -475,7 +486,7 @@ TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
   a.test.data_in = reinterpret_cast<uint64_t>(pkt);
   a.test.data_size_in = sizeof pkt;
   EXPECT_EQ(bb(BPF_PROG_TEST_RUN, a), 0) << bpfbox_bpf_last_error();
-  EXPECT_EQ(a.test.retval, uint32_t(XDP_PASS));
+  EXPECT_EQ(a.test.retval, uint32_t(XDP_DROP));  // the program the maker's LINK_UPDATE put there
   for (long fd : {map, link, btf, prog}) close(int(fd));
 }
 
