@@ -78,9 +78,8 @@ int successors(Env& env, uint32_t t, int64_t out[2]) {
       mark_jmp(env, w);
       return 1;
     }
-    default:  // conditional jumps (and may_goto): both edges
+    default:  // conditional jumps (and may_goto): both edges; the jump itself is no jmp point
       mark_prune(env, t);
-      mark_jmp(env, t);
       if (in.code == (BPF_JMP | BPF_JCOND)) env.aux[t].force_checkpoint = true;
       out[0] = t + 1;
       out[1] = int64_t(t) + in.off + 1;

@@ -152,7 +152,7 @@ Status check_stack_read_fixed_off(Env& env, FuncState& f, int ptr_regno, int64_t
   StackByte first = stack_byte(off);
   StackSlot& slot = f.stack[first.spi];
   mark_stack_slot_scratched(env, first.spi);
-  note_stack_access(env, f.frameno, first.spi);
+  note_stack_access(env, f.frameno, first.spi, is_spilled_reg(slot));
   RegState* dregs = regs(env);
   if (is_spilled_reg(slot)) {
     RegState& spilled = slot.spilled_ptr;
@@ -339,8 +339,11 @@ Status check_stack_write_fixed_off(Env& env, FuncState& f, int64_t off, uint32_t
   RegState* reg = value_regno >= 0 ? &cur.regs[value_regno] : nullptr;
   sanitize_stack_write(env, slot, size, reg);  // Spectre v4: a barrier after this store?
   mark_stack_slot_scratched(env, first.spi);
-  note_stack_access(env, f.frameno, first.spi);
   const bool st_mem = BPF_CLASS(insn.code) == BPF_ST;
+  const bool spill = (off % kRegSize == 0 && env.privileged() &&
+                      ((reg && reg->type == SCALAR_VALUE) || (!reg && st_mem))) ||
+                     (reg && reg->is_pointer());
+  note_stack_access(env, f.frameno, first.spi, spill);
   auto save_register_state = [&](const RegState& r) {
     copy_register_state(slot.spilled_ptr, r);
     for (uint32_t i = 0; i < kRegSize; ++i) {

@@ -274,15 +274,26 @@ void push_insn_history(Env& env) {
   HistEntry e;
   e.idx = env.insn_idx;
   env.cur_state->history.push_back(e);
+  if (env.aux[env.insn_idx].jmp_point) env.cur_state->jmp_history_cnt++;
 }
 
-void note_stack_access(Env& env, uint32_t frameno, int spi) {
+namespace {
+// An entry that gains a stack slot or a linked set counts once in the kernel's jmp history.
+void count_hist_entry(Env& env, const HistEntry& e) {
+  if (!e.linked && !(e.stack & HistEntry::kSpill) && !env.aux[e.idx].jmp_point)
+    env.cur_state->jmp_history_cnt++;
+}
+}  // namespace
+
+void note_stack_access(Env& env, uint32_t frameno, int spi, bool spill) {
   if (!env.privileged() || !env.cur_state || spi < 0 || spi >= 64 || frameno >= kFrames) return;
   auto& h = env.cur_state->history;
   if (h.empty() || h.back().idx != env.insn_idx) return;
   const uint8_t cls = BPF_CLASS(env.insns[env.insn_idx].code);
   if (cls != BPF_LDX && cls != BPF_STX && cls != BPF_ST) return;
-  h.back().stack = static_cast<uint16_t>(HistEntry::kStackAccess | frameno << 6 | spi);
+  if (spill) count_hist_entry(env, h.back());
+  h.back().stack = static_cast<uint16_t>(HistEntry::kStackAccess | (spill ? HistEntry::kSpill : 0) |
+                                         frameno << 6 | spi);
 }
 
 void note_linked_regs(Env& env, const RegState& dst, const RegState* src) {
@@ -309,6 +320,7 @@ void note_linked_regs(Env& env, const RegState& dst, const RegState* src) {
   }
   if (set.size() < 2) return;
   if (env.linked_sets.empty()) env.linked_sets.emplace_back();  // index 0: none
+  count_hist_entry(env, h.back());
   h.back().linked = static_cast<uint32_t>(env.linked_sets.size());
   env.linked_sets.push_back(std::move(set));
 }

@@ -21,7 +21,8 @@ void mark_chain_precision_stack(Env& env, uint32_t frameno, int spi);
 // load/store uses (fixed offset), and the scalars sharing an id with the operands of the current
 // conditional jump (before its branch is pushed, so both directions record it).
 void push_insn_history(Env& env);
-void note_stack_access(Env& env, uint32_t frameno, int spi);
+// `spill`: a register spill or fill (the kernel keeps only those in its jmp history).
+void note_stack_access(Env& env, uint32_t frameno, int spi, bool spill);
 void note_linked_regs(Env& env, const RegState& dst, const RegState* src);
 
 // A state pruned against `old`: every scalar precise in old (among the live registers and stack

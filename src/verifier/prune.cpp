@@ -423,13 +423,18 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
   if (env.live_regs_before.size() != env.insns.size()) compute_live_registers(env);
   if (env.live_slots_before.size() != env.insns.size()) compute_live_stack(env);
   VerifierState& cur = *env.cur_state;
-  const bool force = env.aux[insn_idx].force_checkpoint;
+  const bool force_checkpoint = env.aux[insn_idx].force_checkpoint;
+  // A checkpoint also cuts a long path history (every backtracking walks it), as the kernel.
+  const bool force = force_checkpoint || cur.jmp_history_cnt > 40;
   // As the kernel, a new checkpoint only after 2 jumps and 8 instructions (or where forced).
-  const bool add_new_state = force || (env.jmps_processed - env.prev_jmps_processed >= 2 &&
-                                       env.insn_processed - env.prev_insn_processed >= 8);
+  bool add_new_state = force || (env.jmps_processed - env.prev_jmps_processed >= 2 &&
+                                 env.insn_processed - env.prev_insn_processed >= 8);
   auto& list = env.explored[insn_idx];
   uint32_t states_cnt = 0;
-  for (size_t i = 0; i < list.size();) {
+  // Newest first, as the kernel's list (new states go to its head): the checkpoints of the loop
+  // being explored come before the older, finished ones, and decide add_new_state before those
+  // are charged a miss.
+  for (size_t i = list.size(); i-- > 0;) {
     VerifierState& old = *list[i];
     ++states_cnt;
     if (old.branches) {
@@ -453,6 +458,12 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
         explain(env, Rule::InfiniteLoop).at(insn_idx);
         return Status(EINVAL, "infinite loop detected");
       }
+      // Inside a loop each iteration's state differs and rarely prunes: as the kernel, record
+      // one only every 20 jumps or 100 instructions; with no new state, no checkpoint is
+      // charged a miss, so the iterations do not evict the states that prune.
+      if (!force && env.jmps_processed - env.prev_jmps_processed < 20 &&
+          env.insn_processed - env.prev_insn_processed < 100)
+        add_new_state = false;
     } else if (states_equal(env, old, cur,
                             marks_incomplete(old) ? Exact::RangeWithin : Exact::No)) {
       on_hit(env, old, cur);
@@ -461,19 +472,18 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
     // A miss. As the kernel, a checkpoint that keeps missing leaves the search (it stays alive
     // while paths descend from it); loop heads get more chances.
     if (add_new_state) old.miss_cnt++;
-    const uint32_t n = force && old.branches ? 64 : 3;
+    const uint32_t n = force_checkpoint && old.branches ? 64 : 3;
     if (old.miss_cnt > old.hit_cnt * n + n) {
       env.evicted_states.push_back(std::move(list[i]));
       list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
-      continue;
     }
-    ++i;
   }
   env.max_states_per_insn = std::max(env.max_states_per_insn, states_cnt);
   if (!add_new_state) return 0;
   // The new checkpoint takes the path's history; the current state starts a new one here.
   std::vector<HistEntry> hist = std::move(cur.history);
   cur.history.clear();
+  cur.jmp_history_cnt = 0;
   auto snap = cur.clone();
   snap->history = std::move(hist);
   snap->insn_idx = insn_idx;

@@ -18,6 +18,7 @@ std::unique_ptr<VerifierState> VerifierState::clone() const {
   st->parent = parent;
   st->branches = 0;
   st->history = history;
+  st->jmp_history_cnt = jmp_history_cnt;
   st->first_insn_idx = first_insn_idx;
   st->last_insn_idx = last_insn_idx;
   st->dfs_depth = dfs_depth;

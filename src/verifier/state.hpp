@@ -108,11 +108,12 @@ struct FuncState {
 // One executed instruction of a path, for precision backtracking (struct bpf_insn_hist_entry).
 struct HistEntry {
   uint32_t idx = 0;
-  // The stack slot a fixed-offset load/store used: kStackAccess | frameno << 6 | spi.
+  // The stack slot a fixed-offset load/store used: kStackAccess | [kSpill] | frameno << 6 | spi.
   uint16_t stack = 0;
   // Scalars sharing an id at a conditional jump (an index into Env::linked_sets, 0: none).
   uint32_t linked = 0;
   static constexpr uint16_t kStackAccess = 0x8000;
+  static constexpr uint16_t kSpill = 0x4000;  // a register spill or fill
 };
 
 // struct bpf_verifier_state: one path's state, at one instruction.
@@ -137,6 +138,9 @@ struct VerifierState {
   // checkpoint, last_insn_idx the one that led to it. Each step records the stack slot a load or
   // store used and the scalars a conditional jump linked (the kernel's insn_hist).
   std::vector<HistEntry> history;
+  // Entries of `history` the kernel's jmp_history would hold (jump targets, stack accesses,
+  // linked scalars): past 40, the next prune point takes a checkpoint.
+  uint32_t jmp_history_cnt = 0;
   uint32_t first_insn_idx = 0, last_insn_idx = 0;
   uint32_t dfs_depth = 0;  // checkpoints between this state and the entry
   // Loop heads (in-progress checkpoints some descendant was pruned against) whose exploration

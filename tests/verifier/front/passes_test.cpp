@@ -97,7 +97,9 @@ TEST(FrontPasses, TailCallAndLdAbsMarkTheirSubprogram) {
   EXPECT_TRUE(f.env.subprogs[1].has_tail_call);
 }
 
-TEST(FrontPasses, ConditionalJumpsArePruneAndJumpPoints) {
+// As the kernel's visit_insn(): a conditional jump is a prune point, its target a prune and jmp
+// point (the jump itself is no jmp point: the kernel's jmp history would count it).
+TEST(FrontPasses, ConditionalJumpsArePrunePointsTheirTargetsJmpPoints) {
   Fixture f(R"(
     r0 = 0
     if r0 > 3 goto out
@@ -107,8 +109,10 @@ TEST(FrontPasses, ConditionalJumpsArePruneAndJumpPoints) {
   )");
   ASSERT_TRUE(f.front().is_ok());
   EXPECT_TRUE(f.env.aux[1].prune_point);
-  EXPECT_TRUE(f.env.aux[1].jmp_point);
+  EXPECT_FALSE(f.env.aux[1].jmp_point);
   EXPECT_FALSE(f.env.aux[2].prune_point);
+  EXPECT_TRUE(f.env.aux[3].prune_point);
+  EXPECT_TRUE(f.env.aux[3].jmp_point);
 }
 
 TEST(FrontPasses, LoopsAreAllowedWhenPrivileged) {
