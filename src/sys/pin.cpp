@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "sys/objects.hpp"
 #include "sys/privilege.hpp"
 #include "sys/runtime.hpp"
+#include "sys/user_mem.hpp"
 
 namespace bpfbox::sys {
 
@@ -25,8 +27,11 @@ namespace {
 constexpr char kBpffs[] = "/sys/fs/bpf";
 
 Result<std::string> tree_path(uint64_t upath) {
-  if (!upath) return Status(EFAULT, "pathname is a null pointer");
-  std::string p = uptr<const char>(upath);
+  // strncpy_from_user of at most PATH_MAX bytes (getname): EFAULT, or ENAMETOOLONG without a NUL.
+  auto up = string_from_user(upath, PATH_MAX);
+  if (!up) return Status(EFAULT, "pathname: " + up.status().message());
+  if (up->size() >= PATH_MAX) return Status(ENAMETOOLONG, "pathname is longer than PATH_MAX");
+  const std::string& p = *up;
   const std::string fs = runtime_path("fs");
   if (fs.empty()) return Status(EPERM, "there is no runtime dir for the pin tree");
   const size_t n = sizeof kBpffs - 1;

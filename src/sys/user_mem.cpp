@@ -3,6 +3,7 @@
 // Where the calls are refused (a seccomp filter: ENOSYS or EPERM), plain copies are the fallback.
 #include "sys/user_mem.hpp"
 
+#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -56,6 +57,23 @@ Status copy_to_user(uint64_t dst, const void* src, size_t n) {
   }
   std::memcpy(reinterpret_cast<void*>(static_cast<uintptr_t>(dst)), src, n);
   return Status::ok();
+}
+
+bool on_own_stack(uint64_t p, size_t n) {
+  thread_local uint64_t top = [] {
+    pthread_attr_t attr;
+    uint64_t t = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* base = nullptr;
+      size_t size = 0;
+      if (pthread_attr_getstack(&attr, &base, &size) == 0)
+        t = reinterpret_cast<uintptr_t>(base) + size;
+      pthread_attr_destroy(&attr);
+    }
+    return t;
+  }();
+  const uint64_t sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  return p >= sp && p + n >= p && p + n <= top;
 }
 
 Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n) {

@@ -17,6 +17,10 @@ namespace bpfbox::sys {
 Status copy_from_user(void* dst, uint64_t src, size_t n);
 // EFAULT when [dst, dst+n) is not all writable.
 Status copy_to_user(uint64_t dst, const void* src, size_t n);
+// Whether [p, p+n) lies between the caller's stack pointer and the top of the calling thread's
+// stack: memory that is mapped for sure, so it can be copied without a check (the attr a caller
+// builds on its stack, as libbpf does, costs no process_vm_readv).
+bool on_own_stack(uint64_t p, size_t n);
 // n bytes of the caller's into a vector.
 Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n);
 // A NUL-terminated string, read up to its NUL or `max` characters (strncpy_from_user: a result of

@@ -528,6 +528,16 @@ TEST(SysInfo, BadUserPointersAreEfaultAsInTheKernel) {
     EXPECT_EQ(get_info(impl, int(prog), &pi, sizeof pi), -EFAULT);
     close(int(prog));
     close(int(map));
+    // The attr itself, and OBJ_PIN/OBJ_GET's pathname.
+    const long r0 = impl == Impl::Kernel
+                        ? syscall(__NR_bpf, BPF_MAP_CREATE, page, 64)
+                        : bpfbox_bpf(BPF_MAP_CREATE, static_cast<bpf_attr*>(page), 64);
+    EXPECT_EQ(r0, -1);
+    EXPECT_EQ(errno, EFAULT);
+    union bpf_attr g;
+    std::memset(&g, 0, sizeof g);
+    g.pathname = bad;
+    EXPECT_EQ(call(impl, BPF_OBJ_GET, g), -EFAULT);
   }
   munmap(page, 4096);
 }
