@@ -77,38 +77,64 @@ TEST(JitMemory, LoadsAndStoresThroughEveryBase) {
   }
 }
 
-// `rA = *(uN *)(rB + o); *(uN *)(r10 + s) = rA; rC = *(uN *)(rB + o + N); *(uN *)(r10 + s + N) =
-// rC` is one wide load and store (fuse_copy_pair): from caller memory, from the stack through r10
-// (not when the second load reads the first store: refused at compile time), and through a
-// pointer into the stack whose second load reads what the first store wrote (the run-time check
-// takes the four instructions as written; |delta| = N is the first address past the overlap).
-// The same result as the interpreter in every variant,
-// and the fused pcs have no code of their own where the fusion applies.
-TEST(JitMemory, AdjacentFieldCopiesToTheStack) {
-  enum Base { kMem, kStack, kStackOverlap, kAlias };
+// `rA = *(uN *)(rB + o); *(uN *)(rD + s) = rA; rC = *(uN *)(rB + o + N); *(uN *)(rD + s + N) = rC`
+// is one wide load and store (fuse_copy_pair): memory to stack, stack to stack through r10,
+// memory to memory through one base (refused at compile time when the second load reads the
+// first store), and through two bases that meet at run time — a pointer into the stack, or a
+// second pointer into the memory — at every overlap and the first address past it (|delta| = N),
+// where the run-time check takes the four instructions as written. The same result as the
+// interpreter in every variant, and the fused pcs have no code of their own where it applies.
+TEST(JitMemory, AdjacentFieldCopies) {
+  enum Case {
+    kMemToStack,
+    kStack,
+    kStackOverlap,
+    kStackAlias,
+    kMemSame,
+    kMemSameOverlap,
+    kMemAlias
+  };
   for (int n : {1, 2, 4})
-    for (Base b : {kMem, kStack, kStackOverlap, kAlias})
-      for (int delta = (b == kAlias ? -n : 0); delta <= (b == kAlias ? n : 0); ++delta)
+    for (Case c :
+         {kMemToStack, kStack, kStackOverlap, kStackAlias, kMemSame, kMemSameOverlap, kMemAlias}) {
+      const bool runtime = c == kStackAlias || c == kMemAlias;
+      // At the overlap's ends and middle, and the first address past it on each side.
+      for (int delta : runtime ? std::vector<int>{-n, 1 - n, 0, n - 1, n} : std::vector<int>{0})
         for (uint8_t rc : {uint8_t{2}, uint8_t{3}, uint8_t{7}}) {  // rC: rA, another, rB itself
-          const bool via_r10 = b == kStack || b == kStackOverlap;
-          if (via_r10 && rc == 7) continue;  // no r7 there
-          const Op ld = n == 1 ? Op::LdxB : n == 2 ? Op::LdxH : Op::LdxW;
-          const Op st = n == 1 ? Op::StxB : n == 2 ? Op::StxH : Op::StxW;
+          uint8_t rb = 7, rd = 10;
+          int16_t o = 3, st = -16;
           Prog p;
           for (int16_t off = 0; off < 32; off += 8)  // the stack from the memory's second half
             p << I(Op::LdxDW, 6, 1, static_cast<int16_t>(32 + off))
               << I(Op::StxDW, 10, 6, static_cast<int16_t>(-32 + off));
-          int16_t o = 3;
-          if (b == kMem) p << I(Op::Mov64X, 7, 1);
-          if (via_r10) o = static_cast<int16_t>(b == kStack ? -32 : -16 - n);
-          if (b == kAlias) {  // the second load at r10 - 16 + delta, the first store at r10 - 16
-            p << I(Op::Mov64X, 7, 10) << I(Op::Add64K, 7, 0, 0, -32);
-            o = static_cast<int16_t>(16 - n + delta);
+          switch (c) {
+            case kMemToStack:
+              p << I(Op::Mov64X, 7, 1);
+              break;
+            case kStack:
+            case kStackOverlap:
+              rb = 10, o = static_cast<int16_t>(c == kStack ? -32 : -16 - n);
+              break;
+            case kStackAlias:  // the second load at r10 - 16 + delta, the first store at r10 - 16
+              p << I(Op::Mov64X, 7, 10) << I(Op::Add64K, 7, 0, 0, -32);
+              o = static_cast<int16_t>(16 - n + delta);
+              break;
+            case kMemSame:
+            case kMemSameOverlap:
+              p << I(Op::Mov64X, 7, 1);
+              rd = 7, st = 8, o = static_cast<int16_t>(c == kMemSame ? 40 : 8 - n);
+              break;
+            case kMemAlias:  // rD = memory + 16: the second load at rD + delta
+              p << I(Op::Mov64X, 7, 1) << I(Op::Mov64X, 8, 1) << I(Op::Add64K, 8, 0, 0, 16);
+              rd = 8, st = 0, o = static_cast<int16_t>(16 - n + delta);
+              break;
           }
-          const uint8_t rb = via_r10 ? 10 : 7;
+          if ((rb == 10 && rc == 7) || rc == rd) continue;
+          const Op ld = n == 1 ? Op::LdxB : n == 2 ? Op::LdxH : Op::LdxW;
+          const Op sx = n == 1 ? Op::StxB : n == 2 ? Op::StxH : Op::StxW;
           const size_t at = p.insns.size();
-          p << I(ld, 2, rb, o) << I(st, 10, 2, -16) << I(ld, rc, rb, static_cast<int16_t>(o + n))
-            << I(st, 10, rc, static_cast<int16_t>(-16 + n));
+          p << I(ld, 2, rb, o) << I(sx, rd, 2, st) << I(ld, rc, rb, static_cast<int16_t>(o + n))
+            << I(sx, rd, rc, static_cast<int16_t>(st + n));
           for (uint8_t r : {2, 3, 7})  // r7 only when loaded: else it holds an address
             if (r != 7 || rc == 7) p << I(Op::StxDW, 1, r, static_cast<int16_t>(8 * (r - 2)));
           for (int16_t off = 0; off < 32; off += 8)
@@ -116,16 +142,17 @@ TEST(JitMemory, AdjacentFieldCopiesToTheStack) {
               << I(Op::StxDW, 1, 6, static_cast<int16_t>(64 + off));
           p << I(Op::LdxDW, 0, 10, -16);
           p.exit();
-          const std::string what = "n " + std::to_string(n) + " base " + std::to_string(b) +
+          const std::string what = "n " + std::to_string(n) + " case " + std::to_string(c) +
                                    " delta " + std::to_string(delta) + " rC r" + std::to_string(rc);
-          const std::string d = compare_engines(p.insns, pattern(96, n * 16 + b));
+          const std::string d = compare_engines(p.insns, pattern(96, n * 16 + c));
           ASSERT_TRUE(d.empty()) << what << "\n" << d;
           auto exe = jit::compile(p.insns, test_helpers(), {}, host_tuning());
           ASSERT_TRUE(exe) << exe.status().message();
           const auto off = (*exe)->native_layout().insn_offsets;
           const bool fused = off[at + 1] == off[at + 4];
-          EXPECT_EQ(fused, b != kStackOverlap) << what;
+          EXPECT_EQ(fused, c != kStackOverlap && c != kMemSameOverlap) << what;
         }
+    }
 }
 
 TEST(JitMemory, StackThroughR10) {

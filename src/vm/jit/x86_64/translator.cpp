@@ -1073,13 +1073,14 @@ class Emitter {
     return true;
   }
 
-  // Two adjacent fields copied to adjacent stack slots, `rA = *(uN *)(rB + o); *(uN *)(r10 + s) =
-  // rA; rC = *(uN *)(rB + o + N); *(uN *)(r10 + s + N) = rC` (N = 1, 2, 4: how clang builds a
-  // struct key from packet fields), is one 2N-byte load and one 2N-byte store, then rA and rC
-  // from it. A helper reading the key in words (a hash map's jhash and key compare) then finds one
-  // store to forward from, where two narrow stores make the CPU wait for them to reach the cache
-  // (a store-forwarding stall, ~10 cycles per word: hash_conntrack ran ~30% slower for it).
-  // The second load must not read what the first store wrote: checked statically when rB is r10,
+  // Two adjacent fields copied to adjacent slots, `rA = *(uN *)(rB + o); *(uN *)(rD + s) = rA;
+  // rC = *(uN *)(rB + o + N); *(uN *)(rD + s + N) = rC` (N = 1, 2, 4: how clang builds a struct
+  // key on the stack from packet fields, or copies bytes within a packet), is one 2N-byte load
+  // and one 2N-byte store, then rA and rC from it. A helper reading a stack key in words (a hash
+  // map's jhash and key compare) then finds one store to forward from, where two narrow stores
+  // make the CPU wait for them to reach the cache (a store-forwarding stall, ~10 cycles per word:
+  // hash_conntrack ran ~30% slower for it); byte copies take half the instructions.
+  // The second load must not read what the first store wrote: checked statically when rB is rD,
   // else at run time, falling back to the four instructions as written. Not in checked or budget
   // mode (each access is checked or ends a segment there), nor across a jump target.
   bool fuse_copy_pair(uint32_t pc, const isa::Decoded& d, const isa::OpInfo& o) {
@@ -1094,24 +1095,26 @@ class Emitter {
     };
     if (!is(s1, isa::Kind::Stx) || !is(l2, isa::Kind::Ldx) || !is(s2, isa::Kind::Stx)) return false;
     if (f_.is_target[pc + 1] || f_.is_target[pc + 2] || f_.is_target[pc + 3]) return false;
-    if (d.dst >= 10 || l2.dst >= 10 || d.src > 10 || d.dst == d.src || s1.dst != 10 ||
-        s1.src != d.dst || l2.src != d.src || s2.dst != 10 || s2.src != l2.dst ||
-        int(l2.off) != int(d.off) + n || int(s2.off) != int(s1.off) + n)
+    if (d.dst >= 10 || l2.dst >= 10 || d.src > 10 || s1.dst > 10 || d.dst == d.src ||
+        s1.src != d.dst || l2.src != d.src || s2.dst != s1.dst || s2.src != l2.dst ||
+        s1.dst == d.dst || s1.dst == l2.dst || int(l2.off) != int(d.off) + n ||
+        int(s2.off) != int(s1.off) + n)
       return false;
     // Where the second load reads, relative to where the first store writes: overlap is |gap| < N.
     const int gap = int(l2.off) - int(s1.off);
-    if (d.src == 10 && gap > -n && gap < n) return false;
+    const bool same_base = d.src == s1.dst;
+    if (same_base && gap > -n && gap < n) return false;
     Assembler& as = a();
-    const Reg base = kMap[d.src], ra = kMap[d.dst], rc = kMap[l2.dst];
+    const Reg base = kMap[d.src], ra = kMap[d.dst], rc = kMap[l2.dst], to = kMap[s1.dst];
     size_t to_slow = 0;
-    if (d.src != 10) {  // overlap iff (rB + o + N) - (r10 + s) + N - 1 <= 2N - 2, unsigned
+    if (!same_base) {  // overlap iff (rB + o + N) - (rD + s) + N - 1 <= 2N - 2, unsigned
       as.lea(R11, Mem{base, gap + n - 1});
-      as.alu_rr(true, kSub, R11, RBP);
+      as.alu_rr(true, kSub, R11, to);
       as.alu_ri(true, kCmp, R11, 2 * n - 2);
       to_slow = as.jcc_fwd8(kBE);
     }
     as.load(static_cast<uint8_t>(2 * n), R10, Mem{base, d.off});
-    as.store(static_cast<uint8_t>(2 * n), Mem{RBP, s1.off}, R10);
+    as.store(static_cast<uint8_t>(2 * n), Mem{to, s1.off}, R10);
     if (ra != rc) {
       if (n == 4)
         as.mov_rr(false, ra, R10);
@@ -1122,14 +1125,14 @@ class Emitter {
     }
     as.mov_rr(true, rc, R10);
     as.shift_ri(true, kShr, rc, static_cast<uint8_t>(8 * n));
-    if (d.src != 10) {
+    if (!same_base) {
       as.byte(0xEB), as.byte(0);  // jmp done
       const size_t to_done = as.size() - 1;
       as.bind8(to_slow);
       as.load(static_cast<uint8_t>(n), ra, Mem{base, d.off});
-      as.store(static_cast<uint8_t>(n), Mem{RBP, s1.off}, ra);
+      as.store(static_cast<uint8_t>(n), Mem{to, s1.off}, ra);
       as.load(static_cast<uint8_t>(n), rc, Mem{base, l2.off});
-      as.store(static_cast<uint8_t>(n), Mem{RBP, s2.off}, rc);
+      as.store(static_cast<uint8_t>(n), Mem{to, s2.off}, rc);
       as.bind8(to_done);
     }
     fused_skip_ = 3;

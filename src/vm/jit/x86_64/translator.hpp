@@ -24,7 +24,7 @@ struct Tuning {
   // Helpers and runtime routines within ±kDirectReach of ImageTables::near are called with a
   // direct `call rel32` (the code is placed near them); others through `movabs r11; call r11`.
   bool direct_calls = true;
-  // Adjacent field copies to the stack become one wide load and store (fuse_copy_pair).
+  // Pairs of adjacent field copies become one wide load and store (fuse_copy_pair).
   bool fuse_copies = true;
 };
 
