@@ -1,5 +1,6 @@
 // fixup(): the verified program rewritten into the xlated form both engines run, in the order of
-// the kernel's bpf_check() after do_check: dead code, context accesses, then maps and helpers;
+// the kernel's bpf_check() after do_check: bpf_loop inlined, dead code, context accesses, then
+// maps and helpers;
 // the Program gathers the result with the subprograms' stack depths, the maps it holds and, per
 // instruction, the original instruction it came from.
 #include "verifier/passes.hpp"
@@ -8,6 +9,7 @@
 namespace bpfbox::verifier {
 
 Status fixup(Env& env, Program& out) {
+  if (Status st = optimize_bpf_loop(env); !st) return st;
   if (Status st = remove_dead_code(env); !st) return st;
   if (Status st = insert_speculation_barriers(env); !st) return st;
   if (Status st = convert_ctx_accesses(env); !st) return st;

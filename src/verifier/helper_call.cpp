@@ -481,6 +481,21 @@ Status record_func_key(Env& env, const CallArgMeta& meta, int32_t f, uint32_t in
   return Status::ok();
 }
 
+// update_loop_inline_state(): a bpf_loop call site stays fit for inlining while every path
+// passes the same callback and flags known to be 0 (a precise 0: pruning must keep it).
+void update_loop_inline_state(Env& env, uint32_t insn_idx, uint32_t subprogno) {
+  auto& st = env.aux[insn_idx].loop_inline;
+  const bool flags_zero = register_is_null(cur_regs(env)[BPF_REG_4]);
+  if (flags_zero) mark_chain_precision(env, BPF_REG_4);
+  if (!st.initialized) {
+    st.initialized = true;
+    st.fit = flags_zero;
+    st.callback = subprogno;
+    return;
+  }
+  st.fit = st.fit && flags_zero && st.callback == subprogno;
+}
+
 }  // namespace
 
 Status calls::check_arg_reg_off(Env& env, const RegState& reg, int regno, uint32_t arg_type) {
@@ -557,6 +572,7 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
     case BPF_FUNC_loop: {
       const RegState& r1 = regs[1];
       FuncState& fr = cur_frame(env);
+      update_loop_inline_state(env, insn_idx, meta.subprogno);
       // How often the callback is explored follows the count's bound.
       mark_chain_precision(env, 1);
       if (fr.callback_depth < r1.s.umax) {

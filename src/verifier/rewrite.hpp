@@ -8,6 +8,11 @@
 
 namespace bpfbox::verifier {
 
+// bpf_loop call sites that always have the same callback and flags 0 become an inline counted
+// loop calling the callback (bpf-to-bpf), with 3 stack slots added to the caller's frame
+// (optimize_bpf_loop / inline_bpf_loop, loop_inline.cpp).
+Status optimize_bpf_loop(Env& env);
+
 // Privileged loads: conditional jumps with one side never taken become plain jumps or nops
 // (opt_hard_wire_dead_code_branches), then instructions no path reached are removed
 // (opt_remove_dead_code) and so are the `goto +0` nops (opt_remove_nops). Unprivileged loads

@@ -181,6 +181,12 @@ struct InsnAux {
   bool jmp_point = false;
   bool force_checkpoint = false;
   bool calls_callback = false;
+  // bpf_loop call sites (struct bpf_loop_inline_state): inlined when every path passed the same
+  // callback subprogram with flags known to be 0.
+  struct {
+    bool initialized = false, fit = false;
+    uint32_t callback = 0;
+  } loop_inline;
   uint32_t call_imm = 0;  // helper id / subprog of calls, after resolution
   uint32_t orig_idx = 0;  // index in the program as loaded
   // Spectre v1/v4 (unprivileged, verifier/sanitize.hpp): how the pointer arithmetic here is
