@@ -200,6 +200,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const bpfbox::cli::CommandError& e) {
     if (*e.what()) std::fprintf(stderr, "bpfbox: %s\n", e.what());
+    // No message: the command printed its answer and fails ("Not found", "Error: empty map"; null
+    // with -j): the JSON ends with its newline, as bpftool's writer ends at exit.
+    if (!*e.what()) bpfbox::cli::finish_output();
     return e.exit_code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bpfbox: %s\n", e.what());

@@ -1,5 +1,6 @@
-// `bpfbox map show|list|dump|lookup|update|delete|getnext|pin|create|freeze`: bpftool's grammar,
-// text and JSON. Values print from the map's BTF when it has one (bpftool's formatted output,
+// `bpfbox map show|list|dump|lookup|update|delete|getnext|pin|create|freeze`, and for queues and
+// stacks `peek` (lookup), `push`/`enqueue` (update) and `pop`/`dequeue`: bpftool's grammar, text
+// and JSON. Values print from the map's BTF when it has one (bpftool's formatted output,
 // even without -j), else as hex bytes.
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -356,7 +357,7 @@ Elem parse_elem(std::vector<std::string> words, const bpf_map_info& i, bool want
   while (at < words.size()) {
     const std::string w = words[at];
     if (is_prefix(w, "key")) {
-      if (!want_key || e.has_key)
+      if (!want_key || !i.key_size || e.has_key)
         throw CommandError(e.has_key ? "duplicate key" : "unnecessary key");
       at++;
       parse_bytes(words, at, "key", e.key.data(), i.key_size);
@@ -430,6 +431,25 @@ void map_lookup(Args& a) {
     throw CommandError("");  // bpftool: "Not found" on stdout, a failed status, nothing more
   }
   print_value(i, e.key.data(), value.data());
+}
+
+// bpftool's do_pop_dequeue: lookup-and-delete; an empty queue or stack prints "Error: empty map"
+// on stdout (null with -j) and fails.
+void map_pop(Args& a) {
+  Fd fd = parse_fd(a, Kind::Map);
+  const bpf_map_info i = map_info(fd.get());
+  a.expect_end();
+  std::vector<uint8_t> key(i.key_size), value(value_bytes(i));
+  if (bpf_map_lookup_and_delete_elem(fd.get(), i.key_size ? key.data() : nullptr, value.data()) !=
+      0) {
+    if (errno != ENOENT) throw CommandError("pop failed: " + errno_text(errno));
+    if (output().json)
+      json().null();
+    else
+      std::printf("Error: empty map\n");
+    throw CommandError("");
+  }
+  print_value(i, key.data(), value.data());
 }
 
 void map_update(Args& a) {
@@ -561,19 +581,22 @@ void run_map(const std::vector<std::string>& args) {
   if (args.empty())
     throw CommandError(
         "usage: map {show | list | dump | lookup | update | delete | getnext | pin | create | "
-        "freeze} ...");
+        "freeze | peek | push | enqueue | pop | dequeue} ...");
   using Fn = void (*)(Args&);
   static const std::pair<const char*, Fn> kCommands[] = {
-      {"show", map_show},     {"list", map_show},     {"dump", map_dump},
-      {"update", map_update}, {"lookup", map_lookup}, {"getnext", map_getnext},
-      {"delete", map_delete}, {"pin", map_pin},       {"create", map_create},
-      {"freeze", map_freeze}};
+      {"show", map_show},      {"list", map_show},     {"dump", map_dump},
+      {"update", map_update},  {"lookup", map_lookup}, {"getnext", map_getnext},
+      {"delete", map_delete},  {"pin", map_pin},       {"create", map_create},
+      {"freeze", map_freeze},  {"peek", map_lookup},   {"push", map_update},
+      {"enqueue", map_update}, {"pop", map_pop},       {"dequeue", map_pop}};
   for (const auto& [name, fn] : kCommands) {
     Args a(args);
     if (a.take(name)) return fn(a);
   }
-  throw CommandError("unknown map command '" + args[0] +
-                     "' (show, list, dump, update, lookup, getnext, delete, pin, create, freeze)");
+  throw CommandError(
+      "unknown map command '" + args[0] +
+      "' (show, list, dump, update, lookup, getnext, delete, pin, create, freeze, peek, "
+      "push, enqueue, pop, dequeue)");
 }
 
 }  // namespace bpfbox::cli
