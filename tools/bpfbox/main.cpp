@@ -134,7 +134,8 @@ void add_map(CLI::App& app) {
       "bpftool's map commands: '{show | list} [MAP]', 'dump MAP', 'lookup MAP key DATA', "
       "'update MAP key DATA value VALUE [any | exist | noexist]', 'delete MAP key DATA', "
       "'getnext MAP [key DATA]', 'pin MAP FILE', 'freeze MAP', 'create FILE type TYPE key KEY "
-      "value VALUE entries N name NAME [flags F] [inner_map MAP]'; MAP is 'id N', 'pinned PATH' "
+      "value VALUE entries N name NAME [flags F] [inner_map MAP]', '{peek | pop | dequeue} MAP', "
+      "'{push | enqueue} MAP value VALUE [exist]'; MAP is 'id N', 'pinned PATH' "
       "or 'name N'; DATA is bytes ('1 0 0 0', or 'hex 01 00 00 00')");
   cmd->allow_extras();
   cmd->callback([cmd] {
