@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,13 +87,18 @@ Result<Arena> Arena::create(const char* name, uint64_t size, Backing backing) {
     close(fd);
     return Status(ENOMEM, errno_text("ftruncate of map storage", e));
   }
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  void* p = storage_mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (p == MAP_FAILED) {
     int e = errno;
     close(fd);
     return Status(ENOMEM, errno_text("mmap of map storage", e));
   }
   return Arena{fd, static_cast<uint8_t*>(p), size};
+}
+
+void* storage_mmap(void* addr, uint64_t len, int prot, int flags, int fd, uint64_t off) {
+  const long r = syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+  return r == -1 ? MAP_FAILED : reinterpret_cast<void*>(r);
 }
 
 Result<Arena> Arena::attach(int memfd) {
@@ -103,7 +109,7 @@ Result<Arena> Arena::attach(int memfd) {
   int fd = fcntl(memfd, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return Status(EMFILE, "dup of map storage fd failed");
   uint64_t size = static_cast<uint64_t>(st.st_size);
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  void* p = storage_mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
   if (p == MAP_FAILED) {
     int e = errno;
     close(fd);

@@ -31,6 +31,11 @@ std::string storage_dir();
 Status check_storage_dir(const std::string& dir);
 void set_storage_path(const std::string& dir);
 
+// mmap of a map's storage file, straight to the kernel: a storage file is also what a map fd is,
+// so an interposed mmap() (bpfbox's shim serves mmap of map fds) would take the maps layer's own
+// mapping for a user's when a map is made outside bpf(), e.g. by `bpfbox verify --map`.
+void* storage_mmap(void* addr, uint64_t len, int prot, int flags, int fd, uint64_t off);
+
 constexpr uint64_t kPageSize = 4096;
 constexpr uint64_t round_up(uint64_t v, uint64_t a) {
   return (v + a - 1) / a * a;

@@ -87,10 +87,10 @@ void bind(Map& m) {
                  -1, 0);
   if (p != MAP_FAILED) {
     auto* base = static_cast<uint8_t*>(p);
-    bool ok = mmap(base + kPageSize, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                   m.memfd(), kDataOff) != MAP_FAILED &&
-              mmap(base + kPageSize + size, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                   m.memfd(), kDataOff) != MAP_FAILED;
+    bool ok = storage_mmap(base + kPageSize, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                           m.memfd(), kDataOff) != MAP_FAILED &&
+              storage_mmap(base + kPageSize + size, size, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_FIXED, m.memfd(), kDataOff) != MAP_FAILED;
     if (ok) {
       v->meta = base;
       v->data = base + kPageSize;

@@ -190,6 +190,25 @@ TEST_F(Cli, EngineJitRunsOrSaysItIsNotAvailable) {
   }
 }
 
+// verify --map makes its maps outside bpf(): the maps layer's own mmap of their storage must not be
+// taken by the executable's mmap shim for a user's mmap of a map fd (it was: EINVAL/ENOTSUPP).
+TEST_F(Cli, VerifyResolvesTheMapsGivenOnItsCommandLine) {
+  write("lookup.s",
+        "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map[fd:0]\ncall 1\n"
+        "if r0 == 0 goto out\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 0\nexit\n");
+  for (const char* spec : {"array:4:8:1", "hash:4:8:16", "ringbuf:0:0:4096"}) {
+    const ProcessResult r = bpfbox({"verify", "--map", spec, path("lookup.s")});
+    if (std::string(spec).rfind("ringbuf", 0) == 0) {
+      // A ring buffer has no lookup: the verifier's refusal, not a map-creation error.
+      EXPECT_EQ(r.exit_code, 1) << r.err;
+      EXPECT_NE(r.out.find("verdict: reject"), std::string::npos) << spec << "\n" << r.out << r.err;
+      continue;
+    }
+    EXPECT_EQ(r.exit_code, 0) << spec << "\n" << r.err;
+    EXPECT_NE(r.out.find("verdict: accept"), std::string::npos) << spec << "\n" << r.out << r.err;
+  }
+}
+
 TEST_F(Cli, MissingFile) {
   for (const char* cmd : {"asm", "disasm", "run"}) {
     const ProcessResult r = bpfbox({cmd, path("nope.s")});
