@@ -172,8 +172,10 @@ class ObjectTable {
   // The object with this id (ObjectKind::Prog: a prog id, ObjectKind::Map: a map id), with a
   // reference held for the map: how a process attaching a map that holds objects (Map::attach of
   // a pinned PROG_ARRAY, ARRAY_OF_MAPS or HASH_OF_MAPS) gets the objects another process stored,
-  // as the arena keeps only their ids. ENOENT when the object is gone (the slot then stays empty
-  // to this process's programs). The default resolves nothing.
+  // as the arena keeps only their ids; also called from inside a run (a lookup or tail call
+  // reaching a slot another process changed), so it must not wait for runs to end. ENOENT when
+  // the object is gone (the slot then stays empty to this process's programs). The default
+  // resolves nothing.
   virtual Result<ObjectRef> ref_id(ObjectKind kind, uint32_t id) {
     (void)kind;
     return Status(ENOENT, "object id " + std::to_string(id) + " cannot be resolved here");
@@ -203,8 +205,8 @@ class Map {
   // A Map over an existing map's arena: another process's memfd, or a storage file (from
   // open(2) of a name link_storage() gave, O_RDWR). Maps holding objects answer syscall-side
   // lookups from the arena's ids; their program side gets the objects behind the ids the arena
-  // holds at attach through `objects->ref_id()` (perf event arrays: none; slots another process
-  // changes later keep, to this process's programs, what they held).
+  // holds at attach through `objects->ref_id()`, and those of slots another process changes
+  // later when a program first reaches them (perf event arrays: none).
   static Result<std::shared_ptr<Map>> attach(int memfd, ObjectTable* objects = nullptr);
   ~Map();
   Map(const Map&) = delete;

@@ -69,16 +69,18 @@ void* prog_lookup_inner_map(Map* m, const void* key, uint32_t) {
 
 void bind(Map& m) {
   m.impl = &layout(m);
+  const ObjectKind kind = m.type() == BPF_MAP_TYPE_PROG_ARRAY         ? ObjectKind::Prog
+                          : m.type() == BPF_MAP_TYPE_PERF_EVENT_ARRAY ? ObjectKind::PerfEvent
+                                                                      : ObjectKind::Map;
   m.held = new HeldObjects(m.objects(), m.max_entries(),
                            reinterpret_cast<std::atomic<uint32_t>*>(m.arena_base() + kIdsOff),
-                           /*allocates=*/false);
+                           /*allocates=*/false, kind);
   if (m.type() == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
     ProgOps p;
     p.lookup = prog_lookup_inner_map;
     MapBuilder::set_prog(m, p);
   }
-  if (m.type() != BPF_MAP_TYPE_PERF_EVENT_ARRAY)  // perf events have no ids to resolve
-    held(m).adopt_ids(m.type() == BPF_MAP_TYPE_PROG_ARRAY ? ObjectKind::Prog : ObjectKind::Map);
+  held(m).adopt_ids();  // attached in another process (perf events have no ids to resolve)
 }
 
 void unbind(Map& m) {

@@ -66,9 +66,10 @@ void bind(Map& m) {
   kHashOps.bind(m);
   uint64_t off = header_of(m)->family_off;
   auto* ids = reinterpret_cast<std::atomic<uint32_t>*>(m.arena_base() + off + 64);
-  m.held = new HashOfMaps{{m.objects(), n_slots(m.max_entries()), ids, /*allocates=*/true},
-                          m.prog().lookup};
-  state(m).held.adopt_ids(ObjectKind::Map);  // attached in another process
+  m.held = new HashOfMaps{
+      {m.objects(), n_slots(m.max_entries()), ids, /*allocates=*/true, ObjectKind::Map},
+      m.prog().lookup};
+  state(m).held.adopt_ids();  // attached in another process
   ProgOps p;  // programs may only look up (the verifier refuses updates of map-in-maps)
   p.lookup = prog_lookup;
   MapBuilder::set_prog(m, p);

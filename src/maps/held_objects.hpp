@@ -6,6 +6,14 @@
 // a run-epoch tag; it is dropped through the ObjectTable once every run that was active at that
 // moment has ended, so a run that loaded the pointer may use it until it ends. Changes are
 // serialized by `mu` (syscall side only: programs never change these maps).
+//
+// The arena's ids are shared by every process (every Map handle) on the storage; the pointers are
+// this handle's. A slot whose arena id another handle changed no longer matches the id this
+// handle's pointer was resolved from (seen_): ptr() then resolves the new id through the object
+// table (ObjectTable::ref_id) and retires this handle's old reference, so programs here see the
+// other process's update. HASH_OF_MAPS slots are claimed in the arena (compare-and-swap from id
+// 0), and a freed slot's id is cleared only once the runs that may read it have ended, so two
+// handles never put two elements in one slot.
 #pragma once
 
 #include <atomic>
@@ -22,15 +30,24 @@ namespace bpfbox::maps {
 class HeldObjects {
  public:
   // allocates: slots are handed out by alloc_slot (HASH_OF_MAPS), not indexes (fd arrays).
-  HeldObjects(ObjectTable* objects, uint32_t n_slots, std::atomic<uint32_t>* ids, bool allocates);
+  // kind: what the ids name; PerfEvent ids are not resolved (a perf event is this process's).
+  HeldObjects(ObjectTable* objects, uint32_t n_slots, std::atomic<uint32_t>* ids, bool allocates,
+              ObjectKind kind);
   // Drops this process's references (after the runs that may use them, outside a run); the ids
   // in the arena stay for the map's other processes.
   ~HeldObjects();
   HeldObjects(const HeldObjects&) = delete;
   HeldObjects& operator=(const HeldObjects&) = delete;
 
-  // Lock-free: the program-facing pointer in slot, or nullptr.
-  void* ptr(uint32_t slot) const { return ptrs_[slot].load(std::memory_order_acquire); }
+  // Lock-free unless another handle changed the slot: the program-facing pointer in slot, or
+  // nullptr.
+  void* ptr(uint32_t slot) {
+    void* p = ptrs_[slot].load(std::memory_order_acquire);
+    if (!lazy_) return p;
+    uint32_t id = ids_[slot].load(std::memory_order_acquire);
+    if (id == seen_[slot].load(std::memory_order_acquire)) return p;
+    return resolve(slot, p);
+  }
   uint32_t id(uint32_t slot) const { return ids_[slot].load(std::memory_order_acquire); }
   uint32_t n_slots() const { return n_slots_; }
 
@@ -46,7 +63,7 @@ class HeldObjects {
   uint32_t alloc_slot();
   // For a map attached in another process: takes a reference, through the object table, on the
   // object behind every id the arena holds (ObjectTable::ref_id), for the program side.
-  void adopt_ids(ObjectKind kind);
+  void adopt_ids();
 
   std::mutex mu;
 
@@ -54,17 +71,24 @@ class HeldObjects {
   struct Retired {
     uint64_t tag;
     ObjectRef ref;
-    uint32_t slot;
+    uint32_t slot;  // a slot to free after the runs (HASH_OF_MAPS), else UINT32_MAX
+    bool has_ref;   // ref is a reference to drop
   };
   static void* program_pointer(const ObjectRef& ref);
   void drain(bool wait);
+  void* resolve(uint32_t slot, void* stale);
+  void set_locked(uint32_t slot, uint32_t id, const ObjectRef* ref, uint32_t free_slot);
+  bool claim(uint32_t slot);
 
   ObjectTable* objects_;
   RunDomain* domain_;  // the process's, when the map was bound
   uint32_t n_slots_;
   bool allocates_;
+  ObjectKind kind_;
+  bool lazy_;                   // ids are resolved (not perf events, and an object table exists)
   std::atomic<uint32_t>* ids_;  // in the arena
   std::unique_ptr<std::atomic<void*>[]> ptrs_;
+  std::unique_ptr<std::atomic<uint32_t>[]> seen_;  // the arena id ptrs_[i] was resolved from
   std::vector<ObjectRef> refs_;
   std::vector<uint32_t> free_;    // slots free for alloc_slot
   std::vector<Retired> retired_;  // in tag order

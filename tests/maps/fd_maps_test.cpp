@@ -393,5 +393,76 @@ TEST(FdMaps, AttachedMapsResolveIdsThroughTheObjectTable) {
   quiesce();
 }
 
+// Two handles on one storage (what two processes sharing a pinned map have): slots the other
+// handle changes after attach reach this handle's programs (ids resolved lazily through the
+// object table), and HASH_OF_MAPS inserts through either handle never take the same slot.
+TEST(FdMaps, SlotsChangedThroughAnotherHandleAfterAttach) {
+  TestObjectTable t;
+  auto e1 = returning(1), e2 = returning(2);
+  int p1 = t.add_prog(BPF_PROG_TYPE_XDP, e1.get());
+  int p2 = t.add_prog(BPF_PROG_TYPE_XDP, e2.get());
+  std::shared_ptr<Map> inner[3];
+  int im[3];
+  for (int i = 0; i < 3; ++i) im[i] = t.add_map(inner[i] = make_map(BPF_MAP_TYPE_ARRAY, 4, 4, 1));
+  auto progs = create(t, map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4));
+  union bpf_attr aa = map_attr(BPF_MAP_TYPE_ARRAY_OF_MAPS, 4, 4, 2);
+  aa.inner_map_fd = static_cast<uint32_t>(im[0]);
+  auto arr = create(t, aa);
+  union bpf_attr ha = map_attr(BPF_MAP_TYPE_HASH_OF_MAPS, 4, 4, 4);
+  ha.inner_map_fd = static_cast<uint32_t>(im[0]);
+  auto hom = create(t, ha);
+  ASSERT_TRUE(progs && arr && hom);
+  uint32_t k = 0;
+  int32_t fd = p1;
+  ASSERT_TRUE(progs->update(&k, &fd));
+  ASSERT_TRUE(arr->update(&k, &im[0]));
+  ASSERT_TRUE(hom->update(&k, &im[0]));
+  {
+    auto progs2 = Map::attach(progs->memfd(), &t);
+    auto arr2 = Map::attach(arr->memfd(), &t);
+    auto hom2 = Map::attach(hom->memfd(), &t);
+    ASSERT_TRUE(progs2 && arr2 && hom2);
+    // Changed through the first handle after the attach.
+    ASSERT_TRUE(progs->update(&k, &(fd = p2)));
+    ASSERT_TRUE(progs->update(&(k = 1), &(fd = p1)));
+    ASSERT_TRUE(arr->update(&(k = 0), &im[1]));
+    ASSERT_TRUE(arr->update(&(k = 1), &im[2]));
+    ASSERT_TRUE(hom->update(&(k = 0), &im[1]));
+    ASSERT_TRUE(hom->update(&(k = 5), &im[2]));
+    // Inserted through the second: a slot of its own.
+    ASSERT_TRUE((*hom2)->update(&(k = 6), &im[0]));
+    {
+      RunSlot run;
+      EXPECT_EQ(prog_array_lookup(progs2->get(), 0), e2.get());
+      EXPECT_EQ(prog_array_lookup(progs2->get(), 1), e1.get());
+      EXPECT_EQ((*arr2)->prog_lookup(&(k = 0), run.cpu()), inner[1].get());
+      EXPECT_EQ((*arr2)->prog_lookup(&(k = 1), run.cpu()), inner[2].get());
+      EXPECT_EQ((*hom2)->prog_lookup(&(k = 0), run.cpu()), inner[1].get());
+      EXPECT_EQ((*hom2)->prog_lookup(&(k = 5), run.cpu()), inner[2].get());
+      EXPECT_EQ((*hom2)->prog_lookup(&(k = 6), run.cpu()), inner[0].get());
+      EXPECT_EQ(hom->prog_lookup(&(k = 5), run.cpu()), inner[2].get());
+      EXPECT_EQ(hom->prog_lookup(&(k = 6), run.cpu()), inner[0].get());
+    }
+    // Deleted through the first handle: gone for the second's programs too.
+    ASSERT_TRUE(arr->delete_elem(&(k = 1)));
+    ASSERT_TRUE(progs->delete_elem(&(k = 0)));
+    ASSERT_TRUE(hom->delete_elem(&(k = 5)));
+    RunSlot run;
+    EXPECT_EQ((*arr2)->prog_lookup(&(k = 1), run.cpu()), nullptr);
+    EXPECT_EQ(prog_array_lookup(progs2->get(), 0), nullptr);
+    EXPECT_EQ((*hom2)->prog_lookup(&(k = 5), run.cpu()), nullptr);
+  }
+  quiesce();
+  // The second handle's references are all dropped: p1 is held by the first's slot 1, im[0] by
+  // the first's lookup of key 6 (resolved from the id the second stored).
+  EXPECT_EQ(t.refs(p1), 1);
+  EXPECT_EQ(t.refs(im[0]), 1);
+  progs.reset();
+  arr.reset();
+  hom.reset();
+  quiesce();
+  EXPECT_EQ(t.total_refs(), 0);
+}
+
 }  // namespace
 }  // namespace bpfbox::maps::testing
