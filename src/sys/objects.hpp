@@ -66,6 +66,9 @@ class Objects final : public maps::ObjectTable {
   Result<maps::ObjectRef> ref_prog_fd(int fd) override;
   Result<maps::ObjectRef> ref_map_fd(int fd) override;
   Result<maps::ObjectRef> ref_perf_event_fd(int fd) override;
+  // The object another process stored in a prog array or map-in-map slot, by its id: adopted
+  // here (a program verified and compiled again) and held for the map.
+  Result<maps::ObjectRef> ref_id(maps::ObjectKind kind, uint32_t id) override;
   void unref(const maps::ObjectRef& ref) override;
 
  private:

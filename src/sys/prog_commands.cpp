@@ -418,8 +418,17 @@ CmdResult prog_bind_map(Call& c) {
 }
 
 Status build_adopted(Prog& p) {
+  // Building adopts the program's maps, and a prog array's slot may name this very program (a
+  // tail call to itself): that slot is left empty here rather than waiting on our own build.
+  static thread_local std::vector<const Prog*> building;
+  if (std::find(building.begin(), building.end(), &p) != building.end())
+    return Status(EDEADLK, "the program is being built on this thread");
   std::lock_guard g(p.build_mu);
   if (p.exe) return Status::ok();
+  building.push_back(&p);
+  struct Done {
+    ~Done() { building.pop_back(); }
+  } done;
   // Open each map by id for the verifier, as the loading process had fds for them.
   std::vector<bpf_insn> insns = p.insns_by_id;
   std::vector<int> fds;

@@ -490,6 +490,89 @@ TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
   for (long fd : {map, link, btf, prog}) close(int(fd));
 }
 
+// A program another process adopts runs its tail calls: the prog array's slots name programs by
+// id, resolved in the adopter at attach and, for a slot the maker changes later, when a tail call
+// reaches it (before: nothing resolved them through bpf(), so the tail call fell through).
+TEST(SysObjects, AnAdoptedProgramsTailCallsReachTheMakersPrograms) {
+  RuntimeDir rt;
+  int up[2], down[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(down), 0);
+  auto load = [](std::vector<bpf_insn> insns) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+    a.insns = reinterpret_cast<uint64_t>(insns.data());
+    a.insn_cnt = uint32_t(insns.size());
+    a.license = reinterpret_cast<uint64_t>("GPL");
+    return bb(BPF_PROG_LOAD, a);
+  };
+  auto returns = [&](int32_t v) {
+    return load({I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, v), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+  };
+  pid_t pid = fork();
+  if (pid == 0) {
+    union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+    const long pa = bb(BPF_MAP_CREATE, c);
+    const long target = returns(42);
+    // tail_call(ctx, pa, 0); return 1
+    const long caller =
+        load({I(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, int32_t(pa)), I(0, 0, 0, 0, 0),
+              I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0),
+              I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
+              I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+    uint32_t key = 1, value = uint32_t(caller);  // a slot naming its own caller
+    union bpf_attr u = elem_attr(int(pa), &key, &value);
+    const long self = bb(BPF_MAP_UPDATE_ELEM, u);
+    key = 0, value = uint32_t(target);
+    u = elem_attr(int(pa), &key, &value);
+    bpf_prog_info pi{};
+    uint32_t id = 0;
+    if (pa >= 0 && target >= 0 && caller >= 0 && self == 0 && bb(BPF_MAP_UPDATE_ELEM, u) == 0 &&
+        get_info(Impl::Bpfbox, int(caller), &pi, sizeof pi) == 0)
+      id = pi.id;
+    else
+      std::fprintf(stderr, "child: %s\n", bpfbox_bpf_last_error());
+    char go = 0;
+    if (write(up[1], &id, sizeof id) != ssize_t(sizeof id) || read(down[0], &go, 1) != 1) _exit(2);
+    value = uint32_t(returns(7));  // the slot changed after the adopter attached the array
+    u = elem_attr(int(pa), &key, &value);
+    if (bb(BPF_MAP_UPDATE_ELEM, u) != 0 || write(up[1], &id, sizeof id) != ssize_t(sizeof id) ||
+        read(down[0], &go, 1) != 1)
+      _exit(3);
+    _exit(0);  // keeps the array's fd (a user reference) until the adopter has run
+  }
+  close(up[1]);
+  close(down[0]);
+  uint32_t id = 0;
+  ASSERT_EQ(read(up[0], &id, sizeof id), ssize_t(sizeof id));
+  ASSERT_NE(id, 0u);
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.prog_id = id;
+  const long caller = bb(BPF_PROG_GET_FD_BY_ID, a);
+  ASSERT_GE(caller, 0) << bpfbox_bpf_last_error();
+  auto run = [&]() -> long {
+    uint8_t pkt[64] = {};
+    union bpf_attr t;
+    std::memset(&t, 0, sizeof t);
+    t.test.prog_fd = uint32_t(caller);
+    t.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    t.test.data_size_in = sizeof pkt;
+    if (bb(BPF_PROG_TEST_RUN, t) != 0) return -1;
+    return t.test.retval;
+  };
+  EXPECT_EQ(run(), 42) << bpfbox_bpf_last_error();
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  ASSERT_EQ(read(up[0], &id, sizeof id), ssize_t(sizeof id));
+  EXPECT_EQ(run(), 7) << bpfbox_bpf_last_error();
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(int(caller));
+}
+
 // A program array is emptied when its last user reference (an fd or a pin, in any process) goes,
 // as the kernel's map->usercnt: a program holding the map does not count, so its tail call then
 // falls through. The kernel clears from a work queue: its run is polled.
