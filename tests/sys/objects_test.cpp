@@ -58,6 +58,28 @@ bool id_listed(uint32_t id) {
   return false;
 }
 
+// A program of `type` from `insns` (GPL), through impl's bpf(): its fd, or -1.
+long load_prog(Impl impl, uint32_t type, std::vector<bpf_insn> insns) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.prog_type = type;
+  a.insns = reinterpret_cast<uint64_t>(insns.data());
+  a.insn_cnt = uint32_t(insns.size());
+  a.license = reinterpret_cast<uint64_t>("GPL");
+  return call(impl, BPF_PROG_LOAD, a);
+}
+
+// One TEST_RUN of a packet program on 64 zero bytes: its return value, or -1 when the run fails.
+long test_run(Impl impl, long prog_fd) {
+  uint8_t pkt[64] = {};
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.test.prog_fd = uint32_t(prog_fd);
+  a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+  a.test.data_size_in = sizeof pkt;
+  return call(impl, BPF_PROG_TEST_RUN, a) == 0 ? long(a.test.retval) : -1;
+}
+
 TEST(SysObjects, AMapLivesUntilItsLastFd) {
   RuntimeDir rt;
   const int fd = new_array();
@@ -409,14 +431,12 @@ TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
     c.btf_key_type_id = uint32_t(u32);
     c.btf_value_type_id = uint32_t(u64);
     const long map = bb(BPF_MAP_CREATE, c);
-    bpf_insn insns[2] = {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS),
-                         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-    std::memset(&a, 0, sizeof a);
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uint64_t>(insns);
-    a.insn_cnt = 2;
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    const long prog = bb(BPF_PROG_LOAD, a);
+    auto returns = [](int32_t verdict) {
+      return load_prog(
+          Impl::Bpfbox, BPF_PROG_TYPE_XDP,
+          {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, verdict), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+    };
+    const long prog = returns(XDP_PASS);
     std::memset(&a, 0, sizeof a);
     a.link_create.prog_fd = uint32_t(prog);
     a.link_create.target_ifindex = uint32_t(ifindex);
@@ -436,13 +456,7 @@ TEST(SysObjects, AdoptedMapsAndLinksHoldTheirBtfAndProgram) {
     if (write(up[1], ids, sizeof ids) != ssize_t(sizeof ids) || read(down[0], &go, 1) != 1)
       _exit(2);
     // The link's program replaced by another (XDP_DROP) just before the maker exits.
-    insns[0].imm = XDP_DROP;
-    std::memset(&a, 0, sizeof a);
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uint64_t>(insns);
-    a.insn_cnt = 2;
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    const long drop = bb(BPF_PROG_LOAD, a);
+    const long drop = returns(XDP_DROP);
     std::memset(&a, 0, sizeof a);
     a.link_update.link_fd = uint32_t(link);
     a.link_update.new_prog_fd = uint32_t(drop);
@@ -499,13 +513,7 @@ TEST(SysObjects, AnAdoptedProgramsTailCallsReachTheMakersPrograms) {
   ASSERT_EQ(pipe(up), 0);
   ASSERT_EQ(pipe(down), 0);
   auto load = [](std::vector<bpf_insn> insns) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-    a.insns = reinterpret_cast<uint64_t>(insns.data());
-    a.insn_cnt = uint32_t(insns.size());
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    return bb(BPF_PROG_LOAD, a);
+    return load_prog(Impl::Bpfbox, BPF_PROG_TYPE_SOCKET_FILTER, std::move(insns));
   };
   auto returns = [&](int32_t v) {
     return load({I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, v), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
@@ -552,20 +560,10 @@ TEST(SysObjects, AnAdoptedProgramsTailCallsReachTheMakersPrograms) {
   a.prog_id = id;
   const long caller = bb(BPF_PROG_GET_FD_BY_ID, a);
   ASSERT_GE(caller, 0) << bpfbox_bpf_last_error();
-  auto run = [&]() -> long {
-    uint8_t pkt[64] = {};
-    union bpf_attr t;
-    std::memset(&t, 0, sizeof t);
-    t.test.prog_fd = uint32_t(caller);
-    t.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    t.test.data_size_in = sizeof pkt;
-    if (bb(BPF_PROG_TEST_RUN, t) != 0) return -1;
-    return t.test.retval;
-  };
-  EXPECT_EQ(run(), 42) << bpfbox_bpf_last_error();
+  EXPECT_EQ(test_run(Impl::Bpfbox, caller), 42) << bpfbox_bpf_last_error();
   ASSERT_EQ(write(down[1], "g", 1), 1);
   ASSERT_EQ(read(up[0], &id, sizeof id), ssize_t(sizeof id));
-  EXPECT_EQ(run(), 7) << bpfbox_bpf_last_error();
+  EXPECT_EQ(test_run(Impl::Bpfbox, caller), 7) << bpfbox_bpf_last_error();
   ASSERT_EQ(write(down[1], "g", 1), 1);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -594,24 +592,13 @@ struct TailCall {
   }
   ~TailCall() { close(int(caller)); }
   long load(std::vector<bpf_insn> insns) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-    a.insns = reinterpret_cast<uint64_t>(insns.data());
-    a.insn_cnt = uint32_t(insns.size());
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    return call(impl, BPF_PROG_LOAD, a);
+    return load_prog(impl, BPF_PROG_TYPE_SOCKET_FILTER, std::move(insns));
   }
   // The caller's return value: 7 from the tail call's target, 1 when it falls through.
   uint32_t run() {
-    uint8_t pkt[64] = {};
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.test.prog_fd = uint32_t(caller);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof pkt;
-    EXPECT_EQ(call(impl, BPF_PROG_TEST_RUN, a), 0) << bpfbox_bpf_last_error();
-    return a.test.retval;
+    const long r = test_run(impl, caller);
+    EXPECT_GE(r, 0) << bpfbox_bpf_last_error();
+    return uint32_t(r);
   }
   uint32_t run_until(uint32_t want) {
     uint32_t r = run();
