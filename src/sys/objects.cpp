@@ -319,17 +319,12 @@ Result<maps::ObjectRef> Objects::ref_id(maps::ObjectKind kind, uint32_t id) {
   if (kind == maps::ObjectKind::PerfEvent)
     return Status(ENOENT, "perf events are not shared across processes");
   const Kind k = kind == maps::ObjectKind::Prog ? Kind::Prog : Kind::Map;
-  // Adopting a program adopts its maps, whose slots may name the program being adopted (a prog
-  // array holding its own caller): that slot stays empty to this process rather than recursing.
-  static thread_local std::set<std::pair<int, uint32_t>> resolving;
-  const std::pair<int, uint32_t> self{int(k), id};
-  if (!resolving.insert(self).second)
-    return Status(ENOENT, "object id " + std::to_string(id) + " is being adopted");
+  // A cycle (a prog array holding its own caller) goes through the program's build, which
+  // build_adopted breaks: that slot stays empty to this process.
   auto fd = open_by_id(k, id, k == Kind::Prog ? O_RDONLY : O_RDWR);
-  Result<maps::ObjectRef> r = fd ? (k == Kind::Prog ? ref_prog_fd(*fd) : ref_map_fd(*fd))
-                                 : Result<maps::ObjectRef>(fd.status());
-  if (fd) close(*fd);  // the map's reference (holders) keeps the object
-  resolving.erase(self);
+  if (!fd) return fd.status();
+  Result<maps::ObjectRef> r = k == Kind::Prog ? ref_prog_fd(*fd) : ref_map_fd(*fd);
+  close(*fd);  // the map's reference (holders) keeps the object
   return r;
 }
 
