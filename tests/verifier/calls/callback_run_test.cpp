@@ -16,6 +16,7 @@
 #include "bpfbox/vm.hpp"
 #include "isa/assembler.hpp"
 #include "kernel_bpf.hpp"
+#include "xdp_test_run.hpp"
 #include "kernel_verifier.hpp"
 #include "test_btf.hpp"
 
@@ -86,18 +87,9 @@ struct Case {
 };
 
 uint32_t run_bpfbox(const verifier::Program& prog, vm::EngineKind engine) {
-  auto exe = vm::compile(engine, prog.xlated, prog.helpers);
-  EXPECT_TRUE(exe.is_ok()) << exe.status().message();
-  if (!exe.is_ok()) return ~0u;
-  TestRunProgram p{exe.value().get(), BPF_PROG_TYPE_XDP, 0};
-  // data_in is a span: the packet must outlive the run (a temporary vector left it dangling).
-  const std::vector<uint8_t> packet(64, 0);
-  TestRunArgs args;
-  args.data_in = packet;
-  TestRunResult result;
-  const Status st = prog_type_ops(BPF_PROG_TYPE_XDP)->test_run(p, args, result);
-  EXPECT_TRUE(st.is_ok()) << st.message();
-  return result.retval;
+  const Result<uint32_t> r = testsupport::xdp_test_run_once(prog, engine);
+  EXPECT_TRUE(r.is_ok()) << r.status().message();
+  return r.is_ok() ? r.value() : ~0u;
 }
 
 void check(const Case& c) {
