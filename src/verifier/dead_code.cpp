@@ -60,10 +60,42 @@ void hard_wire_dead_code_branches(Env& env) {
   }
 }
 
+// A subprogram whose address a reached instruction still holds (a BPF_PSEUDO_FUNC lddw, the
+// call of an inlined bpf_loop) but that no path entered: bpf_loop with a count of 0 never runs
+// its callback, so the kernel does not explore it (the "iteration limit" is reached at once) and
+// removes it, leaving the reference dangling. Here its body becomes `r0 = 0; exit`, never run, so
+// that every reference the engines see still names a subprogram and no unverified code remains.
+Status stub_unexplored_callees(Env& env) {
+  static constexpr struct bpf_insn kStub[] = {
+      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+  };
+  for (size_t s = 1; s < env.subprogs.size(); ++s) {
+    const uint32_t start = env.subprogs[s].start;
+    if (env.aux[start].seen) continue;
+    bool referenced = false;
+    for (size_t i = 0; i < env.insns.size() && !referenced; ++i) {
+      const struct bpf_insn& insn = env.insns[i];
+      const bool pseudo_func = is_lddw(insn) && insn.src_reg == BPF_PSEUDO_FUNC;
+      const bool pseudo_call = insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == BPF_PSEUDO_CALL;
+      referenced = (pseudo_func || pseudo_call) && env.aux[i].seen &&
+                   static_cast<int64_t>(i) + insn.imm + 1 == start;
+      if (is_lddw(insn)) ++i;
+    }
+    if (!referenced) continue;
+    const uint32_t end = s + 1 < env.subprogs.size() ? env.subprogs[s + 1].start
+                                                     : static_cast<uint32_t>(env.insns.size());
+    if (Status st = replace_insns(env, start, end - start, kStub); !st) return st;
+    env.aux[start].seen = env.aux[start + 1].seen = true;
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status remove_dead_code(Env& env) {
   mark_lddw_second_slots(env);
+  if (Status st = stub_unexplored_callees(env); !st) return st;
   if (!env.privileged()) {
     // sanitize_dead_code(): keep the layout, trap anything no path reaches.
     for (size_t i = 0; i < env.insns.size(); ++i) {

@@ -67,10 +67,10 @@ Status optimize_bpf_loop(Env& env) {
   uint32_t extra = 0;  // the slots this subprogram gains (once, whatever its bpf_loop calls)
   for (uint32_t i = 0; i < env.insns.size(); ++i) {
     const InsnAux& aux = env.aux[i];
-    // A callback never explored (a count known to be 0) is dead code: leave the helper call.
+    // Also when the callback was never explored (a count known to be 0), as the kernel: the
+    // dead-code pass keeps a stub of it for the loop's call.
     if (is_bpf_loop_call(env.insns[i]) && aux.loop_inline.fit &&
-        aux.loop_inline.callback < env.subprogs.size() &&
-        env.aux[env.subprogs[aux.loop_inline.callback].start].seen) {
+        aux.loop_inline.callback < env.subprogs.size()) {
       const uint32_t callback = aux.loop_inline.callback;
       extra = 3 * kRegSize + ((depth + 7) & ~7u) - depth;
       const auto patch = loop_patch(static_cast<int16_t>(-static_cast<int32_t>(depth + extra)));

@@ -208,10 +208,11 @@ void check(const Case& c) {
 }
 
 TEST(LlvmCallbackRun, BpfLoopEdgeCasesMatchTheKernel) {
-  // No iteration (a count the verifier does not know): the callback never runs, bpf_loop returns
-  // 0. (A constant 0 is on the board: the verifier drops the never-explored callback as dead
-  // code and leaves its BPF_PSEUDO_FUNC pointing past the program.)
+  // No iteration, a count the verifier does not know and a constant 0 (the callback is never
+  // explored, so the verifier keeps only a stub of it): the callback never runs, bpf_loop
+  // returns 0.
   check({loop_text(kCountFromPacket, -1), {kMain, kLoopCb}, 0, 7 * 16 + 0, {}});
+  check({loop_text(0, -1), {kMain, kLoopCb}, 0, 7 * 16 + 0, {}});
   // Every iteration: 0 + 1 + 2 + 3 + 4, five calls.
   check({loop_text(5, -1), {kMain, kLoopCb}, 0, (7 + 10) * 16 + 5, {}});
   // The callback returns 1 at the first and at the fourth call: the call that stops counts.

@@ -140,6 +140,38 @@ TEST(LoopInline, TooManyLoopsIsE2big) {
     EXPECT_EQ(run(*l.r.program, e), static_cast<uint32_t>(-E2BIG)) << "engine " << int(e);
 }
 
+// A count of 0: as the kernel, the callback is never explored and the loop is inlined anyway;
+// the kernel then removes the callback and leaves the loop's call dangling (never run), bpfbox
+// keeps it as `r0 = 0; exit`. Otherwise the xlated program is the kernel's, and returns 0.
+TEST(LoopInline, ZeroCountInlinesAndStubsTheCallback) {
+  Loaded l = load(loop_text("0"));
+  ASSERT_TRUE(l.r.status.is_ok()) << l.r.log;
+  const verifier::Program& p = *l.r.program;
+  ASSERT_EQ(p.subprogs.size(), 2u);
+  const std::vector<std::string> stub = {"b7 0 0 0 0", "95 0 0 0 0"};
+  const std::vector<std::string> xs = shapes(p.xlated);
+  ASSERT_GE(xs.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(xs.end() - 2, xs.end()), stub);
+  EXPECT_EQ(p.subprogs[1].start, xs.size() - 2);
+  for (vm::EngineKind e : {vm::EngineKind::Interp, vm::EngineKind::Jit})
+    EXPECT_EQ(run(p, e), 0u) << "engine " << int(e);
+
+  if (auto why = testsupport::kernel_bpf_unavailable()) GTEST_SKIP() << *why;
+  testsupport::KernelLoad kl;
+  kl.prog_type = BPF_PROG_TYPE_XDP;
+  kl.insns = l.insns;
+  kl.btf = l.btf.btf;
+  kl.func_info = l.btf.func_info;
+  kl.keep_fd = true;
+  const testsupport::KernelVerdict v = testsupport::kernel_verify(kl);
+  ASSERT_EQ(v.err, 0) << v.log;
+  testsupport::KernelProgram kprog(v.fd);
+  EXPECT_EQ(std::vector<std::string>(xs.begin(), xs.end() - 2), shapes(kernel_xlated(kprog.fd())));
+  auto kr = testsupport::kernel_test_run(kprog, std::vector<uint8_t>(64, 0));
+  ASSERT_TRUE(kr.is_ok()) << kr.status().message();
+  EXPECT_EQ(kr.value().retval, 0u);
+}
+
 // Two paths passing different callbacks: the helper call stays (as the kernel's fit_for_inline).
 TEST(LoopInline, DifferentCallbacksKeepTheHelper) {
   const std::string text =
