@@ -63,7 +63,8 @@ class ElemPool {
       : h_(header),
         elems_(arena_base + header->elems_off),
         caches_(reinterpret_cast<PoolCache*>(arena_base + header->caches_off)),
-        domain_(domain) {}
+        domain_(domain),
+        elem_size_(header->elem_size) {}
 
   // Lays out a pool of `capacity` elements of `elem_size` bytes, with `n_caches` per-CPU caches
   // (nr_possible_cpus), in the `bytes()` that start at arena offset `off` (64-aligned).
@@ -73,9 +74,9 @@ class ElemPool {
     return caches_bytes(n_caches) + uint64_t(capacity) * elem_size;
   }
 
-  uint8_t* elem(uint32_t idx) const { return elems_ + uint64_t(idx - 1) * h_->elem_size; }
+  uint8_t* elem(uint32_t idx) const { return elems_ + uint64_t(idx - 1) * elem_size_; }
   uint32_t index_of(const void* e) const {
-    return static_cast<uint32_t>((static_cast<const uint8_t*>(e) - elems_) / h_->elem_size) + 1;
+    return static_cast<uint32_t>((static_cast<const uint8_t*>(e) - elems_) / elem_size_) + 1;
   }
 
   // An element, or 0. A reserve is kept for the oldest active run: the last kCacheFloor free
@@ -108,6 +109,7 @@ class ElemPool {
   uint8_t* elems_ = nullptr;
   PoolCache* caches_ = nullptr;
   RunDomain* domain_ = nullptr;
+  uint32_t elem_size_ = 0;  // the header's, fixed at init: read here, not from the shared line
 };
 
 }  // namespace bpfbox::maps

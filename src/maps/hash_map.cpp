@@ -14,12 +14,15 @@
 #include <sched.h>
 #include <sys/random.h>
 
+#include <array>
 #include <bit>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "maps/elem_pool.hpp"
 #include "maps/jhash.hpp"
+#include "maps/key_equal.hpp"
 #include "maps/lru_list.hpp"
 #include "maps/map_ops.hpp"
 
@@ -74,7 +77,8 @@ struct HashView {
   uint32_t value_size;
   uint32_t key_off;
   uint32_t value_off;
-  uint32_t stride;  // round_up(value_size, 8): one CPU's slot
+  uint32_t stride;      // round_up(value_size, 8): one CPU's slot
+  uint32_t cpu_stride;  // stride for per-CPU maps, 0 otherwise
   uint32_t nr_cpus;
   uint32_t max_entries;
   int32_t lock_off;
@@ -97,21 +101,27 @@ struct HashView {
   uint8_t* value_of(HashElem* e) const { return reinterpret_cast<uint8_t*>(e) + value_off; }
 
   // Lock-free, inside a run: a replace racing with the walk never makes a key look absent.
-  uint32_t find_lockless(const Bucket& b, uint32_t h, const void* key) const {
+  // Same: whether an element's key is the key (a compare of key_size bytes at key_off).
+  template <class Same>
+  uint32_t find_lockless(const Bucket& b, uint32_t h, Same same) const {
     for (;;) {
       uint32_t seq = b.replace_seq.load(std::memory_order_acquire);
-      if (uint32_t idx = find(b, h, key)) return idx;
+      if (uint32_t idx = find(b, h, same)) return idx;
       if (b.replace_seq.load(std::memory_order_acquire) == seq) return 0;
     }
   }
-  // Under the bucket lock, or as part of find_lockless.
-  uint32_t find(const Bucket& b, uint32_t h, const void* key) const {
+  template <class Same>
+  uint32_t find(const Bucket& b, uint32_t h, Same same) const {
     for (uint32_t idx = b.head.load(std::memory_order_acquire); idx;) {
       HashElem* e = elem(idx);
-      if (e->hash == h && std::memcmp(key_of(e), key, key_size) == 0) return idx;
+      if (e->hash == h && same(e)) return idx;
       idx = e->next.load(std::memory_order_acquire);
     }
     return 0;
+  }
+  // Under the bucket lock.
+  uint32_t find(const Bucket& b, uint32_t h, const void* key) const {
+    return find(b, h, [&](HashElem* e) { return std::memcmp(key_of(e), key, key_size) == 0; });
   }
   // Under the bucket lock.
   void unlink(Bucket& b, uint32_t idx) const {
@@ -238,21 +248,57 @@ void init(const MapAttr& a, uint8_t* base) {
 }
 
 // Program side (inside a run: lock-free reads, the run's epoch keeps elements alive).
+template <bool kLru>
 void* prog_lookup(Map* m, const void* key, uint32_t cpu) {
   HashView& v = view(m);
   uint32_t h = v.hash(key);
-  uint32_t idx = v.find_lockless(v.bucket(h), h, key);
+  uint32_t idx = v.find_lockless(
+      v.bucket(h), h, [&](HashElem* e) { return std::memcmp(v.key_of(e), key, v.key_size) == 0; });
   if (!idx) return nullptr;
-  return v.value_of(v.elem(idx)) + uint64_t(cpu) * (v.percpu ? v.stride : 0);
+  if constexpr (kLru) LruLists::touch(v.lru_lists.node(idx));
+  return v.value_of(v.elem(idx)) + uint64_t(cpu) * v.cpu_stride;
 }
 
-void* prog_lookup_lru(Map* m, const void* key, uint32_t cpu) {
+// The same for a key size N known at compile time: jhash and the compare unrolled for it, the
+// key and value offsets constants (the lookup is most of a small program's time).
+template <uint32_t N, bool kLru>
+void* prog_lookup_fixed(Map* m, const void* key, uint32_t cpu) {
+  constexpr uint32_t kKeyOff = key_off_for(kLru), kValueOff = kKeyOff + round8(N);
   HashView& v = view(m);
-  uint32_t h = v.hash(key);
-  uint32_t idx = v.find_lockless(v.bucket(h), h, key);
+  uint32_t h = jhash_fixed<N>(key, v.seed);
+  uint32_t idx = v.find_lockless(v.bucket(h), h, [key](HashElem* e) {
+    return keys_equal<N>(reinterpret_cast<uint8_t*>(e) + kKeyOff, key);
+  });
   if (!idx) return nullptr;
-  LruLists::touch(v.lru_lists.node(idx));
-  return v.value_of(v.elem(idx)) + uint64_t(cpu) * (v.percpu ? v.stride : 0);
+  if constexpr (kLru) LruLists::touch(v.lru_lists.node(idx));
+  return reinterpret_cast<uint8_t*>(v.elem(idx)) + kValueOff + uint64_t(cpu) * v.cpu_stride;
+}
+
+// The key sizes with their own lookup: every size to 16 bytes (u8..u64 keys, MAC addresses,
+// packed and padded IPv4 tuples), then multiples of 4 to 64 (IPv6 tuples, larger structs).
+using LookupFn = void* (*)(Map*, const void*, uint32_t);
+constexpr uint32_t kFixedKeyMax = 64;
+constexpr bool has_fixed_lookup(uint32_t n) {
+  return n > 0 && n <= kFixedKeyMax && (n <= 16 || n % 4 == 0);
+}
+template <uint32_t N, bool kLru>
+constexpr LookupFn fixed_lookup() {
+  if constexpr (has_fixed_lookup(N)) return &prog_lookup_fixed<N, kLru>;
+  return nullptr;
+}
+template <bool kLru, uint32_t... Is>
+constexpr auto fixed_lookups(std::integer_sequence<uint32_t, Is...>) {
+  return std::array<LookupFn, sizeof...(Is)>{fixed_lookup<Is, kLru>()...};
+}
+constexpr auto kFixedLookups =
+    fixed_lookups<false>(std::make_integer_sequence<uint32_t, kFixedKeyMax + 1>{});
+constexpr auto kFixedLruLookups =
+    fixed_lookups<true>(std::make_integer_sequence<uint32_t, kFixedKeyMax + 1>{});
+
+LookupFn lookup_for(const HashView& v) {
+  if (!v.identity_hash && has_fixed_lookup(v.key_size))
+    return (v.lru ? kFixedLruLookups : kFixedLookups)[v.key_size];
+  return v.lru ? prog_lookup<true> : prog_lookup<false>;
 }
 
 // Unlinks an element the LRU evicted to make room, unless a delete or replace got there first.
@@ -511,6 +557,7 @@ void bind(Map& m) {
   v->key_off = l->key_off;
   v->value_off = l->value_off;
   v->stride = round8(m.value_size());
+  v->cpu_stride = m.percpu() ? v->stride : 0;
   v->nr_cpus = m.nr_cpus();
   v->max_entries = m.max_entries();
   v->lock_off = m.spin_lock_off();
@@ -521,7 +568,7 @@ void bind(Map& m) {
                           l->n_lru_lists, &v->pool, sizeof(HashElem));
   m.impl = v;
   ProgOps p;
-  p.lookup = v->lru ? prog_lookup_lru : prog_lookup;
+  p.lookup = lookup_for(*v);
   p.update = prog_update;
   p.delete_elem = prog_delete;
   MapBuilder::set_prog(m, p);

@@ -151,7 +151,7 @@ inline void copy_value_flags(void* dst, const void* src, uint32_t size, int32_t 
   }
 }
 
-inline uint32_t round8(uint32_t v) {
+constexpr uint32_t round8(uint32_t v) {
   return (v + 7u) & ~7u;
 }
 

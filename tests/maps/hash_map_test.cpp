@@ -3,9 +3,12 @@
 
 #include <functional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "map_test_util.hpp"
+#include "maps/jhash.hpp"
+#include "maps/key_equal.hpp"
 
 namespace bpfbox::maps::testing {
 namespace {
@@ -126,6 +129,76 @@ TEST(HashMap, ProgramSide) {
   EXPECT_EQ(m->prog_delete(&k, run.cpu()), 0);
   EXPECT_EQ(m->prog_delete(&k, run.cpu()), -ENOENT);
   EXPECT_EQ(*p, 2u);
+}
+
+// What the per-size lookups are built from, for every size they exist for: jhash_fixed<N> gives
+// jhash's values, keys_equal<N> memcmp's verdict for a difference in any byte (a difference the
+// hash compare before it would hide in a map).
+template <uint32_t N>
+void check_key_size(const uint8_t* bytes) {
+  SCOPED_TRACE("key size " + std::to_string(N));
+  for (uint32_t seed : {0u, 1u, 0x9e3779b9u})
+    EXPECT_EQ((jhash_fixed<N>(bytes, seed)), jhash(bytes, N, seed));
+  uint8_t a[N], b[N];
+  std::memcpy(a, bytes, N);
+  std::memcpy(b, bytes, N);
+  EXPECT_TRUE(keys_equal<N>(a, b));
+  for (uint32_t i = 0; i < N; ++i) {
+    b[i] ^= 0x10;
+    EXPECT_FALSE(keys_equal<N>(a, b)) << "byte " << i;
+    b[i] ^= 0x10;
+  }
+}
+template <uint32_t... Is>
+void check_key_sizes(const uint8_t* bytes, std::integer_sequence<uint32_t, Is...>) {
+  (check_key_size<Is + 1>(bytes), ...);
+}
+
+TEST(HashMap, FixedSizeHashAndCompare) {
+  uint8_t bytes[64];
+  for (uint32_t i = 0; i < 64; ++i) bytes[i] = static_cast<uint8_t>(i * 37 + 11);
+  check_key_sizes(bytes, std::make_integer_sequence<uint32_t, 64>{});
+}
+
+// The program-side lookup has an entry specialised per key size (hash and compare unrolled): for
+// every size, on each hash type, it finds what the syscall side (the generic hash) inserted and
+// tells apart keys that differ in any single byte.
+TEST(HashMap, ProgramLookupEveryKeySize) {
+  uint32_t seed = 12345;
+  auto rnd = [&seed] {
+    seed = seed * 1103515245u + 12345u;
+    return static_cast<uint8_t>(seed >> 16);
+  };
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH}) {
+    for (uint32_t size = 1; size <= 72; ++size) {
+      SCOPED_TRACE("type " + std::to_string(type) + ", key size " + std::to_string(size));
+      auto m = make_map(type, size, 8, 128);
+      ASSERT_TRUE(m);
+      std::vector<uint8_t> base(size);
+      for (auto& b : base) b = rnd();
+      // Inserted: the base key and base with byte i changed, for even i; absent: odd i.
+      auto variant = [&](uint32_t i, uint8_t bit) {
+        std::vector<uint8_t> k = base;
+        k[i] ^= bit;
+        return k;
+      };
+      std::vector<std::vector<uint8_t>> in{base}, out;
+      for (uint32_t i = 0; i < size; ++i) (i % 2 ? out : in).push_back(variant(i, 1));
+      for (uint32_t i = 0; i < size; ++i) out.push_back(variant(i, 0x80));
+      std::vector<uint64_t> value(m->value_copy_size() / 8);
+      for (uint64_t n = 0; n < in.size(); ++n) {
+        for (uint64_t& v : value) v = n + 1;
+        ASSERT_TRUE(m->update(in[n].data(), value.data()));
+      }
+      RunSlot run;
+      for (uint64_t n = 0; n < in.size(); ++n) {
+        auto* p = static_cast<uint64_t*>(m->prog_lookup(in[n].data(), run.cpu()));
+        ASSERT_NE(p, nullptr) << "inserted key " << n;
+        EXPECT_EQ(*p, n + 1);
+      }
+      for (const auto& k : out) EXPECT_EQ(m->prog_lookup(k.data(), run.cpu()), nullptr);
+    }
+  }
 }
 
 TEST(HashMap, ZeroSeedIsDeterministic) {
