@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "sys/btf.hpp"
 #include "sys/map_btf.hpp"
@@ -182,7 +183,8 @@ CmdResult prog_info(Call& c, const Object& o) {
                             "jited_line_info");
       !st)
     return st;
-  // One tag per function (the kernel tags each subprogram's instructions when it has several).
+  // One tag per function (the kernel tags each subprogram's instructions when it has several,
+  // in jit_subprogs, where a bpf-to-bpf call holds the callee's index in off and 1 in imm).
   std::vector<std::array<uint8_t, BPF_TAG_SIZE>> tags;
   const auto& subs = p.program.subprogs;
   if (subs.size() <= 1) {
@@ -191,9 +193,14 @@ CmdResult prog_info(Call& c, const Object& o) {
   } else {
     for (size_t i = 0; i < subs.size(); i++) {
       const size_t end = i + 1 < subs.size() ? subs[i + 1].start : p.xlated.size();
+      std::vector<bpf_insn> func(p.xlated.begin() + subs[i].start, p.xlated.begin() + end);
+      for (bpf_insn& in : func)
+        if (in.code == (BPF_JMP | BPF_CALL) && in.src_reg == BPF_PSEUDO_CALL) {
+          in.off = int16_t(in.imm);  // dump_xlated put the callee's index in imm
+          in.imm = 1;
+        }
       tags.emplace_back();
-      prog_tag(std::span<const bpf_insn>(p.xlated).subspan(subs[i].start, end - subs[i].start),
-               tags.back().data());
+      prog_tag(func, tags.back().data());
     }
   }
   if (Status st = array_out(info.prog_tags, &info.nr_prog_tags, tags, "prog_tags"); !st) return st;

@@ -61,9 +61,21 @@ uint64_t boottime_ns() {
 }
 
 // The xlated program as bpf_prog_info shows it (bpf_insn_prepare_dump): map addresses back to
-// BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE with the map's id (and the value offset).
+// BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE with the map's id (and the value offset); bpf-to-bpf
+// calls as the kernel's jit_subprogs leaves them, the relative offset in off and the callee's
+// subprogram index in imm (bpftool names the callee from jited_ksyms[imm]).
 std::vector<bpf_insn> dump_xlated(const verifier::Program& p) {
   std::vector<bpf_insn> out = p.xlated;
+  for (size_t i = 0; i < out.size(); i++) {
+    bpf_insn& call = out[i];
+    if (call.code != (BPF_JMP | BPF_CALL) || call.src_reg != BPF_PSEUDO_CALL) continue;
+    const int64_t target = int64_t(i) + call.imm + 1;
+    for (size_t s = 0; s < p.subprogs.size(); s++)
+      if (p.subprogs[s].start == target && call.imm >= INT16_MIN && call.imm <= INT16_MAX) {
+        call.off = int16_t(call.imm);
+        call.imm = int32_t(s);
+      }
+  }
   for (size_t i = 0; i + 1 < out.size(); i++) {
     bpf_insn& lo = out[i];
     if (lo.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;

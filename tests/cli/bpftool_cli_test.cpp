@@ -530,5 +530,50 @@ TEST_F(BpftoolCli, AgreesWithTheKernelsBpftool) {
   EXPECT_GE(n, 20u);
 }
 
+// A program with bpf-to-bpf calls (bench/progs' bpf2bpf_parse, four static functions, one called
+// four times): each call names its callee as bpftool does for a JITed program, "call
+// pc+31#bpf_prog_<the callee's tag>_parse_eth", with the kernel's xlated encoding (the offset in
+// off, the callee's index in imm). The kernel's bpftool prints the same bytes, text and JSON.
+TEST_F(BpftoolCli, XlatedCallsAsTheKernelsBpftool) {
+  const std::string obj = std::string(BPFBOX_BENCH_OBJECTS_DIR) + "/bpf2bpf_parse.bpf.o";
+  ok({"prog", "load", obj, "/sys/fs/bpf/p"});
+  const std::string text = ok({"prog", "dump", "xlated", "pinned", "/sys/fs/bpf/p", "opcodes"});
+  const std::vector<std::string> xl = lines(text);
+  const auto call = std::find_if(xl.begin(), xl.end(), [](const std::string& l) {
+    return l.find("(85) call pc+") != std::string::npos;
+  });
+  ASSERT_NE(call, xl.end());
+  ASSERT_NE(call->find('#'), std::string::npos) << *call;
+  EXPECT_EQ(call->substr(call->find('#')).size(), std::string("#bpf_prog_").size() + 16 + 10)
+      << *call;
+  EXPECT_NE(call->find("_parse_eth"), std::string::npos) << *call;
+  // "85 10 <off> 00 <callee index> 00 00 00".
+  EXPECT_EQ((call + 1)->substr(0, 22), "       85 10 1f 00 01 ") << *(call + 1);
+
+  const char* bpftool = "/usr/sbin/bpftool";
+  if (geteuid() != 0 || access(bpftool, X_OK) != 0) GTEST_SKIP() << "no bpftool or not root";
+  const std::string kpin = "/sys/fs/bpf/bpfbox_cli_calls_" + std::to_string(getpid());
+  ProcessResult k = run_process({bpftool, "prog", "load", obj, kpin});
+  if (k.exit_code != 0) GTEST_SKIP() << "the kernel refused the load: " << k.err;
+  struct Cleanup {
+    std::string pin;
+    ~Cleanup() { fs::remove(pin); }
+  } cleanup{kpin};
+  // bpftool takes one of opcodes, linum, visual.
+  const std::vector<std::vector<std::string>> runs = {
+      {"prog", "dump", "xlated", "pinned", "P", "opcodes"},
+      {"-j", "prog", "dump", "xlated", "pinned", "P", "opcodes"},
+      {"-j", "prog", "dump", "xlated", "pinned", "P", "linum"}};
+  for (const std::vector<std::string>& args : runs) {
+    std::vector<std::string> mine = args, theirs = args;
+    std::replace(mine.begin(), mine.end(), std::string("P"), std::string("/sys/fs/bpf/p"));
+    std::replace(theirs.begin(), theirs.end(), std::string("P"), kpin);
+    theirs.insert(theirs.begin(), bpftool);
+    k = run_process(theirs);
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+    EXPECT_EQ(ok(mine), k.out) << args[0] << " " << args.back();
+  }
+}
+
 }  // namespace
 }  // namespace bpfbox::testing

@@ -9,12 +9,14 @@
 #include <capstone/capstone.h>
 #endif
 
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "btf_dumper.hpp"
@@ -36,6 +38,8 @@ struct ProgInfo {
   std::vector<uint8_t> jited;
   std::vector<uint8_t> func_info;
   std::vector<uint8_t> line_info;
+  std::vector<uint64_t> jited_ksyms;
+  std::vector<std::array<uint8_t, BPF_TAG_SIZE>> prog_tags;
 };
 
 ProgInfo get_info(int fd, bool arrays) {
@@ -64,6 +68,12 @@ ProgInfo get_info(int fd, bool arrays) {
     i.nr_line_info = first.nr_line_info;
     i.line_info_rec_size = first.line_info_rec_size;
     i.line_info = uint64_t(uintptr_t(p.line_info.data()));
+    p.jited_ksyms.resize(first.nr_jited_ksyms);
+    i.nr_jited_ksyms = first.nr_jited_ksyms;
+    i.jited_ksyms = uint64_t(uintptr_t(p.jited_ksyms.data()));
+    p.prog_tags.resize(first.nr_prog_tags);
+    i.nr_prog_tags = first.nr_prog_tags;
+    i.prog_tags = uint64_t(uintptr_t(p.prog_tags.data()));
   }
   len = sizeof i;
   if (bpf_obj_get_info_by_fd(fd, &i, &len) != 0)
@@ -154,11 +164,40 @@ void prog_show(Args& a) {
   show_objects(a, Kind::Prog, show_one);
 }
 
+bool is_pseudo_call(const bpf_insn& in) {
+  return in.code == (BPF_JMP | BPF_CALL) && in.src_reg == BPF_PSEUDO_CALL;
+}
+
+// The name bpftool finds in kallsyms for subprogram `idx` of a JITed program, as the kernel's
+// bpf_get_prog_name() makes it: "bpf_prog_<its tag>_<its BTF name>", "F" without func_info.
+std::string subprog_symbol(const ProgInfo& p, const struct btf* btf, uint32_t idx) {
+  std::string name = "F";
+  if (btf && idx < p.info.nr_func_info) {
+    bpf_func_info fi;
+    std::memcpy(&fi, p.func_info.data() + size_t(idx) * p.info.func_info_rec_size, sizeof fi);
+    if (const struct btf_type* t = btf__type_by_id(btf, fi.type_id))
+      if (const char* n = btf__name_by_offset(btf, t->name_off)) name = n;
+  }
+  const std::string tag =
+      idx < p.prog_tags.size() ? hex(p.prog_tags[idx].data(), BPF_TAG_SIZE, "") : "";
+  return "bpf_prog_" + tag + "_" + name;
+}
+
 // One xlated instruction as the kernel's disassembler prints it for bpftool: the verifier log's
-// text, with a map load naming the map by id ("map[id:5]", "map[id:5][0]+16").
-std::string insn_text(const std::vector<isa::Decoded>& d, size_t pc) {
+// text, with a map load naming the map by id ("map[id:5]", "map[id:5][0]+16") and a bpf-to-bpf
+// call (its offset in off, the callee's index in imm, as the kernel dumps it) naming the callee's
+// symbol when the program is JITed ("call pc+16#bpf_prog_<tag>_<name>"), bpftool's
+// print_call_pcrel.
+std::string insn_text(const ProgInfo& p, const struct btf* btf, const std::vector<isa::Decoded>& d,
+                      size_t pc) {
   const isa::Decoded& x = d[pc];
   char buf[96];
+  if (is_pseudo_call(p.xlated[pc])) {
+    const bpf_insn& in = p.xlated[pc];
+    std::snprintf(buf, sizeof buf, "call pc%+d", in.off);
+    if (p.jited_ksyms.empty()) return buf;
+    return buf + ("#" + subprog_symbol(p, btf, uint32_t(in.imm)));
+  }
   if (x.op == isa::Op::Lddw && (x.src == BPF_PSEUDO_MAP_FD || x.src == BPF_PSEUDO_MAP_VALUE)) {
     const uint32_t id = uint32_t(x.imm64);
     const uint32_t off = uint32_t(x.imm64 >> 32);
@@ -181,7 +220,11 @@ struct LinfoFree {
 void dump_xlated(int fd, bool opcodes, bool linum) {
   const ProgInfo p = get_info(fd, true);
   if (p.xlated.empty()) throw CommandError("no instructions returned");
-  auto decoded = isa::decode_program(p.xlated);
+  // The decoder takes a call's offset in imm, as loaded.
+  std::vector<bpf_insn> loaded_form = p.xlated;
+  for (bpf_insn& in : loaded_form)
+    if (is_pseudo_call(in)) in.imm = std::exchange(in.off, 0);
+  auto decoded = isa::decode_program(loaded_form);
   if (!decoded)
     throw CommandError("can't decode the xlated program: " + decoded.status().message());
   const std::vector<isa::Decoded>& d = *decoded;
@@ -248,7 +291,7 @@ void dump_xlated(int fd, bool opcodes, bool linum) {
     const bool dbl = d[pc].slots == 2 && pc + 1 < p.xlated.size();
     char code[8];
     std::snprintf(code, sizeof code, "(%02x) ", in.code);
-    const std::string text = code + insn_text(d, pc);
+    const std::string text = code + insn_text(p, btf.get(), d, pc);
     if (js) {
       w.string_field("disasm", text);
       if (opcodes) {
