@@ -348,9 +348,14 @@ class PerfEventRing {
   // it does not fit; -E2BIG when the record would exceed a perf header's u16 size.
   long output(const void* data, uint64_t size);
   uint64_t lost() const;  // samples lost and not yet reported
+  // Whether the event is enabled (perf_event_open without `disabled`, PERF_EVENT_IOC_ENABLE /
+  // DISABLE). bpf_perf_event_output into a disabled event is -EOPNOTSUPP: it is not on any CPU.
+  bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
+  void set_enabled(bool on) { enabled_.store(on, std::memory_order_relaxed); }
 
  private:
   PerfEventRing() = default;
+  std::atomic<bool> enabled_{true};
   int memfd_ = -1;
   int wakeup_fd_ = -1;
   int32_t cpu_ = -1;
@@ -361,8 +366,8 @@ class PerfEventRing {
 
 // bpf_perf_event_output's map side: flags' BPF_F_INDEX_MASK bits pick the slot (BPF_F_CURRENT_CPU:
 // the run's cpu). The kernel's errno: -EINVAL for other flag bits, -E2BIG for an index beyond
-// max_entries, -ENOENT for an empty slot, -EOPNOTSUPP when the slot's event is bound to another
-// CPU, -ENOSPC when its ring is full.
+// max_entries, -ENOENT for an empty slot, -EOPNOTSUPP when the slot's event is disabled or bound
+// to another CPU (not "on" this CPU), -ENOSPC when its ring is full.
 long perf_event_output(Map* map, uint64_t flags, const void* data, uint64_t size, uint32_t cpu);
 
 }  // namespace bpfbox::maps

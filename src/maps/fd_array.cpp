@@ -214,7 +214,9 @@ long perf_event_output(Map* m, uint64_t flags, const void* data, uint64_t size, 
   if (index >= m->max_entries()) return -E2BIG;
   auto* ring = static_cast<PerfEventRing*>(held(*m).ptr(static_cast<uint32_t>(index)));
   if (!ring) return -ENOENT;
-  if (ring->cpu() >= 0 && static_cast<uint32_t>(ring->cpu()) != cpu) return -EOPNOTSUPP;
+  // The kernel's event->oncpu != cpu: a disabled event is on no CPU.
+  if (!ring->enabled() || (ring->cpu() >= 0 && static_cast<uint32_t>(ring->cpu()) != cpu))
+    return -EOPNOTSUPP;
   return ring->output(data, size);
 }
 

@@ -77,6 +77,16 @@ Result<int> PerfEvents::open(const perf_event_attr& attr, pid_t pid, int cpu, in
   return fd;
 }
 
+// The event's ring, of mmap length len (the user page and the data pages), in its enabled state.
+Status PerfEvents::make_ring(Event& ev, uint64_t len) {
+  auto ring = maps::PerfEventRing::create(uint32_t(len / kPage - 1), ev.cpu, ev.id);
+  if (!ring) return ring.status();
+  ev.ring = std::move(*ring);
+  ev.ring->set_enabled(ev.enabled);
+  ev.mmap_len = len;
+  return Status::ok();
+}
+
 PerfEvents::Event* PerfEvents::find_locked(int fd) {
   auto key = inode_of(fd);
   if (!key) return nullptr;
@@ -99,10 +109,7 @@ Result<int> PerfEvents::mmap_fd(int fd, uint64_t len, int64_t off) {
   if (ev->ring && ev->mmap_len != len)
     return Status(EINVAL, "the event's ring is already mapped with another size");
   if (!ev->ring) {
-    auto ring = maps::PerfEventRing::create(uint32_t(len / kPage - 1), ev->cpu, ev->id);
-    if (!ring) return ring.status();
-    ev->ring = std::move(*ring);
-    ev->mmap_len = len;
+    if (Status st = make_ring(*ev, len); !st) return st;
   }
   return ev->ring->memfd();
 }
@@ -113,10 +120,9 @@ Result<int> PerfEvents::ioctl(int fd, unsigned long request, unsigned long arg) 
   if (!ev) return Status(ENOTTY, "not a perf event bpfbox serves");
   switch (request) {
     case PERF_EVENT_IOC_ENABLE:
-      ev->enabled = true;
-      return 0;
     case PERF_EVENT_IOC_DISABLE:
-      ev->enabled = false;
+      ev->enabled = request == PERF_EVENT_IOC_ENABLE;
+      if (ev->ring) ev->ring->set_enabled(ev->enabled);
       return 0;
     case PERF_EVENT_IOC_RESET:  // a BPF output event counts nothing
       return 0;
@@ -144,10 +150,7 @@ Result<maps::ObjectRef> PerfEvents::ref(int fd) {
   Event* ev = find_locked(fd);
   if (!ev) return Status(EBADF, "fd is not a perf event");
   if (!ev->ring) {
-    auto ring = maps::PerfEventRing::create(1, ev->cpu, ev->id);
-    if (!ring) return ring.status();
-    ev->ring = std::move(*ring);
-    ev->mmap_len = 2 * kPage;
+    if (Status st = make_ring(*ev, 2 * kPage); !st) return st;
   }
   ++ev->holders;
   maps::ObjectRef r;

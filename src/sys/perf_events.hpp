@@ -65,6 +65,7 @@ class PerfEvents {
   };
   PerfEvents() = default;
   Event* find_locked(int fd);
+  static Status make_ring(Event& ev, uint64_t len);
 
   std::mutex mu_;
   std::map<InodeKey, std::unique_ptr<Event>> events_;

@@ -112,6 +112,9 @@ TEST(PerfEventArray, SlotsAndOutputErrno) {
   EXPECT_EQ(perf_event_output(pm, 4, msg, 5, 0), -E2BIG);
   EXPECT_EQ(perf_event_output(pm, BPF_F_CURRENT_CPU, msg, 5, 7), -E2BIG);
   EXPECT_EQ(perf_event_output(pm, uint64_t(1) << 32, msg, 5, 0), -EINVAL);
+  (*cpu1)->set_enabled(false);  // a disabled event is on no CPU
+  EXPECT_EQ(perf_event_output(pm, 1, msg, 5, 1), -EOPNOTSUPP);
+  (*cpu1)->set_enabled(true);
 
   PerfConsumer c(**any);
   auto recs = c.read();

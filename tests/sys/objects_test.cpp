@@ -4,12 +4,16 @@
 // another process's OBJ_GET sees the same live map.
 #include <bpf/btf.h>
 #include <linux/if_link.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <csignal>
 
+#include "sys/perf_events.hpp"
 #include "sys_test_util.hpp"
 
 namespace bpfbox::systest {
@@ -648,6 +652,75 @@ TEST(SysObjects, AProgramArrayIsClearedWithItsLastUserReference) {
   ASSERT_EQ(write(down[1], "g", 1), 1);
   waitpid(pid, nullptr, 0);
   EXPECT_EQ(t.run(), 1u);
+}
+
+// bpf_perf_event_output into a BPF output event is -EOPNOTSUPP while the event is disabled
+// (opened with `disabled`, or after PERF_EVENT_IOC_DISABLE), as the kernel's event->oncpu check,
+// and 0 while it is enabled; the same sequence from the kernel, with its own events.
+TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
+  RuntimeDir rt;
+  perf_event_attr attr{};
+  attr.size = sizeof attr;
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+  attr.sample_type = PERF_SAMPLE_RAW;
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  attr.disabled = 1;
+  auto& events = sys::PerfEvents::get();
+  constexpr uint64_t kMmapLen = 2 * 4096;
+  void* kernel_ring = MAP_FAILED;
+  // An event of this task (any CPU it runs on), mapped as libbpf maps it before storing it.
+  auto open_event = [&](Impl impl) -> int {
+    if (impl == Impl::Kernel) {
+      const int fd = int(syscall(__NR_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+      if (fd >= 0) kernel_ring = mmap(nullptr, kMmapLen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      return kernel_ring == MAP_FAILED ? -1 : fd;
+    }
+    auto fd = events.open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (!fd || !events.mmap_fd(*fd, kMmapLen, 0)) return -1;
+    return *fd;
+  };
+  auto ioctl_event = [&](Impl impl, int fd, unsigned long request) {
+    if (impl == Impl::Kernel) return long(ioctl(fd, request, 0));
+    auto r = events.ioctl(fd, request, 0);
+    return r ? long(*r) : -1L;
+  };
+  auto results = [&](Impl impl) {
+    std::vector<long> out;
+    const int ev = open_event(impl);
+    if (ev < 0) return out;
+    union bpf_attr a = map_attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 1);
+    const long arr = call(impl, BPF_MAP_CREATE, a);
+    const uint32_t key = 0;
+    union bpf_attr u = elem_attr(int(arr), &key, const_cast<int*>(&ev));
+    if (arr < 0 || call(impl, BPF_MAP_UPDATE_ELEM, u) != 0) return out;
+    // r0 = bpf_perf_event_output(ctx, arr, 0, fp - 8, 8)
+    const long prog = load_prog(
+        impl, BPF_PROG_TYPE_XDP,
+        {I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 7),
+         I(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, int(arr)), I(0, 0, 0, 0, 0),
+         I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0), I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 10, 0, 0),
+         I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, -8), I(BPF_ALU64 | BPF_MOV | BPF_K, 5, 0, 0, 8),
+         I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_output),
+         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+    if (prog < 0) return out;
+    out.push_back(test_run(impl, prog));  // opened disabled
+    out.push_back(ioctl_event(impl, ev, PERF_EVENT_IOC_ENABLE));
+    out.push_back(test_run(impl, prog));
+    out.push_back(ioctl_event(impl, ev, PERF_EVENT_IOC_DISABLE));
+    out.push_back(test_run(impl, prog));
+    close(int(prog));
+    close(int(arr));
+    close(ev);
+    return out;
+  };
+  const long eopnotsupp = long(uint32_t(-EOPNOTSUPP));
+  const std::vector<long> want{eopnotsupp, 0, 0, 0, eopnotsupp};
+  EXPECT_EQ(results(Impl::Bpfbox), want) << bpfbox_bpf_last_error();
+  if (!kernel_available()) GTEST_SKIP() << "bpf() is refused here: no kernel to compare to";
+  EXPECT_EQ(results(Impl::Kernel), want);
+  if (kernel_ring != MAP_FAILED) munmap(kernel_ring, kMmapLen);
 }
 
 }  // namespace
