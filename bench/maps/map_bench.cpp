@@ -3,15 +3,21 @@
 // round trip) and from a program (BPF_PROG_TEST_RUN of a few instructions calling the helper: the
 // kernel's own program-side cost), and std::unordered_map (under a mutex when shared by threads).
 // QUEUE and STACK time a push + pop pair, BLOOM_FILTER push (update) and peek (lookup).
+// DEVMAP, RINGBUF, PROG_ARRAY and the map-in-maps run as one program, the same instructions
+// loaded and run (BPF_PROG_TEST_RUN) through both bpf() implementations (BM_*_TestRun).
 //
 //   ./build/bench/maps/maps_bench --benchmark_filter=Lookup
 #include <arpa/inet.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -20,6 +26,7 @@
 
 #include <linux/bpf.h>
 
+#include "bpfbox/bpf.h"
 #include "bpfbox/maps.hpp"
 
 namespace {
@@ -447,6 +454,291 @@ void BM_Kernel_Sys_DeleteInsert(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 2);
 }
 
+// ---- One program through both bpf() implementations: bpfbox_bpf() (its default engine, the JIT)
+// and the kernel's, each reporting BPF_PROG_TEST_RUN's mean ns per run (`run_ns`). Every program
+// starts as kernel_prog's (a key from bpf_get_prandom_u32() at fp-16, the context kept in r6),
+// then:
+//   base: nothing more; hash: a HASH lookup (calibrates against the direct rows above);
+//   devmap: a DEVMAP lookup (1024 slots of ifindex 1); ringbuf_reserve: bpf_ringbuf_reserve of
+//   8 bytes, a store, bpf_ringbuf_submit; ringbuf_output: bpf_ringbuf_output of 8 bytes (the
+//   consumer catches up after each TEST_RUN); tail_call: bpf_tail_call into a program returning
+//   XDP_PASS (slot 0 of a PROG_ARRAY); array_of_maps / hash_of_maps: the outer lookup of key & 15
+//   (16 inner ARRAYs of 1024 u64), then the inner lookup of key.
+enum class RunCase {
+  Base,
+  Hash,
+  Devmap,
+  RingbufReserve,
+  RingbufOutput,
+  TailCall,
+  ArrayOfMaps,
+  HashOfMaps
+};
+constexpr RunCase kRunCases[] = {RunCase::Base,           RunCase::Hash,          RunCase::Devmap,
+                                 RunCase::RingbufReserve, RunCase::RingbufOutput, RunCase::TailCall,
+                                 RunCase::ArrayOfMaps,    RunCase::HashOfMaps};
+const char* run_case_name(RunCase c) {
+  switch (c) {
+    case RunCase::Base:
+      return "base";
+    case RunCase::Hash:
+      return "hash";
+    case RunCase::Devmap:
+      return "devmap";
+    case RunCase::RingbufReserve:
+      return "ringbuf_reserve";
+    case RunCase::RingbufOutput:
+      return "ringbuf_output";
+    case RunCase::TailCall:
+      return "tail_call";
+    case RunCase::ArrayOfMaps:
+      return "array_of_maps";
+    case RunCase::HashOfMaps:
+      return "hash_of_maps";
+  }
+  return "?";
+}
+
+// A bpf() implementation: the call (result or -errno) and mmap of a map fd.
+struct BpfImpl {
+  long (*sys)(int cmd, union bpf_attr* a);
+  void* (*map_mmap)(size_t len, int prot, int fd, off_t off);
+};
+long bpfbox_sys(int cmd, union bpf_attr* a) {
+  // A private runtime dir for this process's objects, removed at exit.
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/bpfbox-maps-bench-XXXXXX";
+    std::string d = mkdtemp(tmpl) ? tmpl : "";
+    if (!d.empty()) {
+      bpfbox_set_runtime_dir(d.c_str());
+      static std::string to_remove = d;
+      std::atexit([] {
+        std::error_code ec;
+        std::filesystem::remove_all(to_remove, ec);
+      });
+    }
+    return d;
+  }();
+  long r = bpfbox_bpf(cmd, a, sizeof *a);
+  return r < 0 ? -errno : r;
+}
+const BpfImpl kBpfboxImpl{bpfbox_sys, [](size_t len, int prot, int fd, off_t off) {
+                            return bpfbox_map_mmap(nullptr, len, prot, MAP_SHARED, fd, off);
+                          }};
+const BpfImpl kKernelImpl{sys_bpf, [](size_t len, int prot, int fd, off_t off) {
+                            return mmap(nullptr, len, prot, MAP_SHARED, fd, off);
+                          }};
+
+long create_map(const BpfImpl& impl, uint32_t type, uint32_t key, uint32_t value, uint32_t entries,
+                int inner_fd = 0) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_type = type;
+  a.key_size = key;
+  a.value_size = value;
+  a.max_entries = entries;
+  a.inner_map_fd = static_cast<uint32_t>(inner_fd);
+  return impl.sys(BPF_MAP_CREATE, &a);
+}
+long update_elem(const BpfImpl& impl, long fd, const void* k, const void* v) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_fd = static_cast<uint32_t>(fd);
+  a.key = reinterpret_cast<uint64_t>(k);
+  a.value = reinterpret_cast<uint64_t>(v);
+  return impl.sys(BPF_MAP_UPDATE_ELEM, &a);
+}
+long load_xdp(const BpfImpl& impl, const std::vector<bpf_insn>& insns) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insns = reinterpret_cast<uint64_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uint64_t>("GPL");
+  return impl.sys(BPF_PROG_LOAD, &a);
+}
+
+// What a case runs: the program, and for RINGBUF the consumer and producer positions.
+struct RunSetup {
+  long prog = -1;
+  const char* error = nullptr;
+  uint64_t* consumer_pos = nullptr;
+  const uint64_t* producer_pos = nullptr;
+};
+
+// A map-in-map of 16 inner ARRAYs (1024 u64 each).
+long map_in_map(const BpfImpl& impl, uint32_t outer_type) {
+  long inner[16];
+  for (long& fd : inner) {
+    fd = create_map(impl, BPF_MAP_TYPE_ARRAY, 4, 8, kKeys);
+    if (fd < 0) return fd;
+  }
+  long outer = create_map(impl, outer_type, 4, 4, 16, int(inner[0]));
+  for (uint32_t k = 0; outer >= 0 && k < 16; ++k) {
+    int32_t v = int32_t(inner[k]);
+    if (long r = update_elem(impl, outer, &k, &v); r < 0) return r;
+  }
+  return outer;
+}
+
+RunSetup make_run_setup(const BpfImpl& impl, RunCase c) {
+  RunSetup s;
+  using I = Insn;
+  std::vector<bpf_insn> p{I::make(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0)};  // r6 = ctx
+  for (const bpf_insn& i : kernel_prog(BPF_MAP_TYPE_HASH, -1, ProgOp::None)) p.push_back(i);
+  p.resize(p.size() - 2);  // without `r0 = XDP_PASS; exit`
+  long fd = -1;
+  switch (c) {
+    case RunCase::Base:
+      break;
+    case RunCase::Hash:
+    case RunCase::Devmap: {
+      const bool devmap = c == RunCase::Devmap;
+      fd = create_map(impl, devmap ? BPF_MAP_TYPE_DEVMAP : BPF_MAP_TYPE_HASH, 4, devmap ? 4 : 8,
+                      devmap ? kKeys : kMaxEntries);
+      uint64_t v = 1;  // DEVMAP: ifindex 1, lo
+      for (uint32_t k = 0; fd >= 0 && k < kKeys; ++k)
+        if (update_elem(impl, fd, &k, &v) < 0) fd = -1;
+      if (fd < 0) break;
+      emit_map_args(p, int(fd), -16, -8);
+      emit_call(p, BPF_FUNC_map_lookup_elem);
+      break;
+    }
+    case RunCase::RingbufReserve:
+    case RunCase::RingbufOutput: {
+      constexpr uint32_t kRingSize = 1 << 20;  // > 512 runs of 16-byte records
+      fd = create_map(impl, BPF_MAP_TYPE_RINGBUF, 0, 0, kRingSize);
+      if (fd < 0) break;
+      void* cons = impl.map_mmap(4096, PROT_READ | PROT_WRITE, int(fd), 0);
+      void* prod = impl.map_mmap(4096, PROT_READ, int(fd), 4096);
+      if (cons == MAP_FAILED || prod == MAP_FAILED) {
+        s.error = "mmap of the ring buffer failed";
+        return s;
+      }
+      s.consumer_pos = static_cast<uint64_t*>(cons);
+      s.producer_pos = static_cast<const uint64_t*>(prod);
+      p.push_back(I::make(BPF_LD | BPF_DW | BPF_IMM, 1, BPF_PSEUDO_MAP_FD, 0, int(fd)));
+      p.push_back(I::make(0, 0, 0, 0, 0));
+      if (c == RunCase::RingbufReserve) {
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 8));
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0));
+        emit_call(p, BPF_FUNC_ringbuf_reserve);
+        p.push_back(I::make(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4, 0));
+        p.push_back(I::make(BPF_ST | BPF_MEM | BPF_DW, 0, 0, 0, 7));
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0));
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0));
+        emit_call(p, BPF_FUNC_ringbuf_submit);
+      } else {
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
+        p.push_back(I::make(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -8));
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 8));
+        p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 4, 0, 0, 0));
+        emit_call(p, BPF_FUNC_ringbuf_output);
+      }
+      break;
+    }
+    case RunCase::TailCall: {
+      long target = load_xdp(impl, {I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS),
+                                    I::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+      fd = target < 0 ? target : create_map(impl, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1);
+      const uint32_t k = 0;
+      const int32_t v = int32_t(target);
+      if (fd >= 0 && update_elem(impl, fd, &k, &v) < 0) fd = -1;
+      if (fd < 0) break;
+      p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0));
+      p.push_back(I::make(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, int(fd)));
+      p.push_back(I::make(0, 0, 0, 0, 0));
+      p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0));
+      emit_call(p, BPF_FUNC_tail_call);
+      break;
+    }
+    case RunCase::ArrayOfMaps:
+    case RunCase::HashOfMaps: {
+      fd = map_in_map(
+          impl, c == RunCase::ArrayOfMaps ? BPF_MAP_TYPE_ARRAY_OF_MAPS : BPF_MAP_TYPE_HASH_OF_MAPS);
+      if (fd < 0) break;
+      // outer key (key & 15) at fp-8, inner key at fp-16
+      p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0));
+      p.push_back(I::make(BPF_ALU64 | BPF_AND | BPF_K, 1, 0, 0, 15));
+      p.push_back(I::make(BPF_STX | BPF_MEM | BPF_DW, 10, 1, -8, 0));
+      emit_map_args(p, int(fd), -8, -8);
+      emit_call(p, BPF_FUNC_map_lookup_elem);
+      p.push_back(I::make(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4, 0));
+      p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_X, 1, 0, 0, 0));
+      p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
+      p.push_back(I::make(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -16));
+      emit_call(p, BPF_FUNC_map_lookup_elem);
+      break;
+    }
+  }
+  if (c != RunCase::Base && fd < 0) {
+    s.error = "a map of the case could not be made";
+    return s;
+  }
+  p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS));
+  p.push_back(I::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  s.prog = load_xdp(impl, p);
+  if (s.prog < 0) {
+    s.error = "BPF_PROG_LOAD refused the program";
+    if (&impl == &kBpfboxImpl) std::fprintf(stderr, "bpfbox: %s\n", bpfbox_bpf_last_error());
+  }
+  return s;
+}
+
+const RunSetup& run_setup(const BpfImpl& impl, RunCase c) {
+  static std::mutex mu;
+  static std::map<std::pair<const BpfImpl*, RunCase>, RunSetup> setups;
+  std::lock_guard<std::mutex> g(mu);
+  auto key = std::make_pair(&impl, c);
+  auto it = setups.find(key);
+  if (it == setups.end()) it = setups.emplace(key, make_run_setup(impl, c)).first;
+  return it->second;
+}
+
+void test_run_bench(benchmark::State& state, const BpfImpl& impl) {
+  const RunCase c = kRunCases[state.range(0)];
+  state.SetLabel(run_case_name(c));
+  const RunSetup& s = run_setup(impl, c);
+  if (s.error) {
+    state.SkipWithError(s.error);
+    return;
+  }
+  constexpr uint32_t kRepeat = 512;
+  uint8_t pkt[64] = {};
+  double ns = 0;
+  for (auto _ : state) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.test.prog_fd = static_cast<uint32_t>(s.prog);
+    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    a.test.data_size_in = sizeof pkt;
+    a.test.repeat = kRepeat;
+    if (impl.sys(BPF_PROG_TEST_RUN, &a) < 0 || a.test.retval != XDP_PASS) {
+      state.SkipWithError("BPF_PROG_TEST_RUN failed");
+      return;
+    }
+    ns += a.test.duration;
+    if (s.consumer_pos)  // the consumer catches up: every record read
+      __atomic_store_n(s.consumer_pos, __atomic_load_n(s.producer_pos, __ATOMIC_ACQUIRE),
+                       __ATOMIC_RELEASE);
+  }
+  state.counters["run_ns"] =
+      benchmark::Counter(ns / double(state.iterations()), benchmark::Counter::kAvgThreads);
+  state.SetItemsProcessed(state.iterations() * kRepeat);
+}
+void BM_Bpfbox_TestRun(benchmark::State& state) {
+  test_run_bench(state, kBpfboxImpl);
+}
+void BM_Kernel_TestRun(benchmark::State& state) {
+  if (!kernel_ready(state, kernel_map(BPF_MAP_TYPE_ARRAY))) return;
+  test_run_bench(state, kKernelImpl);
+}
+void run_cases(benchmark::internal::Benchmark* b) {
+  b->ArgName("case");
+  for (size_t i = 0; i < std::size(kRunCases); ++i) b->Arg(static_cast<int64_t>(i));
+  b->Threads(1)->Threads(2)->UseRealTime();
+}
+
 // ---- std::unordered_map under a shared_mutex (readers share it, writers exclude).
 struct StdMap {
   std::shared_mutex mu;
@@ -529,6 +821,8 @@ BENCHMARK(BM_Kernel_Sys_Lookup)->Apply(lookup_types);
 BENCHMARK(BM_Kernel_Sys_Update)->Apply(lookup_types);
 BENCHMARK(BM_Kernel_Sys_DeleteInsert)->Apply(hash_types);
 BENCHMARK(BM_Kernel_Sys_PushPop)->Apply(fifo_types);
+BENCHMARK(BM_Bpfbox_TestRun)->Apply(run_cases);
+BENCHMARK(BM_Kernel_TestRun)->Apply(run_cases);
 BENCHMARK(BM_Std_Lookup)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Std_Update)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Std_DeleteInsert)->Threads(1)->Threads(2)->UseRealTime();
