@@ -675,7 +675,9 @@ RunSetup make_run_setup(const BpfImpl& impl, RunCase c) {
     s.error = "a map of the case could not be made";
     return s;
   }
-  p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS));
+  // A tail call that falls through returns XDP_DROP: the run fails the retval check.
+  const int32_t ret = c == RunCase::TailCall ? XDP_DROP : XDP_PASS;
+  p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret));
   p.push_back(I::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
   s.prog = load_xdp(impl, p);
   if (s.prog < 0) {
