@@ -50,17 +50,27 @@ constexpr uint32_t key_off_for(bool lru) {
   return sizeof(HashElem) + (lru ? sizeof(LruNode) : 0);
 }
 
+// The element count of a big map (more than 2 * kCountBatch elements per CPU, as the kernel's
+// use_percpu_counter) is per CPU, as the kernel's percpu_counter: each CPU slot adds to its own
+// delta, on its own line, and folds it into the shared total once it reaches kCountBatch, so
+// inserts and deletes on different CPUs share no line. Smaller maps keep one exact counter.
+struct alignas(64) CountSlot {
+  std::atomic<int32_t> delta;
+};
+constexpr int32_t kCountBatch = 32;  // PERCPU_COUNTER_BATCH
+
 struct HashLayout {
   uint32_t n_buckets;
   uint32_t seed;
   uint32_t elem_size;
   uint32_t key_off;
   uint32_t value_off;
-  std::atomic<uint32_t> count;  // live elements
+  std::atomic<uint32_t> count;  // live elements (big maps: what the CPU slots folded; signed)
   uint32_t n_lru_lists;         // 0 for HASH and PERCPU_HASH
   uint32_t identity_hash;       // DEVMAP_HASH: the key (an index) is its own hash
-  uint32_t reserved;
+  uint32_t n_count_slots;       // CountSlots at count_off, 0 for one exact counter
   uint64_t lru_off;
+  uint64_t count_off;
   uint64_t buckets_off;
   PoolHeader pool;
 };
@@ -86,6 +96,43 @@ struct HashView {
   bool lru;
   bool identity_hash;
   LruLists lru_lists;
+  CountSlot* count_slots;  // nullptr: layout->count is exact
+  uint32_t n_count_slots;
+
+  // The element count: +1 / -1 from CPU slot `cpu` (count_take for inserts).
+  void count_add(uint32_t cpu, int32_t d) const {
+    if (!count_slots) {
+      layout->count.fetch_add(static_cast<uint32_t>(d), std::memory_order_relaxed);
+      return;
+    }
+    std::atomic<int32_t>& delta = count_slots[cpu % n_count_slots].delta;
+    int32_t x = delta.fetch_add(d, std::memory_order_relaxed) + d;
+    if (x >= kCountBatch || x <= -kCountBatch) {
+      delta.fetch_sub(x, std::memory_order_relaxed);
+      layout->count.fetch_add(static_cast<uint32_t>(x), std::memory_order_relaxed);
+    }
+  }
+  // Counts an insert unless that would pass max_entries (E2BIG; limit false: always counts).
+  // Per-CPU counts are summed only when the total may be within a batch per CPU of the limit,
+  // as __percpu_counter_compare; like the kernel's, two such inserts may race past it by one.
+  bool count_take(uint32_t cpu, bool limit) const {
+    if (!count_slots) {
+      if (layout->count.fetch_add(1, std::memory_order_relaxed) < max_entries || !limit)
+        return true;
+      layout->count.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    if (limit) {
+      int64_t total = static_cast<int32_t>(layout->count.load(std::memory_order_relaxed));
+      if (total + int64_t(n_count_slots) * kCountBatch >= max_entries) {
+        for (uint32_t i = 0; i < n_count_slots; ++i)
+          total += count_slots[i].delta.load(std::memory_order_relaxed);
+        if (total >= max_entries) return false;
+      }
+    }
+    count_add(cpu, 1);
+    return true;
+  }
 
   uint32_t hash(const void* key) const {
     if (identity_hash) {
@@ -214,8 +261,14 @@ uint32_t n_lru_lists(const MapAttr& a) {
 uint64_t lru_off(const MapAttr&) {
   return round_up(kLayoutOff + sizeof(HashLayout), 64);
 }
-uint64_t buckets_off(const MapAttr& a) {
+uint32_t n_count_slots(const MapAttr& a) {
+  return a.max_entries / 2 > uint64_t(a.nr_cpus_possible) * kCountBatch ? a.nr_cpus_possible : 0;
+}
+uint64_t count_off(const MapAttr& a) {
   return round_up(lru_off(a) + uint64_t(n_lru_lists(a)) * sizeof(LruListHeader), 64);
+}
+uint64_t buckets_off(const MapAttr& a) {
+  return round_up(count_off(a) + uint64_t(n_count_slots(a)) * sizeof(CountSlot), 64);
 }
 uint64_t elems_off(const MapAttr& a) {
   return round_up(buckets_off(a) + uint64_t(n_buckets(a)) * sizeof(Bucket), 64);
@@ -243,6 +296,10 @@ void init(const MapAttr& a, uint8_t* base) {
   l->lru_off = lru_off(a);
   LruLists::init(reinterpret_cast<LruListHeader*>(base + l->lru_off), l->n_lru_lists, a.max_entries,
                  (a.map_flags & BPF_F_NO_COMMON_LRU) != 0);
+  l->n_count_slots = n_count_slots(a);
+  l->count_off = count_off(a);
+  for (uint32_t i = 0; i < l->n_count_slots; ++i)
+    new (base + l->count_off + uint64_t(i) * sizeof(CountSlot)) CountSlot();
   l->buckets_off = buckets_off(a);
   ElemPool::init(&l->pool, pool_capacity(a), l->elem_size, a.nr_cpus_possible, elems_off(a));
 }
@@ -302,7 +359,7 @@ LookupFn lookup_for(const HashView& v) {
 }
 
 // Unlinks an element the LRU evicted to make room, unless a delete or replace got there first.
-void evict(HashView& v, uint32_t victim) {
+void evict(HashView& v, uint32_t victim, uint32_t cpu) {
   Bucket& b = v.bucket(v.elem(victim)->hash);
   {
     SpinGuard g(b.lock);
@@ -310,7 +367,7 @@ void evict(HashView& v, uint32_t victim) {
     while (cur && cur != victim) cur = v.elem(cur)->next.load(std::memory_order_relaxed);
     if (!cur) return;  // whoever unlinked it retired it
     v.unlink(b, victim);
-    v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+    v.count_add(cpu, -1);
   }
   v.pool.retire(victim);
 }
@@ -319,6 +376,10 @@ uint32_t current_cpu(bool in_run, uint32_t cpu) {
   if (in_run) return cpu;
   int c = sched_getcpu();
   return c < 0 ? 0 : static_cast<uint32_t>(c);
+}
+// The CPU slot an element count change goes to (only per-CPU counts need it).
+uint32_t count_cpu(const HashView& v, bool in_run, uint32_t cpu) {
+  return v.count_slots ? current_cpu(in_run, cpu) : 0;
 }
 
 // Writes a new element's value: all CPUs from a user buffer, or one CPU's (the others zeroed).
@@ -365,11 +426,12 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
   // cannot deadlock.
   uint32_t lru_list = 0;
   bool lru_reserved = false;
+  const uint32_t here = v.lru ? current_cpu(in_run, cpu) : count_cpu(v, in_run, cpu);
   if (v.lru && !(v.percpu && flags == BPF_EXIST)) {
-    lru_list = v.lru_lists.list_for(current_cpu(in_run, cpu));
+    lru_list = v.lru_lists.list_for(here);
     uint32_t victims[LruLists::kMaxVictims];
     uint32_t n = v.lru_lists.reserve(lru_list, victims);
-    for (uint32_t i = 0; i < n; ++i) evict(v, victims[i]);
+    for (uint32_t i = 0; i < n; ++i) evict(v, victims[i], here);
     lru_reserved = true;
   }
 
@@ -414,12 +476,10 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
     } else if (old && in_place) {  // inserted meanwhile by someone else
       overwrite_value(v, v.elem(old), value, flags, all_cpus, cpu);
       err = 1;
-    } else if (!old && v.layout->count.fetch_add(1, std::memory_order_relaxed) >= v.max_entries &&
-               !v.lru) {  // an LRU map has made room already
-      v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+    } else if (!old && !v.count_take(here, /*limit=*/!v.lru)) {  // LRU maps made room already
       err = -E2BIG;
     } else if (!fresh) {
-      if (!old) v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+      if (!old) v.count_add(here, -1);
       err = -E2BIG;  // only elements this run retired itself are left
     }
     if (err) {
@@ -447,7 +507,7 @@ long update_elem(HashView& v, const void* key, const void* value, uint64_t flags
   return 0;
 }
 
-long delete_elem(HashView& v, const void* key, void* value_out, uint64_t flags) {
+long delete_elem(HashView& v, const void* key, void* value_out, uint64_t flags, uint32_t here) {
   uint32_t h = v.hash(key);
   Bucket& b = v.bucket(h);
   uint32_t idx;
@@ -464,7 +524,7 @@ long delete_elem(HashView& v, const void* key, void* value_out, uint64_t flags) 
       }
     }
     v.unlink(b, idx);
-    v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+    v.count_add(here, -1);
     if (v.lru) v.lru_lists.remove(idx);
   }
   v.pool.retire(idx);
@@ -474,8 +534,8 @@ long delete_elem(HashView& v, const void* key, void* value_out, uint64_t flags) 
 long prog_update(Map* m, const void* key, const void* value, uint64_t flags, uint32_t cpu) {
   return update_elem(view(m), key, value, flags, /*in_run=*/true, cpu);
 }
-long prog_delete(Map* m, const void* key, uint32_t) {
-  return delete_elem(view(m), key, nullptr, 0);
+long prog_delete(Map* m, const void* key, uint32_t cpu) {
+  return delete_elem(view(m), key, nullptr, 0, cpu);
 }
 
 // Syscall side.
@@ -510,11 +570,13 @@ Status update(Map& m, const void* key, const void* value, uint64_t flags) {
 }
 
 Status remove(Map& m, const void* key) {
-  return errno_status(delete_elem(view(m), key, nullptr, 0), "delete");
+  return errno_status(delete_elem(view(m), key, nullptr, 0, count_cpu(view(m), false, 0)),
+                      "delete");
 }
 
 Status lookup_and_delete(Map& m, const void* key, void* value, uint64_t flags) {
-  return errno_status(delete_elem(view(m), key, value, flags), "lookup_and_delete");
+  return errno_status(delete_elem(view(m), key, value, flags, count_cpu(view(m), false, 0)),
+                      "lookup_and_delete");
 }
 
 Status get_next_key(Map& m, const void* key, void* next_key) {
@@ -564,6 +626,9 @@ void bind(Map& m) {
   v->percpu = m.percpu();
   v->lru = l->n_lru_lists != 0;
   v->identity_hash = l->identity_hash != 0;
+  v->n_count_slots = l->n_count_slots;
+  v->count_slots =
+      l->n_count_slots ? reinterpret_cast<CountSlot*>(m.arena_base() + l->count_off) : nullptr;
   v->lru_lists = LruLists(reinterpret_cast<LruListHeader*>(m.arena_base() + l->lru_off),
                           l->n_lru_lists, &v->pool, sizeof(HashElem));
   m.impl = v;
@@ -657,6 +722,7 @@ Status hash_lookup_batch(Map& m, const void* in_batch, void* out_batch, void* ke
   auto* kout = static_cast<uint8_t*>(keys);
   auto* vout = static_cast<uint8_t*>(values);
   uint32_t total = 0;
+  const uint32_t here = count_cpu(v, false, 0);
   Status st;
   for (;;) {
     Bucket& b = v.buckets[batch];
@@ -685,7 +751,7 @@ Status hash_lookup_batch(Map& m, const void* in_batch, void* out_batch, void* ke
           ++total;
           if (and_delete) {
             v.unlink(b, idx);
-            v.layout->count.fetch_sub(1, std::memory_order_relaxed);
+            v.count_add(here, -1);
             if (v.lru) v.lru_lists.remove(idx);
             removed.push_back(idx);
           }

@@ -44,7 +44,7 @@ struct MapAttr {
 // The start of every arena: enough to rebuild the Map in another process.
 struct MapHeader {
   static constexpr uint64_t kMagic = 0x50414d584f424642ull;  // "BFBOXMAP"
-  static constexpr uint32_t kVersion = 3;
+  static constexpr uint32_t kVersion = 4;
   static constexpr uint32_t kFrozen = 1u << 31;  // freeze_state: frozen, else writable mappings
   uint64_t magic;
   uint32_t version;

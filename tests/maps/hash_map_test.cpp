@@ -201,6 +201,38 @@ TEST(HashMap, ProgramLookupEveryKeySize) {
   }
 }
 
+// A big map counts its elements per CPU (folded every 32): E2BIG still comes at exactly
+// max_entries, whichever CPU slots the inserts and deletes came from.
+TEST(HashMap, PerCpuCountIsExactAtMaxEntries) {
+  const uint32_t n_cpus = nr_possible_cpus();
+  const uint32_t max = 400 * n_cpus;  // over 2 * 32 per CPU: per-CPU counting
+  auto m = make_map(BPF_MAP_TYPE_HASH, 4, 8, max, BPF_F_NO_PREALLOC);
+  ASSERT_TRUE(m);
+  uint64_t v = 1;
+  uint32_t next = 0;
+  auto fill = [&] {
+    for (;;) {
+      Status st = m->update(&next, &v, BPF_NOEXIST);
+      if (!st) return st.err();
+      ++next;
+    }
+  };
+  EXPECT_EQ(fill(), E2BIG);
+  EXPECT_EQ(next, max);
+  for (int round = 0; round < 3; ++round) {
+    RunSlot run;
+    // Deletes spread over every CPU slot, more than a batch on some.
+    const uint32_t n = 37 + 50 * uint32_t(round);
+    for (uint32_t i = 0; i < n; ++i) {
+      uint32_t k = next - max + i * 2;
+      ASSERT_EQ(m->prog_delete(&k, i % n_cpus), 0);
+    }
+    const uint32_t before = next;
+    EXPECT_EQ(fill(), E2BIG);
+    EXPECT_EQ(next - before, n);  // exactly the room the deletes made
+  }
+}
+
 TEST(HashMap, ZeroSeedIsDeterministic) {
   auto a = make_map(BPF_MAP_TYPE_HASH, 4, 4, 64, BPF_F_ZERO_SEED);
   auto b = make_map(BPF_MAP_TYPE_HASH, 4, 4, 64, BPF_F_ZERO_SEED);
