@@ -103,6 +103,54 @@ long sys_bpf(int cmd, union bpf_attr* a) {
   return r < 0 ? -errno : r;
 }
 
+// bpf() commands through one implementation (sys_bpf, or bpfbox_sys below): result or -errno.
+using SysFn = long (*)(int cmd, union bpf_attr* a);
+long map_elem(SysFn sys, int cmd, long fd, const void* k, const void* v, uint64_t flags = 0) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.map_fd = static_cast<uint32_t>(fd);
+  a.key = reinterpret_cast<uint64_t>(k);
+  a.value = reinterpret_cast<uint64_t>(v);
+  a.flags = flags;
+  return sys(cmd, &a);
+}
+long load_xdp(SysFn sys, const std::vector<bpf_insn>& insns) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.prog_type = BPF_PROG_TYPE_XDP;
+  a.insns = reinterpret_cast<uint64_t>(insns.data());
+  a.insn_cnt = static_cast<uint32_t>(insns.size());
+  a.license = reinterpret_cast<uint64_t>("GPL");
+  return sys(BPF_PROG_LOAD, &a);
+}
+// One BPF_PROG_TEST_RUN (repeat 512, 64 zero bytes) of `prog` per iteration, each expected to
+// return XDP_PASS; `after` runs after each. Counter `counter`: the implementation's own mean ns
+// per program run, averaged over iterations and threads.
+template <class After>
+void time_test_runs(benchmark::State& state, SysFn sys, long prog, const char* counter,
+                    After after) {
+  constexpr uint32_t kRepeat = 512;
+  uint8_t pkt[64] = {};
+  double ns = 0;
+  for (auto _ : state) {
+    union bpf_attr a;
+    std::memset(&a, 0, sizeof a);
+    a.test.prog_fd = static_cast<uint32_t>(prog);
+    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+    a.test.data_size_in = sizeof pkt;
+    a.test.repeat = kRepeat;
+    if (sys(BPF_PROG_TEST_RUN, &a) < 0 || a.test.retval != XDP_PASS) {
+      state.SkipWithError("BPF_PROG_TEST_RUN failed");
+      return;
+    }
+    ns += a.test.duration;
+    after();
+  }
+  state.counters[counter] =
+      benchmark::Counter(ns / double(state.iterations()), benchmark::Counter::kAvgThreads);
+  state.SetItemsProcessed(state.iterations() * kRepeat);
+}
+
 int kernel_map(uint32_t type) {
   static std::mutex mu;
   static std::map<uint32_t, int> fds;
@@ -116,12 +164,7 @@ int kernel_map(uint32_t type) {
     for (uint32_t k = 0; k < kKeys; ++k) {
       Key key = key_for(type, k, true);
       if (keyless(type)) std::memcpy(v.data(), &k, 4);
-      union bpf_attr u;
-      std::memset(&u, 0, sizeof u);
-      u.map_fd = static_cast<uint32_t>(fd);
-      u.key = keyless(type) ? 0 : reinterpret_cast<uint64_t>(&key);
-      u.value = reinterpret_cast<uint64_t>(v.data());
-      sys_bpf(BPF_MAP_UPDATE_ELEM, &u);
+      map_elem(sys_bpf, BPF_MAP_UPDATE_ELEM, fd, keyless(type) ? nullptr : &key, v.data());
     }
   }
   fds[type] = fd;
@@ -241,13 +284,7 @@ bool kernel_ready(benchmark::State& state, int fd) {
   return false;
 }
 long kernel_elem(int cmd, int fd, const void* k, void* v, uint64_t flags) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_fd = static_cast<uint32_t>(fd);
-  a.key = reinterpret_cast<uint64_t>(k);
-  a.value = reinterpret_cast<uint64_t>(v);
-  a.flags = flags;
-  return sys_bpf(cmd, &a);
+  return map_elem(sys_bpf, cmd, fd, k, v, flags);
 }
 void BM_Kernel_Sys_Lookup(benchmark::State& state) {
   uint32_t type = static_cast<uint32_t>(state.range(0));
@@ -387,14 +424,7 @@ int kernel_prog_fd(uint32_t type, ProgOp op) {
   if (it != fds.end()) return it->second;
   int pfd = -1;
   if (fd >= 0) {
-    std::vector<bpf_insn> insns = kernel_prog(type, fd, op);
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.prog_type = BPF_PROG_TYPE_XDP;
-    a.insns = reinterpret_cast<uint64_t>(insns.data());
-    a.insn_cnt = static_cast<uint32_t>(insns.size());
-    a.license = reinterpret_cast<uint64_t>("GPL");
-    pfd = static_cast<int>(sys_bpf(BPF_PROG_LOAD, &a));
+    pfd = static_cast<int>(load_xdp(sys_bpf, kernel_prog(type, fd, op)));
   }
   fds[key] = pfd;
   return pfd;
@@ -407,26 +437,7 @@ void kernel_prog_bench(benchmark::State& state, ProgOp op) {
     state.SkipWithError("bpf(BPF_PROG_LOAD) refused: no kernel baseline");
     return;
   }
-  constexpr uint32_t kRepeat = 512;
-  uint8_t pkt[64] = {};
-  double ns = 0;
-  for (auto _ : state) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.test.prog_fd = static_cast<uint32_t>(pfd);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof pkt;
-    a.test.repeat = kRepeat;
-    if (sys_bpf(BPF_PROG_TEST_RUN, &a) < 0) {
-      state.SkipWithError("BPF_PROG_TEST_RUN failed");
-      return;
-    }
-    ns += a.test.duration;
-  }
-  // The kernel's mean ns per program run, averaged over iterations and threads.
-  state.counters["kernel_ns"] =
-      benchmark::Counter(ns / double(state.iterations()), benchmark::Counter::kAvgThreads);
-  state.SetItemsProcessed(state.iterations() * kRepeat);
+  time_test_runs(state, sys_bpf, pfd, "kernel_ns", [] {});
 }
 void BM_Kernel_Prog_Base(benchmark::State& state) {
   kernel_prog_bench(state, ProgOp::None);
@@ -501,7 +512,7 @@ const char* run_case_name(RunCase c) {
 
 // A bpf() implementation: the call (result or -errno) and mmap of a map fd.
 struct BpfImpl {
-  long (*sys)(int cmd, union bpf_attr* a);
+  SysFn sys;
   void* (*map_mmap)(size_t len, int prot, int fd, off_t off);
 };
 long bpfbox_sys(int cmd, union bpf_attr* a) {
@@ -541,21 +552,7 @@ long create_map(const BpfImpl& impl, uint32_t type, uint32_t key, uint32_t value
   return impl.sys(BPF_MAP_CREATE, &a);
 }
 long update_elem(const BpfImpl& impl, long fd, const void* k, const void* v) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_fd = static_cast<uint32_t>(fd);
-  a.key = reinterpret_cast<uint64_t>(k);
-  a.value = reinterpret_cast<uint64_t>(v);
-  return impl.sys(BPF_MAP_UPDATE_ELEM, &a);
-}
-long load_xdp(const BpfImpl& impl, const std::vector<bpf_insn>& insns) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = BPF_PROG_TYPE_XDP;
-  a.insns = reinterpret_cast<uint64_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uint64_t>("GPL");
-  return impl.sys(BPF_PROG_LOAD, &a);
+  return map_elem(impl.sys, BPF_MAP_UPDATE_ELEM, fd, k, v);
 }
 
 // What a case runs: the program, and for RINGBUF the consumer and producer positions.
@@ -638,8 +635,8 @@ RunSetup make_run_setup(const BpfImpl& impl, RunCase c) {
       break;
     }
     case RunCase::TailCall: {
-      long target = load_xdp(impl, {I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS),
-                                    I::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+      long target = load_xdp(impl.sys, {I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS),
+                                        I::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
       fd = target < 0 ? target : create_map(impl, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 1);
       const uint32_t k = 0;
       const int32_t v = int32_t(target);
@@ -679,7 +676,7 @@ RunSetup make_run_setup(const BpfImpl& impl, RunCase c) {
   const int32_t ret = c == RunCase::TailCall ? XDP_DROP : XDP_PASS;
   p.push_back(I::make(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret));
   p.push_back(I::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-  s.prog = load_xdp(impl, p);
+  s.prog = load_xdp(impl.sys, p);
   if (s.prog < 0) {
     s.error = "BPF_PROG_LOAD refused the program";
     if (&impl == &kBpfboxImpl) std::fprintf(stderr, "bpfbox: %s\n", bpfbox_bpf_last_error());
@@ -705,28 +702,11 @@ void test_run_bench(benchmark::State& state, const BpfImpl& impl) {
     state.SkipWithError(s.error);
     return;
   }
-  constexpr uint32_t kRepeat = 512;
-  uint8_t pkt[64] = {};
-  double ns = 0;
-  for (auto _ : state) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.test.prog_fd = static_cast<uint32_t>(s.prog);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof pkt;
-    a.test.repeat = kRepeat;
-    if (impl.sys(BPF_PROG_TEST_RUN, &a) < 0 || a.test.retval != XDP_PASS) {
-      state.SkipWithError("BPF_PROG_TEST_RUN failed");
-      return;
-    }
-    ns += a.test.duration;
+  time_test_runs(state, impl.sys, s.prog, "run_ns", [&s] {
     if (s.consumer_pos)  // the consumer catches up: every record read
       __atomic_store_n(s.consumer_pos, __atomic_load_n(s.producer_pos, __ATOMIC_ACQUIRE),
                        __ATOMIC_RELEASE);
-  }
-  state.counters["run_ns"] =
-      benchmark::Counter(ns / double(state.iterations()), benchmark::Counter::kAvgThreads);
-  state.SetItemsProcessed(state.iterations() * kRepeat);
+  });
 }
 void BM_Bpfbox_TestRun(benchmark::State& state) {
   test_run_bench(state, kBpfboxImpl);

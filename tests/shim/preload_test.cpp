@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bpf_output_event.hpp"
 #include "subprocess.hpp"
 #include "sys/objects.hpp"
 #include "sys/perf_events.hpp"
@@ -515,13 +516,7 @@ TEST(PreloadProc, CloseOfTheLastFdFreesTheObject) {
 TEST(PreloadProc, PerfEventOpenMmapIoctlAndClose) {
   auto& events = bpfbox::sys::PerfEvents::get();
   const size_t before = events.live_count();
-  perf_event_attr attr{};
-  attr.size = sizeof attr;
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.config = PERF_COUNT_SW_BPF_OUTPUT;
-  attr.sample_type = PERF_SAMPLE_RAW;
-  attr.sample_period = 1;
-  attr.wakeup_events = 1;
+  perf_event_attr attr = bpfbox::testsupport::bpf_output_event_attr();
   auto open_event = [&](int pid, int cpu) {
     return int(syscall(__NR_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC));
   };

@@ -13,6 +13,7 @@
 
 #include <csignal>
 
+#include "bpf_output_event.hpp"
 #include "sys/perf_events.hpp"
 #include "sys_test_util.hpp"
 
@@ -659,14 +660,7 @@ TEST(SysObjects, AProgramArrayIsClearedWithItsLastUserReference) {
 // and 0 while it is enabled; the same sequence from the kernel, with its own events.
 TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
   RuntimeDir rt;
-  perf_event_attr attr{};
-  attr.size = sizeof attr;
-  attr.type = PERF_TYPE_SOFTWARE;
-  attr.config = PERF_COUNT_SW_BPF_OUTPUT;
-  attr.sample_type = PERF_SAMPLE_RAW;
-  attr.sample_period = 1;
-  attr.wakeup_events = 1;
-  attr.disabled = 1;
+  const perf_event_attr attr = testsupport::bpf_output_event_attr(/*disabled=*/true);
   auto& events = sys::PerfEvents::get();
   constexpr uint64_t kMmapLen = 2 * 4096;
   void* kernel_ring = MAP_FAILED;
