@@ -65,9 +65,11 @@ int successors(Env& env, uint32_t t, int64_t out[2]) {
         env.aux[t].force_checkpoint = true;
         env.aux[t].calls_callback = true;
       }
-      if (in.src_reg != BPF_PSEUDO_CALL) return 1;
+      // After every call (helpers too), as visit_func_call_insn(): paths that made different
+      // calls may join there, and the return is a jump in the history.
       mark_prune(env, t + 1);
       mark_jmp(env, t + 1);
+      if (in.src_reg != BPF_PSEUDO_CALL) return 1;
       mark_prune(env, t);
       out[1] = int64_t(t) + in.imm + 1;
       return 2;

@@ -39,6 +39,9 @@ struct Env {
   uint32_t prev_insn_processed = 0;
   uint32_t jmps_processed = 0, prev_jmps_processed = 0;  // jump-class instructions checked
   uint32_t total_states = 0, peak_states = 0, max_states_per_insn = 0;
+  // As the kernel's peak_states counts them: checkpoints in the search, evicted ones some path
+  // still descends from (the kernel's free list: freed once their branches reach 0).
+  uint32_t explored_states_size = 0, free_list_size = 0;
   uint32_t id_gen = 0;  // ids for scalars, maybe-null pointers and references
   // The core's walk (do_check.cpp): the instruction being checked, the one before it on this path,
   // and the branches still to explore (push_stack/pop_stack).

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "bpfbox/maps.hpp"
 #include "isa/disasm.hpp"
 
 #include "verifier/calls_common.hpp"
@@ -644,6 +645,14 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
       return refuse(env, EINVAL);
   }
   if (type_may_be_null(r0.type)) r0.id = env.new_id();
+  // do_refine_retval_range(): the CPU number is below the possible CPUs (the run's slot indexes
+  // per-CPU values, so the engines keep it there too).
+  if (func_id == BPF_FUNC_get_smp_processor_id) {
+    const uint32_t last = maps::nr_possible_cpus() - 1;
+    r0.s.umin = 0, r0.s.umax = last, r0.s.smin = 0, r0.s.smax = last;
+    r0.s.u32_min = 0, r0.s.u32_max = last, r0.s.s32_min = 0, r0.s.s32_max = int32_t(last);
+    r0.s.sync();
+  }
 
   // is_acquire_function(): ringbuf reservations are references the path must give back.
   if (func_id == BPF_FUNC_ringbuf_reserve) {

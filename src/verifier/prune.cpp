@@ -389,6 +389,14 @@ uint32_t propagate(Env& env, const VerifierState& old, VerifierState& cur) {
   return propagate_precision(env, old, cur, m.regs.data(), m.slots.data());
 }
 
+// update_peak_states(): the states alive at once, as the kernel counts them (checkpoints in the
+// search, evicted ones still referenced, saved backedges).
+void update_peak_states(Env& env) {
+  const uint32_t alive =
+      env.explored_states_size + env.free_list_size + static_cast<uint32_t>(env.backedges.size());
+  env.peak_states = std::max(env.peak_states, alive);
+}
+
 // A path pruned against old: what old's safety relied on must hold where the path came from; if
 // old's marks may still grow, the path waits for them (a backedge).
 void on_hit(Env& env, VerifierState& old, VerifierState& cur) {
@@ -403,6 +411,7 @@ void on_hit(Env& env, VerifierState& old, VerifierState& cur) {
   auto saved = cur.clone();
   saved->parent = cur.parent;
   env.backedges.push_back({&old, std::move(saved)});
+  update_peak_states(env);
 }
 
 // A loop head finished: propagate over the backedges until nothing changes, then forget those
@@ -474,6 +483,11 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
     if (add_new_state) old.miss_cnt++;
     const uint32_t n = force_checkpoint && old.branches ? 64 : 3;
     if (old.miss_cnt > old.hit_cnt * n + n) {
+      env.explored_states_size--;
+      if (old.branches) {
+        old.in_free_list = true;
+        env.free_list_size++;
+      }
       env.evicted_states.push_back(std::move(list[i]));
       list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
     }
@@ -497,7 +511,8 @@ Result<int> is_state_visited(Env& env, uint32_t insn_idx) {
   cur.dfs_depth = snap->dfs_depth + 1;
   list.push_back(std::move(snap));
   env.total_states++;
-  env.peak_states = std::max(env.peak_states, env.total_states);
+  env.explored_states_size++;
+  update_peak_states(env);
   env.prev_insn_processed = env.insn_processed;
   env.prev_jmps_processed = env.jmps_processed;
   return 0;
@@ -508,8 +523,15 @@ void finish_path(Env& env) {
   for (VerifierState* st = env.cur_state ? env.cur_state->parent : nullptr; st; st = st->parent) {
     if (--st->branches) break;
     head_done |= st->loop_head;
+    if (st->in_free_list) {
+      st->in_free_list = false;
+      env.free_list_size--;
+    }
   }
-  if (head_done && !env.backedges.empty()) propagate_backedges(env);
+  if (head_done && !env.backedges.empty()) {
+    propagate_backedges(env);
+    update_peak_states(env);
+  }
 }
 
 VerifierState* find_prev_entry(Env& env, const VerifierState& cur, uint32_t insn_idx) {
@@ -532,6 +554,7 @@ VerifierState* find_prev_entry(Env& env, const VerifierState& cur, uint32_t insn
 void reset_pruning(Env& env) {
   env.explored.clear();
   env.evicted_states.clear();
+  env.explored_states_size = env.free_list_size = 0;
   env.backedges.clear();
   env.linked_sets.clear();
   env.live_regs_before.clear();

@@ -133,6 +133,7 @@ struct VerifierState {
   // As a pruning checkpoint: how often it covered / failed to cover a state reaching its
   // instruction (a checkpoint that keeps missing is dropped from the search).
   uint32_t hit_cnt = 0, miss_cnt = 0;
+  bool in_free_list = false;  // evicted from the search while paths still descend from it
   // Precision backtracking (precision.cpp): the instructions this path executed since the
   // checkpoint it descends from (its parent), in order: first_insn_idx is the first, and for a
   // checkpoint, last_insn_idx the one that led to it. Each step records the stack slot a load or
