@@ -90,6 +90,17 @@ std::vector<struct bpf_insn> kernel_xlated(int fd) {
   return x;
 }
 
+// The same program and BTF loaded into the kernel (the fd kept).
+testsupport::KernelVerdict kernel_load(const Loaded& l) {
+  testsupport::KernelLoad kl;
+  kl.prog_type = BPF_PROG_TYPE_XDP;
+  kl.insns = l.insns;
+  kl.btf = l.btf.btf;
+  kl.func_info = l.btf.func_info;
+  kl.keep_fd = true;
+  return testsupport::kernel_verify(kl);
+}
+
 uint32_t run(const verifier::Program& prog, vm::EngineKind engine) {
   auto exe = vm::compile(engine, prog.xlated, prog.helpers);
   EXPECT_TRUE(exe.is_ok()) << exe.status().message();
@@ -117,13 +128,7 @@ TEST(LoopInline, XlatedIsTheKernelsCountedLoop) {
     EXPECT_EQ(run(p, e), 5u) << "engine " << int(e);
 
   if (auto why = testsupport::kernel_bpf_unavailable()) GTEST_SKIP() << *why;
-  testsupport::KernelLoad kl;
-  kl.prog_type = BPF_PROG_TYPE_XDP;
-  kl.insns = l.insns;
-  kl.btf = l.btf.btf;
-  kl.func_info = l.btf.func_info;
-  kl.keep_fd = true;
-  const testsupport::KernelVerdict v = testsupport::kernel_verify(kl);
+  const testsupport::KernelVerdict v = kernel_load(l);
   ASSERT_EQ(v.err, 0) << v.log;
   testsupport::KernelProgram kprog(v.fd);
   const auto kx = kernel_xlated(kprog.fd());
@@ -157,13 +162,7 @@ TEST(LoopInline, ZeroCountInlinesAndStubsTheCallback) {
     EXPECT_EQ(run(p, e), 0u) << "engine " << int(e);
 
   if (auto why = testsupport::kernel_bpf_unavailable()) GTEST_SKIP() << *why;
-  testsupport::KernelLoad kl;
-  kl.prog_type = BPF_PROG_TYPE_XDP;
-  kl.insns = l.insns;
-  kl.btf = l.btf.btf;
-  kl.func_info = l.btf.func_info;
-  kl.keep_fd = true;
-  const testsupport::KernelVerdict v = testsupport::kernel_verify(kl);
+  const testsupport::KernelVerdict v = kernel_load(l);
   ASSERT_EQ(v.err, 0) << v.log;
   testsupport::KernelProgram kprog(v.fd);
   EXPECT_EQ(std::vector<std::string>(xs.begin(), xs.end() - 2), shapes(kernel_xlated(kprog.fd())));
