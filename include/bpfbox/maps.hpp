@@ -352,10 +352,15 @@ class PerfEventRing {
   // DISABLE). bpf_perf_event_output into a disabled event is -EOPNOTSUPP: it is not on any CPU.
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   void set_enabled(bool on) { enabled_.store(on, std::memory_order_relaxed); }
+  // Whether a consumer has mapped the event (the kernel's event->rb exists): output into an
+  // event nobody mapped is -ENOSPC, as perf_output_begin without a ring buffer.
+  bool mapped() const { return mapped_.load(std::memory_order_relaxed); }
+  void set_mapped(bool on) { mapped_.store(on, std::memory_order_relaxed); }
 
  private:
   PerfEventRing() = default;
   std::atomic<bool> enabled_{true};
+  std::atomic<bool> mapped_{true};
   int memfd_ = -1;
   int wakeup_fd_ = -1;
   int32_t cpu_ = -1;
@@ -367,7 +372,7 @@ class PerfEventRing {
 // bpf_perf_event_output's map side: flags' BPF_F_INDEX_MASK bits pick the slot (BPF_F_CURRENT_CPU:
 // the run's cpu). The kernel's errno: -EINVAL for other flag bits, -E2BIG for an index beyond
 // max_entries, -ENOENT for an empty slot, -EOPNOTSUPP when the slot's event is disabled or bound
-// to another CPU (not "on" this CPU), -ENOSPC when its ring is full.
+// to another CPU (not "on" this CPU), -ENOSPC when its ring is full or not mapped.
 long perf_event_output(Map* map, uint64_t flags, const void* data, uint64_t size, uint32_t cpu);
 
 }  // namespace bpfbox::maps

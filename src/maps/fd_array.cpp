@@ -217,6 +217,7 @@ long perf_event_output(Map* m, uint64_t flags, const void* data, uint64_t size, 
   // The kernel's event->oncpu != cpu: a disabled event is on no CPU.
   if (!ring->enabled() || (ring->cpu() >= 0 && static_cast<uint32_t>(ring->cpu()) != cpu))
     return -EOPNOTSUPP;
+  if (!ring->mapped()) return -ENOSPC;  // no ring buffer: nothing counts a lost sample either
   return ring->output(data, size);
 }
 

@@ -111,6 +111,7 @@ Result<int> PerfEvents::mmap_fd(int fd, uint64_t len, int64_t off) {
   if (!ev->ring) {
     if (Status st = make_ring(*ev, len); !st) return st;
   }
+  ev->ring->set_mapped(true);
   return ev->ring->memfd();
 }
 
@@ -149,8 +150,9 @@ Result<maps::ObjectRef> PerfEvents::ref(int fd) {
   std::lock_guard g(mu_);
   Event* ev = find_locked(fd);
   if (!ev) return Status(EBADF, "fd is not a perf event");
-  if (!ev->ring) {
+  if (!ev->ring) {  // unmapped until a consumer maps it: output is -ENOSPC until then
     if (Status st = make_ring(*ev, 2 * kPage); !st) return st;
+    ev->ring->set_mapped(false);
   }
   ++ev->holders;
   maps::ObjectRef r;

@@ -46,8 +46,9 @@ class PerfEvents {
   // The eventfd readable after each record, -1 when fd is not an event or has no ring yet.
   int wakeup_fd(int fd);
   // A PERF_EVENT_ARRAY's reference (ObjectTable::ref_perf_event_fd): EBADF when fd is not open
-  // or not a BPF output event. An event not mmapped yet gets its ring now (one data page), so
-  // that a program's output has somewhere to go.
+  // or not a BPF output event. An event not mmapped yet gets its ring now (one data page), marked
+  // unmapped (output -ENOSPC, as the kernel's without a ring buffer) until a consumer maps it
+  // with that size.
   Result<maps::ObjectRef> ref(int fd);
   void unref(const maps::ObjectRef& ref);
   // Drops the events no fd of the process names and no map holds (after close()).

@@ -657,23 +657,28 @@ TEST(SysObjects, AProgramArrayIsClearedWithItsLastUserReference) {
 
 // bpf_perf_event_output into a BPF output event is -EOPNOTSUPP while the event is disabled
 // (opened with `disabled`, or after PERF_EVENT_IOC_DISABLE), as the kernel's event->oncpu check,
-// and 0 while it is enabled; the same sequence from the kernel, with its own events.
+// -ENOSPC while it is enabled but nobody mapped it (no ring buffer yet), and 0 once mapped; the
+// same sequence from the kernel, with its own events.
 TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
   RuntimeDir rt;
   const perf_event_attr attr = testsupport::bpf_output_event_attr(/*disabled=*/true);
   auto& events = sys::PerfEvents::get();
   constexpr uint64_t kMmapLen = 2 * 4096;
   void* kernel_ring = MAP_FAILED;
-  // An event of this task (any CPU it runs on), mapped as libbpf maps it before storing it.
+  // An event of this task (any CPU it runs on).
   auto open_event = [&](Impl impl) -> int {
-    if (impl == Impl::Kernel) {
-      const int fd = int(syscall(__NR_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
-      if (fd >= 0) kernel_ring = mmap(nullptr, kMmapLen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-      return kernel_ring == MAP_FAILED ? -1 : fd;
-    }
+    if (impl == Impl::Kernel)
+      return int(syscall(__NR_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
     auto fd = events.open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-    if (!fd || !events.mmap_fd(*fd, kMmapLen, 0)) return -1;
-    return *fd;
+    return fd ? *fd : -1;
+  };
+  // Its ring mapped by a consumer: 0 or -1.
+  auto map_event = [&](Impl impl, int fd) -> long {
+    if (impl == Impl::Kernel) {
+      kernel_ring = mmap(nullptr, kMmapLen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      return kernel_ring == MAP_FAILED ? -1 : 0;
+    }
+    return events.mmap_fd(fd, kMmapLen, 0) ? 0 : -1;
   };
   auto ioctl_event = [&](Impl impl, int fd, unsigned long request) {
     if (impl == Impl::Kernel) return long(ioctl(fd, request, 0));
@@ -701,6 +706,8 @@ TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
     if (prog < 0) return out;
     out.push_back(test_run(impl, prog));  // opened disabled
     out.push_back(ioctl_event(impl, ev, PERF_EVENT_IOC_ENABLE));
+    out.push_back(test_run(impl, prog));  // not mapped
+    out.push_back(map_event(impl, ev));
     out.push_back(test_run(impl, prog));
     out.push_back(ioctl_event(impl, ev, PERF_EVENT_IOC_DISABLE));
     out.push_back(test_run(impl, prog));
@@ -710,7 +717,8 @@ TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
     return out;
   };
   const long eopnotsupp = long(uint32_t(-EOPNOTSUPP));
-  const std::vector<long> want{eopnotsupp, 0, 0, 0, eopnotsupp};
+  const long enospc = long(uint32_t(-ENOSPC));
+  const std::vector<long> want{eopnotsupp, 0, enospc, 0, 0, 0, eopnotsupp};
   EXPECT_EQ(results(Impl::Bpfbox), want) << bpfbox_bpf_last_error();
   if (!kernel_available()) GTEST_SKIP() << "bpf() is refused here: no kernel to compare to";
   EXPECT_EQ(results(Impl::Kernel), want);
