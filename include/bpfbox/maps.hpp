@@ -45,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -255,8 +256,18 @@ class Map {
   Status delete_batch(const void* keys, uint32_t* count, uint64_t elem_flags = 0);
 
   // PROG_ARRAY: whether a program of this type may use the map (and be stored in it), as the
-  // kernel's bpf_prog_map_compatible: the first program fixes the owner type. EINVAL otherwise.
-  Status prog_array_compatible(uint32_t prog_type);
+  // kernel's bpf_prog_map_compatible: the first program (loaded using the map, or stored in it)
+  // fixes the owner type. EINVAL otherwise. `jited` is recorded with the owner but not compared:
+  // the kernel refuses to mix JITed and interpreted programs because their tail calls differ;
+  // bpfbox's engines share one calling convention.
+  Status prog_array_compatible(uint32_t prog_type, bool jited = true);
+  // PROG_ARRAY: the owner prog_array_compatible() recorded (the kernel's map->owner, shown by
+  // fdinfo as owner_prog_type and owner_jited); nullopt before a program bound the map.
+  struct ProgArrayOwner {
+    uint32_t prog_type = 0;
+    bool jited = false;
+  };
+  std::optional<ProgArrayOwner> prog_array_owner() const;
   ObjectTable* objects() const { return objects_; }
 
   // Program side.

@@ -5,6 +5,7 @@
 // Layout after the MapHeader: an FdArrayLayout (PROG_ARRAY's owner program type, the inner map
 // template), then max_entries u32 ids (0: empty). The references themselves are process-local
 // (HeldObjects, map.held): engines and helpers load a slot's pointer lock-free.
+#include <cstring>
 #include <string>
 
 #include "maps/held_objects.hpp"
@@ -16,10 +17,13 @@ namespace bpfbox::maps {
 namespace {
 
 struct FdArrayLayout {
-  std::atomic<uint32_t> owner_type;  // PROG_ARRAY: BPF_PROG_TYPE_* + 1 once a program is bound
+  // PROG_ARRAY: BPF_PROG_TYPE_* + 1 once a program is bound, kOwnerJited set when it was JITed
+  // (one word, so a reader never sees a type without its jited bit).
+  std::atomic<uint32_t> owner_type;
   uint32_t reserved;
   InnerMapMeta inner;  // ARRAY_OF_MAPS
 };
+constexpr uint32_t kOwnerJited = 1u << 31;
 constexpr uint64_t kLayoutOff = kMapHeaderSize;
 constexpr uint64_t kIdsOff = kMapHeaderSize + 64;
 static_assert(sizeof(FdArrayLayout) <= 64);
@@ -111,7 +115,9 @@ Result<ObjectRef> get_ref(Map& m, int fd) {
       if (!ref) return ref;
       Status st = ref->prog_type == BPF_PROG_TYPE_EXT
                       ? Status(EINVAL, "BPF_PROG_TYPE_EXT programs cannot be tail-called")
-                      : m.prog_array_compatible(ref->prog_type);
+                      : m.prog_array_compatible(
+                            ref->prog_type,
+                            ref->exec && std::strcmp(ref->exec->engine_name(), "interp") != 0);
       if (!st) {
         objects->unref(*ref);
         return st;
@@ -190,14 +196,23 @@ const MapOps kArrayOfMapsOps = [] {
 }();
 
 // bpf_prog_map_compatible: the first program binds the owner type; others must match it.
-Status Map::prog_array_compatible(uint32_t prog_type) {
+Status Map::prog_array_compatible(uint32_t prog_type, bool jited) {
   if (type_ != BPF_MAP_TYPE_PROG_ARRAY) return Status::ok();
   uint32_t expected = 0;
   std::atomic<uint32_t>& owner = layout(*this).owner_type;
-  if (owner.compare_exchange_strong(expected, prog_type + 1) || expected == prog_type + 1)
+  if (owner.compare_exchange_strong(expected, (prog_type + 1) | (jited ? kOwnerJited : 0)) ||
+      (expected & ~kOwnerJited) == prog_type + 1)
     return Status::ok();
-  return Status(EINVAL, "the program array holds programs of type " + std::to_string(expected - 1) +
-                            ", not " + std::to_string(prog_type));
+  return Status(EINVAL, "the program array holds programs of type " +
+                            std::to_string((expected & ~kOwnerJited) - 1) + ", not " +
+                            std::to_string(prog_type));
+}
+
+std::optional<Map::ProgArrayOwner> Map::prog_array_owner() const {
+  if (type_ != BPF_MAP_TYPE_PROG_ARRAY) return std::nullopt;
+  const uint32_t o = layout(*this).owner_type.load(std::memory_order_acquire);
+  if (!o) return std::nullopt;
+  return ProgArrayOwner{(o & ~kOwnerJited) - 1, (o & kOwnerJited) != 0};
 }
 
 const vm::Executable* prog_array_lookup(void* map, uint32_t index) {

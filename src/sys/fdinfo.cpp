@@ -126,14 +126,6 @@ uint64_t map_memlock(maps::Map& m) {
   }
 }
 
-// prog_jited: the engine compiled machine code (a program adopted from another process is
-// compiled on first run with the default engine).
-bool prog_jited(const Prog& p) {
-  if (p.exe) return std::strcmp(p.exe->engine_name(), "interp") != 0;
-  auto e = vm::default_engine();
-  return e && *e != vm::EngineKind::Interp;
-}
-
 }  // namespace
 
 Result<std::string> fdinfo_text(int fd) {
@@ -158,6 +150,9 @@ Result<std::string> fdinfo_text(int fd) {
             map->type(), map->key_size(), map->value_size(), map->max_entries(),
             map->map_flags() & ~uint32_t(BPF_F_RDONLY | BPF_F_WRONLY), uint64_t(map->map_extra()),
             map_memlock(*map), (*m)->id, map->frozen() ? 1u : 0u);
+    if (auto owner = map->prog_array_owner())  // once a program bound the array
+      appendf(s, "owner_prog_type:\t%u\nowner_jited:\t%u\n", owner->prog_type,
+              owner->jited ? 1u : 0u);
     return s;
   }
   if (auto p = Objects::get().by_fd(fd, Kind::Prog); p) {

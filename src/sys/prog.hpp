@@ -83,4 +83,8 @@ struct Prog {
   ~Prog();
 };
 
+// prog->jited: the engine compiles to machine code (a program adopted from another process and
+// not built yet: what the default engine would do).
+bool prog_jited(const Prog& p);
+
 }  // namespace bpfbox::sys

@@ -214,10 +214,24 @@ std::vector<bpf_insn> by_map_id(std::span<const bpf_insn> insns,
   return out;
 }
 
+// bpf_check_tail_call: a program using a PROG_ARRAY binds it to its type (or must match the type
+// bound), as once it is built in the kernel (bpf_prog_select_runtime), so without a log line.
+Status bind_prog_arrays(const Prog& p) {
+  for (const auto& m : p.program.maps)
+    if (Status st = m->prog_array_compatible(p.type, prog_jited(p)); !st) return st;
+  return Status::ok();
+}
+
 std::mutex g_stats_mu;
 std::vector<std::pair<int, InodeKey>> g_stats_fds;  // BPF_ENABLE_STATS fds handed out
 
 }  // namespace
+
+bool prog_jited(const Prog& p) {
+  if (p.exe) return std::strcmp(p.exe->engine_name(), "interp") != 0;
+  auto e = vm::default_engine();
+  return e && *e != vm::EngineKind::Interp;
+}
 
 bool run_stats_enabled() {
   std::lock_guard g(g_stats_mu);
@@ -323,6 +337,7 @@ CmdResult prog_load(Call& c) {
   c.put(kOffLogTrueSize, r.log_true_size);
   if (!r.status) return r.status;
   if (Status st = finish_build(*prog, std::move(*r.program)); !st) return st;
+  if (Status st = bind_prog_arrays(*prog); !st) return st;
   prog->insns_by_id = by_map_id(prog->insns, fd_array);
   if (Status st = create_prog_file(*prog); !st) return st;
   auto obj = std::make_shared<Object>();

@@ -14,21 +14,6 @@
 namespace bpfbox::systest {
 namespace {
 
-std::vector<bpf_insn> ret_prog(int32_t ret) {
-  return {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-}
-
-union bpf_attr load_attr(uint32_t type, const std::vector<bpf_insn>& insns, const char* name = "") {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = type;
-  a.insns = reinterpret_cast<uint64_t>(insns.data());
-  a.insn_cnt = uint32_t(insns.size());
-  a.license = reinterpret_cast<uint64_t>("GPL");
-  std::strncpy(a.prog_name, name, sizeof a.prog_name - 1);
-  return a;
-}
-
 // "key:\tvalue" lines into a map.
 std::map<std::string, std::string> parse_fdinfo(const std::string& text) {
   std::map<std::string, std::string> out;
@@ -141,6 +126,46 @@ TEST(SysInfo, FdinfoMatchesKernel) {
     close(int(kp));
   }
   close(int(bp));
+}
+
+// A PROG_ARRAY's fdinfo gains owner_prog_type and owner_jited once a program using it loads;
+// then a program of another type can neither use it nor be stored in it (bpf_check_tail_call,
+// bpf_prog_map_compatible). Each step's fdinfo and errno as the kernel's.
+TEST(SysInfo, ProgArrayOwnerInFdinfo) {
+  RuntimeDir rt;
+  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+    if (impl == Impl::Kernel && !kernel_available()) continue;
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+    const long pa = call(impl, BPF_MAP_CREATE, c);
+    ASSERT_GE(pa, 0);
+    auto fdinfo = [&] {
+      return impl == Impl::Kernel ? kernel_fdinfo(int(pa)) : bpfbox_fdinfo_of(int(pa));
+    };
+    EXPECT_EQ(fdinfo().count("owner_prog_type"), 0u);
+    std::vector<bpf_insn> tail;  // bpf_tail_call(ctx, pa, 0); return 0
+    put_ld_map_fd(tail, 2, int(pa));
+    tail.push_back(I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0));
+    tail.push_back(I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call));
+    for (const bpf_insn& i : ret_prog(0)) tail.push_back(i);
+    const long sf = load_prog(impl, BPF_PROG_TYPE_SOCKET_FILTER, tail);
+    ASSERT_GE(sf, 0) << bpfbox_bpf_last_error();
+    auto f = fdinfo();
+    EXPECT_EQ(f["owner_prog_type"], std::to_string(BPF_PROG_TYPE_SOCKET_FILTER));
+    EXPECT_EQ(f["owner_jited"], "1");
+    EXPECT_EQ(load_prog(impl, BPF_PROG_TYPE_XDP, tail), -EINVAL);
+    const long xdp = load_prog(impl, BPF_PROG_TYPE_XDP, ret_prog(1));
+    const long sf2 = load_prog(impl, BPF_PROG_TYPE_SOCKET_FILTER, ret_prog(1));
+    ASSERT_GE(xdp, 0);
+    ASSERT_GE(sf2, 0);
+    uint32_t key = 0, value = uint32_t(xdp);
+    union bpf_attr u = elem_attr(int(pa), &key, &value);
+    EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), -EINVAL);
+    value = uint32_t(sf2);
+    EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), 0);
+    EXPECT_EQ(fdinfo(), f);
+    for (long fd : {sf2, xdp, sf, pa}) close(int(fd));
+  }
 }
 
 // A BTF blob: int, u32, a function prototype `int (void)`, functions "main" and "sub", a struct of
@@ -374,14 +399,7 @@ TEST(SysInfo, ProgBtfAndJitedInfoMatchKernel) {
     wrong.func_info_rec_size = 16;
     EXPECT_EQ(get_info(impl, int(fd), &wrong, sizeof wrong), -EINVAL);
     // A run gives the same result as the kernel's: sub returns 1, main adds 1.
-    uint8_t pkt[64] = {};
-    union bpf_attr r;
-    std::memset(&r, 0, sizeof r);
-    r.test.prog_fd = uint32_t(fd);
-    r.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    r.test.data_size_in = sizeof pkt;
-    ASSERT_EQ(call(impl, BPF_PROG_TEST_RUN, r), 0) << bpfbox_bpf_last_error();
-    EXPECT_EQ(r.test.retval, 2u);
+    EXPECT_EQ(test_run(impl, fd), 2) << bpfbox_bpf_last_error();
     close(int(fd));
     close(int(btf_fd));
   }

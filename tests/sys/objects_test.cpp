@@ -63,28 +63,6 @@ bool id_listed(uint32_t id) {
   return false;
 }
 
-// A program of `type` from `insns` (GPL), through impl's bpf(): its fd, or -1.
-long load_prog(Impl impl, uint32_t type, std::vector<bpf_insn> insns) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = type;
-  a.insns = reinterpret_cast<uint64_t>(insns.data());
-  a.insn_cnt = uint32_t(insns.size());
-  a.license = reinterpret_cast<uint64_t>("GPL");
-  return call(impl, BPF_PROG_LOAD, a);
-}
-
-// One TEST_RUN of a packet program on 64 zero bytes: its return value, or -1 when the run fails.
-long test_run(Impl impl, long prog_fd) {
-  uint8_t pkt[64] = {};
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.test.prog_fd = uint32_t(prog_fd);
-  a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-  a.test.data_size_in = sizeof pkt;
-  return call(impl, BPF_PROG_TEST_RUN, a) == 0 ? long(a.test.retval) : -1;
-}
-
 TEST(SysObjects, AMapLivesUntilItsLastFd) {
   RuntimeDir rt;
   const int fd = new_array();

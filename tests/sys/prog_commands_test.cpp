@@ -24,22 +24,6 @@ std::vector<bpf_insn> lookup_prog(int map_fd, int32_t ret) {
   };
 }
 
-std::vector<bpf_insn> ret_prog(int32_t ret) {
-  return {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-}
-
-union bpf_attr load_attr(uint32_t type, const std::vector<bpf_insn>& insns, const char* license,
-                         const char* name = "") {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = type;
-  a.insns = reinterpret_cast<uint64_t>(insns.data());
-  a.insn_cnt = uint32_t(insns.size());
-  a.license = reinterpret_cast<uint64_t>(license);
-  std::strncpy(a.prog_name, name, sizeof a.prog_name - 1);
-  return a;
-}
-
 bpf_prog_info prog_info(Impl impl, int fd, std::vector<uint32_t>* map_ids = nullptr) {
   bpf_prog_info info;
   std::memset(&info, 0, sizeof info);
@@ -69,7 +53,7 @@ TEST(SysProgCommands, LoadTagAndInfoMatchKernel) {
     const int map = int(call(impl, BPF_MAP_CREATE, c));
     ASSERT_GE(map, 0);
     auto insns = lookup_prog(map, XDP_PASS);
-    union bpf_attr a = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL", "sys_xdp");
+    union bpf_attr a = load_attr(BPF_PROG_TYPE_XDP, insns, "sys_xdp");
     const int fd = int(call(impl, BPF_PROG_LOAD, a));
     ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
     std::vector<uint32_t> ids;
@@ -99,24 +83,24 @@ TEST(SysProgCommands, LoadErrnoMatchesKernel) {
   for (Impl impl : {Impl::Kernel, Impl::Bpfbox}) {
     SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
     auto ok = ret_prog(1);
-    union bpf_attr a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, "GPL");
+    union bpf_attr a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok);
     a.insn_cnt = 0;
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -E2BIG);
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, nullptr);
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, "", nullptr);
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EFAULT);
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, "GPL", "bad-name");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, "bad-name");
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EINVAL);
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, "GPL");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok);
     a.prog_flags = 1u << 30;
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EINVAL);
     char log[4096];
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok, "GPL");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, ok);
     a.log_buf = reinterpret_cast<uint64_t>(log);
     a.log_level = 1;
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EINVAL);  // log_buf without log_size
     // Refused by the verifier: r0 is never set. EACCES and a log saying so.
     std::vector<bpf_insn> bad = {I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, bad, "GPL");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, bad);
     a.log_buf = reinterpret_cast<uint64_t>(log);
     a.log_size = sizeof log;
     a.log_level = 1;
@@ -136,18 +120,18 @@ TEST(SysProgCommands, LoadErrnoMatchesKernel) {
         I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
     };
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, printk, "Proprietary");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, printk, "", "Proprietary");
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EINVAL);
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, printk, "Dual MIT/GPL");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, printk, "", "Dual MIT/GPL");
     long fd = call(impl, BPF_PROG_LOAD, a);
     EXPECT_GE(fd, 0);
     if (fd >= 0) close(int(fd));
     // A map fd that is not a map.
     auto lk = lookup_prog(0, 0);
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, lk, "GPL");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, lk);
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EINVAL);
     lk = lookup_prog(999, 0);
-    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, lk, "GPL");
+    a = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, lk);
     EXPECT_EQ(call(impl, BPF_PROG_LOAD, a), -EBADF);
   }
 }
@@ -159,7 +143,7 @@ TEST(SysProgCommands, TestRunMatchesKernel) {
   for (Impl impl : {Impl::Kernel, Impl::Bpfbox}) {
     SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
     auto insns = ret_prog(XDP_TX);
-    union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL");
+    union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, insns);
     const int fd = int(call(impl, BPF_PROG_LOAD, l));
     ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
     std::vector<uint8_t> out(128, 0);
@@ -200,7 +184,7 @@ TEST(SysProgCommands, TestRunMatchesKernel) {
     close(fd);
     // A socket filter needs at least an Ethernet header.
     auto sf = ret_prog(0);
-    l = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, sf, "GPL");
+    l = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, sf);
     const int sfd = int(call(impl, BPF_PROG_LOAD, l));
     ASSERT_GE(sfd, 0);
     std::memset(&a, 0, sizeof a);
@@ -219,7 +203,7 @@ TEST(SysProgCommands, TailCallsThroughAProgArrayMatchKernel) {
   for (Impl impl : {Impl::Kernel, Impl::Bpfbox}) {
     SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
     auto target_insns = ret_prog(XDP_TX);
-    union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, target_insns, "GPL");
+    union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, target_insns);
     const int target = int(call(impl, BPF_PROG_LOAD, l));
     ASSERT_GE(target, 0) << bpfbox_bpf_last_error();
     union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
@@ -233,7 +217,7 @@ TEST(SysProgCommands, TailCallsThroughAProgArrayMatchKernel) {
         I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_DROP),
         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
     };
-    l = load_attr(BPF_PROG_TYPE_XDP, caller, "GPL");
+    l = load_attr(BPF_PROG_TYPE_XDP, caller);
     const int fd = int(call(impl, BPF_PROG_LOAD, l));
     ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
     auto run = [&]() -> uint32_t {
@@ -269,7 +253,7 @@ TEST(SysProgCommands, TailCallsThroughAProgArrayMatchKernel) {
 TEST(SysProgCommands, RunStatsCountWhileEnabled) {
   RuntimeDir rt;
   auto insns = ret_prog(XDP_PASS);
-  union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL");
+  union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, insns);
   const int fd = int(call(Impl::Bpfbox, BPF_PROG_LOAD, l));
   ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
   std::vector<uint8_t> pkt(64, 0);
@@ -307,14 +291,14 @@ TEST(SysProgCommands, PrivilegeIsTheRuntimesNotTheHostUid) {
     if (mkdtemp(tmpl) == nullptr) _exit(11);
     bpfbox_set_runtime_dir(tmpl);
     auto insns = ret_prog(XDP_PASS);
-    union bpf_attr xdp = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL");
+    union bpf_attr xdp = load_attr(BPF_PROG_TYPE_XDP, insns);
     const long fd = call(Impl::Bpfbox, BPF_PROG_LOAD, xdp);
     if (fd < 0) _exit(12);
     close(int(fd));
     setenv("BPFBOX_UNPRIVILEGED", "1", 1);
-    union bpf_attr xdp2 = load_attr(BPF_PROG_TYPE_XDP, insns, "GPL");
+    union bpf_attr xdp2 = load_attr(BPF_PROG_TYPE_XDP, insns);
     if (call(Impl::Bpfbox, BPF_PROG_LOAD, xdp2) != -EPERM) _exit(13);
-    union bpf_attr sf = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, insns, "GPL");
+    union bpf_attr sf = load_attr(BPF_PROG_TYPE_SOCKET_FILTER, insns);
     if (call(Impl::Bpfbox, BPF_PROG_LOAD, sf) < 0) _exit(14);
     std::string cmd = std::string("rm -rf '") + tmpl + "'";
     if (std::system(cmd.c_str()) != 0) _exit(15);

@@ -100,6 +100,48 @@ inline bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t i
   return i;
 }
 
+// r0 = ret; exit.
+inline std::vector<bpf_insn> ret_prog(int32_t ret) {
+  return {I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+}
+
+// The two instructions of `dst = map fd` (BPF_PSEUDO_MAP_FD).
+inline void put_ld_map_fd(std::vector<bpf_insn>& p, uint8_t dst, int fd) {
+  p.push_back(I(BPF_LD | BPF_IMM | BPF_DW, dst, BPF_PSEUDO_MAP_FD, 0, fd));
+  p.push_back(I(0, 0, 0, 0, 0));
+}
+
+// PROG_LOAD's attr for `insns`, which must outlive it (as must a license other than "GPL").
+inline union bpf_attr load_attr(uint32_t type, const std::vector<bpf_insn>& insns,
+                                const char* name = "", const char* license = "GPL") {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.prog_type = type;
+  a.insns = reinterpret_cast<uint64_t>(insns.data());
+  a.insn_cnt = uint32_t(insns.size());
+  a.license = reinterpret_cast<uint64_t>(license);
+  std::strncpy(a.prog_name, name, sizeof a.prog_name - 1);
+  return a;
+}
+
+// A program of `type` from `insns` (GPL), through impl's bpf(): its fd, or -errno.
+inline long load_prog(Impl impl, uint32_t type, const std::vector<bpf_insn>& insns,
+                      const char* name = "") {
+  union bpf_attr a = load_attr(type, insns, name);
+  return call(impl, BPF_PROG_LOAD, a);
+}
+
+// One TEST_RUN of a packet program on 64 zero bytes: its return value, or -1 when the run fails.
+inline long test_run(Impl impl, long prog_fd) {
+  uint8_t pkt[64] = {};
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.test.prog_fd = uint32_t(prog_fd);
+  a.test.data_in = reinterpret_cast<uint64_t>(pkt);
+  a.test.data_size_in = sizeof pkt;
+  return call(impl, BPF_PROG_TEST_RUN, a) == 0 ? long(a.test.retval) : -1;
+}
+
 // BPF_OBJ_GET_INFO_BY_FD of `len` bytes into `info`: 0 or -errno.
 inline long get_info(Impl impl, int fd, void* info, uint32_t len) {
   union bpf_attr a;
