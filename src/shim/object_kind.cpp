@@ -70,15 +70,18 @@ bool read_magic(int fd, char (&magic)[8]) {
 
 }  // namespace
 
+FdKind kind_of_magic(const char (&magic)[8]) {
+  for (const KindEntry& k : kKinds)
+    if (std::memcmp(magic, k.magic, sizeof magic) == 0) return k.kind;
+  return FdKind::None;
+}
+
 FdKind fd_kind(int fd) {
   struct stat st {};
   if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 8) return FdKind::None;
   const int saved = errno;
   char magic[8];
-  FdKind kind = FdKind::None;
-  if (read_magic(fd, magic))
-    for (const KindEntry& k : kKinds)
-      if (std::memcmp(magic, k.magic, sizeof magic) == 0) kind = k.kind;
+  const FdKind kind = read_magic(fd, magic) ? kind_of_magic(magic) : FdKind::None;
   errno = saved;
   return kind;
 }

@@ -353,6 +353,87 @@ TEST_F(BpftoolCli, SameTextAsBpftoolUnderThePreloadShim) {
   }
 }
 
+// -j/-p: a failed command prints bpftool's {"error": ...} on stdout, nothing on stderr. -f: prog
+// show and map show list each object's pins ("pinned PATH" lines, a "pinned" array). Both compared
+// with Debian's bpftool on the kernel for the same pins where it runs (the same paths: bpfbox's
+// /sys/fs/bpf is its runtime dir's pin tree).
+TEST_F(BpftoolCli, JsonErrorsAndPinnedPathsAsTheKernelsBpftool) {
+  const char* bpftool = "/usr/sbin/bpftool";
+  const std::string d = "/sys/fs/bpf/bpfbox_cli_pins" + std::to_string(getpid());
+  const std::vector<std::string> load = {"prog",       "loadall", object("tail_call"),
+                                         d + "_progs", "pinmaps", d + "_maps"};
+  const std::string pa = d + "_maps/jump_table";
+  const std::vector<std::string> pin = {"map", "pin", "pinned", pa, d + "_pa"};
+  ok(load);
+  ok(pin);
+  auto theirs = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), bpftool);
+    return run_process(args);
+  };
+  struct Cleanup {
+    std::string d;
+    ~Cleanup() {
+      for (const char* s : {"_progs", "_maps", "_pa"}) fs::remove_all(d + s);
+    }
+  } cleanup{d};
+  const bool kernel = geteuid() == 0 && access(bpftool, X_OK) == 0 && theirs(load).exit_code == 0 &&
+                      theirs(pin).exit_code == 0;
+
+  const std::string enoent = ": No such file or directory";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> errors = {
+      {{"-j", "prog", "show", "pinned", d + "_none"},
+       "{\"error\":\"bpf obj get (" + d + "_none)" + enoent + "\"}\n"},
+      {{"-j", "map", "show", "id", "999999999"},
+       "{\"error\":\"get map by id (999999999)" + enoent + "\"}\n"},
+      {{"-p", "prog", "dump", "xlated", "id", "999999999"},
+       "{\n    \"error\": \"get by id (999999999)" + enoent + "\"\n}\n"},
+      {{"-j", "map", "lookup", "pinned", pa, "key", "1", "0"},
+       "{\"error\":\"key expected 4 bytes got 2\"}\n"},
+      {{"-j", "map", "show", "pinned", d + "_progs/tail_entry"},
+       "{\"error\":\"incorrect object type: prog\"}\n"},
+  };
+  for (const auto& [args, out] : errors) {
+    const ProcessResult mine = bpfbox(args);
+    EXPECT_EQ(mine.out, out);
+    EXPECT_EQ(mine.err, "");
+    EXPECT_EQ(mine.exit_code, 1);
+    if (kernel) {
+      EXPECT_EQ(theirs(args).out, out);
+    }
+  }
+
+  // The prog array holds two pins (bpfbox lists them by path).
+  const std::string text = ok({"-f", "map", "show", "pinned", pa});
+  const std::vector<std::string> l = lines(text);
+  ASSERT_EQ(l.size(), 5u) << text;
+  EXPECT_EQ(l[2], "\towner_prog_type xdp  owner jited");
+  EXPECT_EQ(l[3], "\tpinned " + pa);
+  EXPECT_EQ(l[4], "\tpinned " + d + "_pa");
+  json mj = json::parse(ok({"-f", "-j", "map", "show", "pinned", pa}));
+  EXPECT_EQ(mj["pinned"], json::array({pa, d + "_pa"}));
+  EXPECT_FALSE(json::parse(ok({"-j", "map", "show", "pinned", pa})).contains("pinned"));
+  const json pj = json::parse(ok({"-f", "-j", "prog", "show", "pinned", d + "_progs/tail_entry"}));
+  EXPECT_EQ(pj["pinned"], json::array({d + "_progs/tail_entry"}));
+  const std::string ptext = ok({"prog", "show", "pinned", d + "_progs/tail_target", "-f"});
+  EXPECT_NE(ptext.find("\n\tpinned " + d + "_progs/tail_target\n"), std::string::npos) << ptext;
+  if (!kernel) return;
+  // The kernel's: the same lines but the id's, the pins in its tree walk's order.
+  auto norm = [](const std::string& s) {
+    std::vector<std::string> v = lines(s.substr(s.find(':')));
+    std::sort(v.begin() + 1, v.end());
+    return v;
+  };
+  EXPECT_EQ(norm(theirs({"-f", "map", "show", "pinned", pa}).out), norm(text));
+  json kj = json::parse(theirs({"-f", "-j", "map", "show", "pinned", pa}).out);
+  std::sort(kj["pinned"].begin(), kj["pinned"].end());
+  kj.erase("id");
+  mj.erase("id");
+  EXPECT_EQ(mj, kj);
+  const json kp =
+      json::parse(theirs({"-f", "-j", "prog", "show", "pinned", d + "_progs/tail_entry"}).out);
+  EXPECT_EQ(pj["pinned"], kp["pinned"]);
+}
+
 // Queues and stacks (two entries): peek, push/enqueue (full: E2BIG, unless `exist` replaces the
 // oldest),
 // pop/dequeue to empty ("Error: empty map" on stdout and a failure, as bpftool), in bpfbox's CLI,

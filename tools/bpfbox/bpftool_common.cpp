@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 
 #include "bpfbox/bpf.h"
 #include "command_error.hpp"
@@ -21,6 +23,8 @@
 
 namespace bpfbox::cli {
 
+namespace fs = std::filesystem;
+
 Output& output() {
   static Output o;
   return o;
@@ -29,6 +33,18 @@ Output& output() {
 JsonWriter& json() {
   static JsonWriter w(stdout, output().pretty);
   return w;
+}
+
+void print_error(const std::string& message) {
+  if (!output().json) {
+    std::fprintf(stderr, "bpfbox: %s\n", message.c_str());
+    return;
+  }
+  JsonWriter& w = json();
+  w.start_object();
+  w.string_field("error", message);
+  w.end_object();
+  w.finish();
 }
 
 const std::string& Args::peek() const {
@@ -84,6 +100,8 @@ std::vector<std::string> take_output_options(std::vector<std::string> args) {
       output().json = true;
     } else if (a == "-p" || a == "--pretty") {
       output().json = output().pretty = true;
+    } else if (a == "-f" || a == "--bpffs") {
+      output().bpffs = true;
     } else {
       out.push_back(std::move(a));
     }
@@ -162,7 +180,8 @@ std::vector<Fd> parse_fds(Args& a, Kind kind) {
     const uint32_t id = a.next_u32("id");
     Fd fd(kind == Kind::Prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
     if (fd.get() < 0)
-      throw CommandError("get by id (" + std::to_string(id) + "): " + errno_text(errno));
+      throw CommandError((kind == Kind::Prog ? "get by id (" : "get map by id (") +
+                         std::to_string(id) + "): " + errno_text(errno));
     out.push_back(std::move(fd));
   } else if (a.take("pinned")) {
     const std::string path = a.next();
@@ -222,6 +241,72 @@ void show_objects(Args& a, Kind kind, void (*show_one)(int fd)) {
     show_one(fd.get());
   }
   if (output().json) json().end_array();
+}
+
+namespace {
+
+struct Pin {
+  dev_t dev;
+  ino_t ino;
+  std::string path;  // /sys/fs/bpf/...
+};
+
+// Every pin of `kind` in the pin tree, by path, read once per command. A pin is a hard link of
+// the object's file, so it names the object by inode, and the file's magic says its kind: no
+// bpf() call per pin (bpftool's OBJ_GET of each would adopt every pinned object here).
+const std::vector<Pin>& pins_of(Kind kind) {
+  static std::vector<Pin> pins[2];
+  static bool read[2];
+  const int k = kind == Kind::Prog ? 0 : 1;
+  if (read[k]) return pins[k];
+  read[k] = true;
+  const fs::path root = tree_path("/sys/fs/bpf");
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    char magic[8] = {};
+    std::ifstream f(it->path(), std::ios::binary);
+    if (!f.read(magic, sizeof magic)) continue;
+    const shim::FdKind fk = shim::kind_of_magic(magic);
+    if (fk != (kind == Kind::Prog ? shim::FdKind::Prog : shim::FdKind::Map)) continue;
+    pins[k].push_back(
+        {st.st_dev, st.st_ino, "/sys/fs/bpf/" + it->path().lexically_relative(root).string()});
+  }
+  std::sort(pins[k].begin(), pins[k].end(),
+            [](const Pin& a, const Pin& b) { return a.path < b.path; });
+  return pins[k];
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> pinned_paths(int fd, Kind kind) {
+  if (!output().bpffs) return std::nullopt;
+  const std::vector<Pin>& pins = pins_of(kind);
+  if (pins.empty()) return std::nullopt;
+  std::vector<std::string> out;
+  struct stat st {};
+  if (fstat(fd, &st) == 0)
+    for (const Pin& p : pins)
+      if (p.dev == st.st_dev && p.ino == st.st_ino) out.push_back(p.path);
+  return out;
+}
+
+void print_pinned_plain(int fd, Kind kind) {
+  if (auto paths = pinned_paths(fd, kind))
+    for (const std::string& p : *paths) std::printf("\n\tpinned %s", p.c_str());
+}
+
+void print_pinned_json(int fd, Kind kind) {
+  auto paths = pinned_paths(fd, kind);
+  if (!paths) return;
+  JsonWriter& w = json();
+  w.name("pinned");
+  w.start_array();
+  for (const std::string& p : *paths) w.string(p);
+  w.end_array();
 }
 
 Fd parse_fd(Args& a, Kind kind) {

@@ -18,9 +18,13 @@ namespace bpfbox::cli {
 struct Output {
   bool json = false;
   bool pretty = false;
+  bool bpffs = false;  // -f: show the pinned paths
 };
 Output& output();
 JsonWriter& json();
+// A failed command's message: one line on stderr ("bpfbox: ..."), or under -j/-p bpftool's
+// {"error":"..."} on stdout (its p_err), ending the JSON document.
+void print_error(const std::string& message);
 
 // The words after "prog"/"map"/"btf", consumed from the front.
 class Args {
@@ -74,6 +78,14 @@ Fd parse_fd(Args& a, Kind kind);
 // `show` for progs and maps: the objects the arguments name, else every live one by id (in a JSON
 // array under -j/-p), each printed by `show_one`.
 void show_objects(Args& a, Kind kind, void (*show_one)(int fd));
+
+// -f/--bpffs (bpftool's build_pinned_obj_table): the pins of the object behind fd, as
+// /sys/fs/bpf/... paths in order. nullopt without -f, or when no object of `kind` is pinned at
+// all (bpftool then prints no "pinned" key); an empty list for an unpinned object otherwise.
+std::optional<std::vector<std::string>> pinned_paths(int fd, Kind kind);
+// Its text lines ("\n\tpinned PATH" each) and its JSON key ("pinned": [...]).
+void print_pinned_plain(int fd, Kind kind);
+void print_pinned_json(int fd, Kind kind);
 
 // Bytes as bpftool's fprint_hex prints them: "00 01 ff" (sep " ") or "0001ff" (sep ""), two
 // spaces after every 8 bytes and a newline after every 16.

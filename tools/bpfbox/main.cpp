@@ -183,6 +183,9 @@ int main(int argc, char** argv) {
   app.add_flag_callback(
       "-p,--pretty", [] { bpfbox::cli::output().json = bpfbox::cli::output().pretty = true; },
       "Human-readable JSON output (prog, map, btf), as bpftool's");
+  app.add_flag_callback(
+      "-f,--bpffs", [] { bpfbox::cli::output().bpffs = true; },
+      "Show the pinned paths of programs and maps (prog show, map show), as bpftool's");
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.
@@ -200,13 +203,15 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;
   } catch (const bpfbox::cli::CommandError& e) {
-    if (*e.what()) std::fprintf(stderr, "bpfbox: %s\n", e.what());
     // No message: the command printed its answer and fails ("Not found", "Error: empty map"; null
     // with -j): the JSON ends with its newline, as bpftool's writer ends at exit.
-    if (!*e.what()) bpfbox::cli::finish_output();
+    if (*e.what())
+      bpfbox::cli::print_error(e.what());
+    else
+      bpfbox::cli::finish_output();
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "bpfbox: %s\n", e.what());
+    bpfbox::cli::print_error(e.what());
     return 1;
   }
   return 0;

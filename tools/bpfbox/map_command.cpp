@@ -217,6 +217,7 @@ void show_one(int fd) {
     }
     w.int_field("frozen", frozen);
     if (i.btf_id) w.int_field("btf_id", i.btf_id);
+    print_pinned_json(fd, Kind::Map);
     w.end_object();
     return;
   }
@@ -237,6 +238,7 @@ void show_one(int fd) {
     }
     if (jited) std::printf("owner%s jited", std::atoi(jited->c_str()) ? "" : " not");
   }
+  print_pinned_plain(fd, Kind::Map);
   if (i.btf_id || frozen) std::printf("\n\t");
   if (i.btf_id) std::printf("btf_id %u", i.btf_id);
   if (frozen) std::printf("%sfrozen", i.btf_id ? "  " : "");

@@ -111,6 +111,7 @@ void show_plain(int fd, const ProgInfo& p) {
     std::printf("  map_ids ");
     for (size_t k = 0; k < p.map_ids.size(); k++) std::printf("%s%u", k ? "," : "", p.map_ids[k]);
   }
+  print_pinned_plain(fd, Kind::Prog);
   if (i.btf_id) std::printf("\n\tbtf_id %u", i.btf_id);
   std::printf("\n");
 }
@@ -149,6 +150,7 @@ void show_json(int fd, const ProgInfo& p) {
     w.end_array();
   }
   if (i.btf_id) w.uint_field("btf_id", i.btf_id);
+  print_pinned_json(fd, Kind::Prog);
   w.end_object();
 }
 
