@@ -34,54 +34,54 @@ void setup_runtime() {
   (void)done;
 }
 
-int create(int impl, uint32_t type) {
+int create(int impl, uint32_t type, uint32_t max_entries = 1024) {
   union bpf_attr a;
   std::memset(&a, 0, sizeof a);
   a.map_type = type;
   a.key_size = 4;
   a.value_size = 8;
-  a.max_entries = 1024;
+  a.max_entries = max_entries;
   return int(bpf(impl, BPF_MAP_CREATE, a));
 }
 
-void Lookup(benchmark::State& state) {
-  setup_runtime();
-  const int impl = int(state.range(0));
-  const int fd = create(impl, BPF_MAP_TYPE_HASH);
-  if (fd < 0) {
-    state.SkipWithError("bpf() refused");
-    return;
+// The benchmark's map (`type`, 4-byte keys, 8-byte values, 1024 entries) through the impl
+// state.range(0) names, closed at the end, and an element attr for key 7 and value 1. fd is -1,
+// and the benchmark skipped, when bpf() refuses.
+struct BenchMap {
+  BenchMap(benchmark::State& state, uint32_t type) : impl(int(state.range(0))) {
+    setup_runtime();
+    fd = create(impl, type);
+    if (fd < 0) state.SkipWithError("bpf() refused");
+    std::memset(&elem, 0, sizeof elem);
+    elem.map_fd = uint32_t(fd);
+    elem.key = reinterpret_cast<uint64_t>(&key);
+    elem.value = reinterpret_cast<uint64_t>(&value);
   }
+  ~BenchMap() {
+    if (fd >= 0) close(fd);
+  }
+  BenchMap(const BenchMap&) = delete;
+  BenchMap& operator=(const BenchMap&) = delete;
+
+  int impl;
+  int fd = -1;
   uint32_t key = 7;
   uint64_t value = 1;
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_fd = uint32_t(fd);
-  a.key = reinterpret_cast<uint64_t>(&key);
-  a.value = reinterpret_cast<uint64_t>(&value);
-  bpf(impl, BPF_MAP_UPDATE_ELEM, a);
-  for (auto _ : state) benchmark::DoNotOptimize(bpf(impl, BPF_MAP_LOOKUP_ELEM, a));
-  close(fd);
+  union bpf_attr elem;
+};
+
+void Lookup(benchmark::State& state) {
+  BenchMap m(state, BPF_MAP_TYPE_HASH);
+  if (m.fd < 0) return;
+  bpf(m.impl, BPF_MAP_UPDATE_ELEM, m.elem);
+  for (auto _ : state) benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_LOOKUP_ELEM, m.elem));
 }
 BENCHMARK(Lookup)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 
 void Update(benchmark::State& state) {
-  setup_runtime();
-  const int impl = int(state.range(0));
-  const int fd = create(impl, BPF_MAP_TYPE_HASH);
-  if (fd < 0) {
-    state.SkipWithError("bpf() refused");
-    return;
-  }
-  uint32_t key = 7;
-  uint64_t value = 1;
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_fd = uint32_t(fd);
-  a.key = reinterpret_cast<uint64_t>(&key);
-  a.value = reinterpret_cast<uint64_t>(&value);
-  for (auto _ : state) benchmark::DoNotOptimize(bpf(impl, BPF_MAP_UPDATE_ELEM, a));
-  close(fd);
+  BenchMap m(state, BPF_MAP_TYPE_HASH);
+  if (m.fd < 0) return;
+  for (auto _ : state) benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_UPDATE_ELEM, m.elem));
 }
 BENCHMARK(Update)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 
@@ -100,32 +100,21 @@ void CreateClose(benchmark::State& state) {
 BENCHMARK(CreateClose)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 
 void NextId(benchmark::State& state) {
-  setup_runtime();
-  const int impl = int(state.range(0));
-  const int fd = create(impl, BPF_MAP_TYPE_ARRAY);
-  if (fd < 0) {
-    state.SkipWithError("bpf() refused");
-    return;
-  }
+  BenchMap m(state, BPF_MAP_TYPE_ARRAY);
+  if (m.fd < 0) return;
   for (auto _ : state) {
     union bpf_attr a;
     std::memset(&a, 0, sizeof a);
-    benchmark::DoNotOptimize(bpf(impl, BPF_MAP_GET_NEXT_ID, a));
+    benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_GET_NEXT_ID, a));
   }
-  close(fd);
 }
 BENCHMARK(NextId)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 
 // BPF_MAP_UPDATE_BATCH then BPF_MAP_LOOKUP_BATCH of 1024 elements (HASH, 4-byte key, 8-byte
 // value): the batch buffers are copied through user_mem's bounce buffers in bpfbox.
 void Batch1024(benchmark::State& state) {
-  setup_runtime();
-  const int impl = int(state.range(0));
-  const int fd = create(impl, BPF_MAP_TYPE_HASH);
-  if (fd < 0) {
-    state.SkipWithError("bpf() refused");
-    return;
-  }
+  BenchMap m(state, BPF_MAP_TYPE_HASH);
+  if (m.fd < 0) return;
   std::vector<uint32_t> keys(1024), okeys(1024);
   std::vector<uint64_t> values(1024), ovalues(1024);
   for (uint32_t i = 0; i < 1024; i++) keys[i] = i, values[i] = i * 3;
@@ -133,18 +122,17 @@ void Batch1024(benchmark::State& state) {
   for (auto _ : state) {
     union bpf_attr a;
     std::memset(&a, 0, sizeof a);
-    a.batch.map_fd = uint32_t(fd);
+    a.batch.map_fd = uint32_t(m.fd);
     a.batch.keys = reinterpret_cast<uint64_t>(keys.data());
     a.batch.values = reinterpret_cast<uint64_t>(values.data());
     a.batch.count = 1024;
-    benchmark::DoNotOptimize(bpf(impl, BPF_MAP_UPDATE_BATCH, a));
+    benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_UPDATE_BATCH, a));
     a.batch.keys = reinterpret_cast<uint64_t>(okeys.data());
     a.batch.values = reinterpret_cast<uint64_t>(ovalues.data());
     a.batch.out_batch = reinterpret_cast<uint64_t>(&out_batch);
     a.batch.count = 1024;
-    benchmark::DoNotOptimize(bpf(impl, BPF_MAP_LOOKUP_BATCH, a));
+    benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_LOOKUP_BATCH, a));
   }
-  close(fd);
 }
 BENCHMARK(Batch1024)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 
@@ -155,16 +143,11 @@ BENCHMARK(Batch1024)->Arg(kBpfbox)->Arg(kKernel)->ArgName("kernel");
 // (progs::kRunSliceNs). Manual time: the churn's wall time.
 void ChurnDuringRepeat(benchmark::State& state) {
   setup_runtime();
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_type = BPF_MAP_TYPE_HASH;
-  a.key_size = 4;
-  a.value_size = 8;
-  a.max_entries = 16;
-  const int fd = int(bpfbox_bpf(BPF_MAP_CREATE, &a, sizeof a));
+  const int fd = create(kBpfbox, BPF_MAP_TYPE_HASH, 16);
   bpf_insn insns[2] = {};
   insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
   insns[1].code = BPF_JMP | BPF_EXIT;
+  union bpf_attr a;
   std::memset(&a, 0, sizeof a);
   a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
   a.insns = reinterpret_cast<uint64_t>(insns);

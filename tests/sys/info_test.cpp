@@ -133,9 +133,7 @@ TEST(SysInfo, FdinfoMatchesKernel) {
 // bpf_prog_map_compatible). Each step's fdinfo and errno as the kernel's.
 TEST(SysInfo, ProgArrayOwnerInFdinfo) {
   RuntimeDir rt;
-  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
-    if (impl == Impl::Kernel && !kernel_available()) continue;
-    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+  for_each_impl([&](Impl impl) {
     union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
     const long pa = call(impl, BPF_MAP_CREATE, c);
     ASSERT_GE(pa, 0);
@@ -165,7 +163,7 @@ TEST(SysInfo, ProgArrayOwnerInFdinfo) {
     EXPECT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), 0);
     EXPECT_EQ(fdinfo(), f);
     for (long fd : {sf2, xdp, sf, pa}) close(int(fd));
-  }
+  });
 }
 
 // A BTF blob: int, u32, a function prototype `int (void)`, functions "main" and "sub", a struct of
@@ -338,10 +336,7 @@ ProgView view(Impl impl, int fd) {
 TEST(SysInfo, ProgBtfAndJitedInfoMatchKernel) {
   RuntimeDir rt;
   const TestBtf t = make_test_btf();
-  const bool kernel = kernel_available();
-  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
-    if (impl == Impl::Kernel && !kernel) continue;
-    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+  for_each_impl([&](Impl impl) {
     const long btf_fd = load_btf(impl, t);
     ASSERT_GE(btf_fd, 0) << bpfbox_bpf_last_error();
     BtfProg p(t);
@@ -402,16 +397,13 @@ TEST(SysInfo, ProgBtfAndJitedInfoMatchKernel) {
     EXPECT_EQ(test_run(impl, fd), 2) << bpfbox_bpf_last_error();
     close(int(fd));
     close(int(btf_fd));
-  }
+  });
 }
 
 TEST(SysInfo, MapBtfIdsAndChecksMatchKernel) {
   RuntimeDir rt;
   const TestBtf t = make_test_btf();
-  const bool kernel = kernel_available();
-  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
-    if (impl == Impl::Kernel && !kernel) continue;
-    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+  for_each_impl([&](Impl impl) {
     const long btf_fd = load_btf(impl, t);
     ASSERT_GE(btf_fd, 0) << bpfbox_bpf_last_error();
     auto create = [&](uint32_t type, uint32_t ks, uint32_t vs, uint32_t key_id, uint32_t value_id,
@@ -470,7 +462,7 @@ TEST(SysInfo, MapBtfIdsAndChecksMatchKernel) {
     EXPECT_GE(again, 0) << bpfbox_bpf_last_error();
     if (again >= 0) close(int(again));
     close(int(fd));
-  }
+  });
 }
 
 // Every pointer in attr and in info that points to an unmapped page is EFAULT, never a crash.

@@ -14,17 +14,7 @@ namespace bpfbox::systest {
 namespace {
 
 long load(Impl impl, uint32_t type, int32_t ret = 2) {
-  bpf_insn insns[2] = {};
-  insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
-  insns[0].imm = ret;
-  insns[1].code = BPF_JMP | BPF_EXIT;
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = type;
-  a.insns = reinterpret_cast<uint64_t>(insns);
-  a.insn_cnt = 2;
-  a.license = reinterpret_cast<uint64_t>("GPL");
-  return call(impl, BPF_PROG_LOAD, a);
+  return load_prog(impl, type, ret_prog(ret));
 }
 
 long link_create(Impl impl, long prog, uint32_t ifindex, uint32_t attach = BPF_XDP,

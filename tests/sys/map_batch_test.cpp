@@ -37,20 +37,6 @@ class GuardedBuffer {
   size_t len_ = 0;
 };
 
-uint64_t p(const void* v) {
-  return reinterpret_cast<uint64_t>(v);
-}
-
-union bpf_attr batch(int fd, uint64_t keys, uint64_t values, uint32_t count) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.batch.map_fd = uint32_t(fd);
-  a.batch.keys = keys;
-  a.batch.values = values;
-  a.batch.count = count;
-  return a;
-}
-
 // Which of keys 0..n-1 the map holds (a bit each).
 uint64_t present(Impl impl, int fd, uint32_t n) {
   uint64_t bits = 0;
@@ -73,54 +59,55 @@ void faults(Impl impl, uint32_t type) {
   for (uint32_t i = 0; i < 4; i++) keys.as<uint32_t>()[i] = i;
   uint64_t vals[8] = {10, 11, 12, 13, 14, 15, 16, 17};
   // Update: keys 0..3 readable, the 5th on the bad page: four done, count 4.
-  union bpf_attr a = batch(fd, p(keys.as<void>()), p(vals), 6);
+  union bpf_attr a = batch_attr(fd, uptr(keys.as<void>()), uptr(vals), 6);
   EXPECT_EQ(call(impl, BPF_MAP_UPDATE_BATCH, a), -EFAULT);
   EXPECT_EQ(a.batch.count, 4u);
   EXPECT_EQ(present(impl, fd, 6) & 0xf, 0xfu);
   // Values: the 4th value is on the bad page.
   uint32_t more[4] = {4, 5, 6, 7};
-  a = batch(fd, p(more), p(values.as<void>()), 4);
+  a = batch_attr(fd, uptr(more), uptr(values.as<void>()), 4);
   EXPECT_EQ(call(impl, BPF_MAP_UPDATE_BATCH, a), -EFAULT);
   EXPECT_EQ(a.batch.count, 3u);
   if (hash) {
     EXPECT_EQ(present(impl, fd, 8), 0x7fu);
   }
-  a = batch(fd, keys.bad(), p(vals), 2);
+  a = batch_attr(fd, keys.bad(), uptr(vals), 2);
   EXPECT_EQ(call(impl, BPF_MAP_UPDATE_BATCH, a), -EFAULT);
   EXPECT_EQ(a.batch.count, 0u);
   // Count 0 reads nothing.
-  a = batch(fd, keys.bad(), keys.bad(), 0);
+  a = batch_attr(fd, keys.bad(), keys.bad(), 0);
   EXPECT_EQ(call(impl, BPF_MAP_UPDATE_BATCH, a), 0);
   // Lookups: keys, values, in_batch or out_batch unwritable or unreadable: count 0.
   uint32_t okeys[16] = {}, cursor = 0;
   uint64_t ovals[16] = {};
   for (int which = 0; which < 4; which++) {
     SCOPED_TRACE(which);
-    a = batch(fd, which == 0 ? keys.bad() : p(okeys), which == 1 ? keys.bad() : p(ovals), 4);
+    a = batch_attr(fd, which == 0 ? keys.bad() : uptr(okeys), which == 1 ? keys.bad() : uptr(ovals),
+                   4);
     a.batch.in_batch = which == 2 ? keys.bad() : 0;
-    a.batch.out_batch = which == 3 ? keys.bad() : p(&cursor);
+    a.batch.out_batch = which == 3 ? keys.bad() : uptr(&cursor);
     EXPECT_EQ(call(impl, BPF_MAP_LOOKUP_BATCH, a), -EFAULT);
     // generic_map_lookup_batch writes the count before out_batch, htab after.
     EXPECT_EQ(a.batch.count, which == 3 && !hash ? 4u : 0u);
   }
   if (hash) {
     // Delete: keys 0..3 readable, then the bad page.
-    a = batch(fd, p(keys.as<void>()), 0, 6);
+    a = batch_attr(fd, uptr(keys.as<void>()), 0, 6);
     EXPECT_EQ(call(impl, BPF_MAP_DELETE_BATCH, a), -EFAULT);
     EXPECT_EQ(a.batch.count, 4u);
     EXPECT_EQ(present(impl, fd, 8), 0x70u);
     // Lookup and delete of one element into a bad keys buffer: gone, count 0.
-    a = batch(fd, p(&more[1]), 0, 2);
+    a = batch_attr(fd, uptr(&more[1]), 0, 2);
     EXPECT_EQ(call(impl, BPF_MAP_DELETE_BATCH, a), 0);
     EXPECT_EQ(present(impl, fd, 8), 0x10u);
-    a = batch(fd, keys.bad(), p(ovals), 4);
-    a.batch.out_batch = p(&cursor);
+    a = batch_attr(fd, keys.bad(), uptr(ovals), 4);
+    a.batch.out_batch = uptr(&cursor);
     EXPECT_EQ(call(impl, BPF_MAP_LOOKUP_AND_DELETE_BATCH, a), -EFAULT);
     EXPECT_EQ(a.batch.count, 0u);
     EXPECT_EQ(present(impl, fd, 8), 0u);
   } else {
     // Arrays have no delete batch: ENOTSUPP before any pointer is read, count untouched.
-    a = batch(fd, keys.bad(), 0, 6);
+    a = batch_attr(fd, keys.bad(), 0, 6);
     EXPECT_EQ(call(impl, BPF_MAP_DELETE_BATCH, a), -524);
     EXPECT_EQ(a.batch.count, 6u);
   }
@@ -147,13 +134,13 @@ void large(Impl impl) {
   GuardedBuffer keys(kReadable * 4);
   std::vector<uint32_t> vals(kEntries);
   for (uint32_t i = 0; i < kReadable; i++) keys.as<uint32_t>()[i] = i, vals[i] = i * 7;
-  union bpf_attr a = batch(fd, p(keys.as<void>()), p(vals.data()), kEntries);
+  union bpf_attr a = batch_attr(fd, uptr(keys.as<void>()), uptr(vals.data()), kEntries);
   EXPECT_EQ(call(impl, BPF_MAP_UPDATE_BATCH, a), -EFAULT);
   EXPECT_EQ(a.batch.count, kReadable);
   std::vector<uint32_t> okeys(kEntries), ovals(kEntries);
   uint32_t cursor = 0;
-  a = batch(fd, p(okeys.data()), p(ovals.data()), kEntries);
-  a.batch.out_batch = p(&cursor);
+  a = batch_attr(fd, uptr(okeys.data()), uptr(ovals.data()), kEntries);
+  a.batch.out_batch = uptr(&cursor);
   EXPECT_EQ(call(impl, BPF_MAP_LOOKUP_BATCH, a), -ENOENT);
   ASSERT_EQ(a.batch.count, kReadable);
   std::set<uint32_t> seen;

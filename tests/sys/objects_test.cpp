@@ -93,21 +93,7 @@ TEST(SysObjects, AProgramHoldsItsMaps) {
   ASSERT_GE(map, 0);
   ASSERT_EQ(update(map, 0, 7), 0);
   const uint32_t id = id_of(map);
-  bpf_insn prog[8] = {};
-  prog[0] = {BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0};
-  prog[1] = {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0};
-  prog[2] = {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4};
-  prog[3] = {BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map};
-  prog[5] = {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem};
-  prog[6] = {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 2};
-  prog[7] = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
-  union bpf_attr l;
-  std::memset(&l, 0, sizeof l);
-  l.prog_type = BPF_PROG_TYPE_XDP;
-  l.insns = reinterpret_cast<uint64_t>(prog);
-  l.insn_cnt = 8;
-  l.license = reinterpret_cast<uint64_t>("GPL");
-  const int pfd = int(bb(BPF_PROG_LOAD, l));
+  const int pfd = int(load_prog(Impl::Bpfbox, BPF_PROG_TYPE_XDP, lookup_prog(map, 2)));
   ASSERT_GE(pfd, 0) << bpfbox_bpf_last_error();
   close(map);
   // The program holds the map: its id still opens it, with its contents.
@@ -329,33 +315,17 @@ TEST(SysObjects, APinnedProgramRunsInAnotherProcess) {
   const int map = new_array();
   ASSERT_EQ(update(map, 0, 5), 0);
   // r0 = map[0] (as u32), 0 when absent.
-  bpf_insn prog[10] = {};
-  prog[0] = {BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0};
-  prog[1] = {BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0};
-  prog[2] = {BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4};
-  prog[3] = {BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map};
-  prog[5] = {BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem};
-  prog[6] = {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0};
-  prog[7] = {BPF_LDX | BPF_MEM | BPF_W, 0, 0, 0, 0};
-  prog[8] = {BPF_JMP | BPF_EXIT, 0, 0, 0, 0};
-  union bpf_attr l;
-  std::memset(&l, 0, sizeof l);
-  l.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-  l.insns = reinterpret_cast<uint64_t>(prog);
-  l.insn_cnt = 9;
-  l.license = reinterpret_cast<uint64_t>("GPL");
-  std::strcpy(l.prog_name, "pinned");
-  const int fd = int(bb(BPF_PROG_LOAD, l));
+  std::vector<bpf_insn> prog;
+  put_map_lookup(prog, map);
+  prog.push_back(I(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 0));
+  prog.push_back(I(BPF_LDX | BPF_MEM | BPF_W, 0, 0, 0, 0));
+  prog.push_back(I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  const int fd = int(load_prog(Impl::Bpfbox, BPF_PROG_TYPE_SOCKET_FILTER, prog, "pinned"));
   ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
   ASSERT_EQ(pin(fd, "/sys/fs/bpf/prog"), 0) << bpfbox_bpf_last_error();
   bpf_prog_info mine;
   std::memset(&mine, 0, sizeof mine);
-  union bpf_attr i;
-  std::memset(&i, 0, sizeof i);
-  i.info.bpf_fd = uint32_t(fd);
-  i.info.info_len = sizeof mine;
-  i.info.info = reinterpret_cast<uint64_t>(&mine);
-  ASSERT_EQ(bb(BPF_OBJ_GET_INFO_BY_FD, i), 0);
+  ASSERT_EQ(get_info(Impl::Bpfbox, fd, &mine, sizeof mine), 0);
   close(fd);
   close(map);  // the program holds it
   EXPECT_EQ(in_child([&] {
@@ -363,26 +333,17 @@ TEST(SysObjects, APinnedProgramRunsInAnotherProcess) {
               if (f < 0) return 1;
               bpf_prog_info info;
               std::memset(&info, 0, sizeof info);
-              union bpf_attr a;
-              std::memset(&a, 0, sizeof a);
-              a.info.bpf_fd = uint32_t(f);
-              a.info.info_len = sizeof info;
-              a.info.info = reinterpret_cast<uint64_t>(&info);
-              if (bb(BPF_OBJ_GET_INFO_BY_FD, a) != 0) return 2;
+              if (get_info(Impl::Bpfbox, int(f), &info, sizeof info) != 0) return 2;
               if (info.id != mine.id || std::memcmp(info.tag, mine.tag, 8) != 0 ||
                   std::strcmp(info.name, "pinned") != 0 || info.nr_map_ids != 1)
                 return 3;
               // Verified and compiled again here, over the same map.
-              uint8_t pkt[64] = {};
-              std::memset(&a, 0, sizeof a);
-              a.test.prog_fd = uint32_t(f);
-              a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-              a.test.data_size_in = sizeof pkt;
-              if (bb(BPF_PROG_TEST_RUN, a) != 0) {
+              const long ret = test_run(Impl::Bpfbox, f);
+              if (ret < 0) {
                 std::fprintf(stderr, "child: %s\n", bpfbox_bpf_last_error());
                 return 4;
               }
-              return a.test.retval == 5 ? 0 : 5;
+              return ret == 5 ? 0 : 5;
             }),
             0);
 }

@@ -10,20 +10,6 @@
 namespace bpfbox::systest {
 namespace {
 
-// r0 = ret after a lookup in `map_fd` (key 0).
-std::vector<bpf_insn> lookup_prog(int map_fd, int32_t ret) {
-  return {
-      I(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0),
-      I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0),
-      I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4),
-      I(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, map_fd),
-      I(0, 0, 0, 0, 0),
-      I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem),
-      I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, ret),
-      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
-  };
-}
-
 bpf_prog_info prog_info(Impl impl, int fd, std::vector<uint32_t>* map_ids = nullptr) {
   bpf_prog_info info;
   std::memset(&info, 0, sizeof info);

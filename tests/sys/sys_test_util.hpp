@@ -89,6 +89,35 @@ inline union bpf_attr elem_attr(int fd, const void* key, void* value, uint64_t f
   return a;
 }
 
+// A pointer as the u64 attr fields hold it.
+inline uint64_t uptr(const void* v) {
+  return reinterpret_cast<uint64_t>(v);
+}
+
+// BPF_MAP_*_BATCH's attr; the buffers as u64 (tests pass bad addresses too).
+inline union bpf_attr batch_attr(int fd, uint64_t keys, uint64_t values, uint32_t count,
+                                 uint64_t out_batch = 0) {
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.batch.map_fd = uint32_t(fd);
+  a.batch.keys = keys;
+  a.batch.values = values;
+  a.batch.count = count;
+  a.batch.out_batch = out_batch;
+  return a;
+}
+
+// Runs f(impl) for bpfbox, then for the kernel when bpf() is available, each under a trace
+// naming it (an ASSERT in f ends that implementation's turn).
+template <class F>
+void for_each_impl(F f) {
+  for (Impl impl : {Impl::Bpfbox, Impl::Kernel}) {
+    if (impl == Impl::Kernel && !kernel_available()) continue;
+    SCOPED_TRACE(impl == Impl::Kernel ? "kernel" : "bpfbox");
+    f(impl);
+  }
+}
+
 // An instruction, for programs written out in tests.
 inline bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
   bpf_insn i{};
@@ -109,6 +138,23 @@ inline std::vector<bpf_insn> ret_prog(int32_t ret) {
 inline void put_ld_map_fd(std::vector<bpf_insn>& p, uint8_t dst, int fd) {
   p.push_back(I(BPF_LD | BPF_IMM | BPF_DW, dst, BPF_PSEUDO_MAP_FD, 0, fd));
   p.push_back(I(0, 0, 0, 0, 0));
+}
+
+// r0 = bpf_map_lookup_elem(map_fd, &(u32){0}), appended to p (r1 and r2 clobbered).
+inline void put_map_lookup(std::vector<bpf_insn>& p, int map_fd) {
+  p.push_back(I(BPF_ST | BPF_MEM | BPF_W, 10, 0, -4, 0));
+  p.push_back(I(BPF_ALU64 | BPF_MOV | BPF_X, 2, 10, 0, 0));
+  p.push_back(I(BPF_ALU64 | BPF_ADD | BPF_K, 2, 0, 0, -4));
+  put_ld_map_fd(p, 1, map_fd);
+  p.push_back(I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem));
+}
+
+// r0 = ret after a lookup in `map_fd` (key 0): a program that holds the map.
+inline std::vector<bpf_insn> lookup_prog(int map_fd, int32_t ret) {
+  std::vector<bpf_insn> p;
+  put_map_lookup(p, map_fd);
+  for (const bpf_insn& i : ret_prog(ret)) p.push_back(i);
+  return p;
 }
 
 // PROG_LOAD's attr for `insns`, which must outlive it (as must a license other than "GPL").
