@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime_dir.hpp"
 #include "subprocess.hpp"
 
 namespace bpfbox::testing {
@@ -37,16 +38,8 @@ std::string traffic_pcap() {
 // Every test has its own runtime dir (ids from 1, an empty pin tree), removed afterwards.
 class BpftoolCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/bpfbox-bpftool-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    setenv("BPFBOX_RUNTIME_DIR", dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    unsetenv("BPFBOX_RUNTIME_DIR");
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { rt_.SetUp(); }
+  void TearDown() override { rt_.TearDown(); }
   static ProcessResult bpfbox(std::vector<std::string> args) {
     args.insert(args.begin(), bpfbox_binary());
     return run_process(args);
@@ -66,9 +59,9 @@ class BpftoolCli : public ::testing::Test {
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "bpfbox: " + message + "\n");
   }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string path(const std::string& name) const { return rt_.dir() + "/" + name; }
 
-  std::string dir_;
+  RuntimeDirEnv rt_{"bpfbox-bpftool-cli"};
 };
 
 std::vector<std::string> lines(const std::string& s) {

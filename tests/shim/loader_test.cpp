@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime_dir.hpp"
 #include "subprocess.hpp"
 
 namespace {
@@ -25,20 +26,8 @@ std::string object(const std::string& name) {
 }
 
 // A private runtime dir for this process and the CLI it starts.
-class RuntimeDir : public ::testing::Environment {
- public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/bpfbox-loader-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    setenv("BPFBOX_RUNTIME_DIR", dir_.c_str(), 1);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
- private:
-  std::string dir_;
-};
-const auto* const g_env = ::testing::AddGlobalTestEnvironment(new RuntimeDir);
+const auto* const g_env =
+    ::testing::AddGlobalTestEnvironment(new bpfbox::testing::RuntimeDirEnv("bpfbox-loader-test"));
 
 struct Object {
   bpf_object* obj = nullptr;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "bpf_output_event.hpp"
+#include "runtime_dir.hpp"
 #include "subprocess.hpp"
 #include "sys/objects.hpp"
 #include "sys/perf_events.hpp"
@@ -48,21 +49,8 @@ std::string client(const std::string& name) {
 }
 
 // A private runtime dir for the programs this test starts (they inherit the environment).
-class RuntimeDir : public ::testing::Environment {
- public:
-  void SetUp() override {
-    char tmpl[] = "/tmp/bpfbox-preload-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    setenv("BPFBOX_RUNTIME_DIR", dir_.c_str(), 1);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-};
-auto* const g_env = static_cast<RuntimeDir*>(::testing::AddGlobalTestEnvironment(new RuntimeDir));
+auto* const g_env = static_cast<bpfbox::testing::RuntimeDirEnv*>(
+    ::testing::AddGlobalTestEnvironment(new bpfbox::testing::RuntimeDirEnv("bpfbox-preload-test")));
 
 // argv under LD_PRELOAD. In a sanitizer build the library is instrumented and needs its runtimes
 // loaded first (before the program's own libraries, which LD_PRELOAD precedes).
