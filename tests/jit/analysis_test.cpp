@@ -52,6 +52,42 @@ TEST(JitAnalysis, LoopsAndExitAndCalls) {
   EXPECT_EQ(live_at_entry(local), 0x3ff & ~bit(0));
 }
 
+x86_64::ProgramFacts facts_of(const std::vector<Insn>& insns) {
+  auto d = isa::decode_program(insns);
+  EXPECT_TRUE(d) << d.status().message();
+  auto f = x86_64::analyze(*d, false, false);
+  EXPECT_TRUE(f) << f.status().message();
+  return *f;
+}
+
+TEST(JitAnalysis, CallDepthIsProvedFromTheCallGraph) {
+  // Up to 8 frames without recursion, no call can exceed the limit: no run-time check. With 9,
+  // only the last function's call (from frame 8) keeps it.
+  for (int frames : {2, 8, 9}) {
+    SCOPED_TRACE(frames);
+    const auto f = facts_of(call_chain(frames));
+    EXPECT_TRUE(f.call_depth_ok[4]);
+    for (int i = 1; i + 1 < frames; ++i)
+      EXPECT_EQ(f.call_depth_ok[static_cast<size_t>(10 + 3 * (i - 1))], i + 1 < 8) << i;
+  }
+  // Recursion (a call back into pc 0) and a callback a helper may start at any depth: checked.
+  Prog rec;
+  rec << I(Op::Jeq64K, 1, 0, 2, 0) << I(Op::Mov64K, 1, 0, 0, 0) << I(Op::CallLocal, 0, 0, 0, -3)
+      << I(Op::Exit);
+  EXPECT_FALSE(facts_of(rec.insns).call_depth_ok[2]);
+  Prog cb;  // main: r2 = cb; call 1; exit. cb (pc 5): call g (pc 7); exit. g: exit
+  cb.lddw(2, 2, BPF_PSEUDO_FUNC);
+  cb << I(Op::Call, 0, 0, 0, 1) << I(Op::Exit) << I(Op::CallLocal, 0, 0, 0, 1) << I(Op::Exit)
+     << I(Op::Exit);
+  EXPECT_FALSE(facts_of(cb.insns).call_depth_ok[5]);
+}
+
+TEST(JitAnalysis, ACallKeepsWhatTheCalleeAndItsCalleesWrite) {
+  // Only the last function writes r8: every call of the chain keeps r8, and nothing else.
+  const auto f = facts_of(call_chain(4));
+  for (size_t entry : {10, 13, 16}) EXPECT_EQ(f.callee_writes[entry], bit(8)) << entry;
+}
+
 TEST(JitAnalysis, UnwrittenRegistersStillReadAsZero) {
   // The branchy programs above, run: both engines give the interpreter's zeros.
   Prog p;

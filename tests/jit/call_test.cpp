@@ -124,6 +124,12 @@ TEST(JitCall, DepthLimit) {
   }
 }
 
+// The same limit when the call graph proves the depth (no run-time check but the last call's):
+// 7 and 8 frames run, 9 faults at the deepest call; r8, written only two calls down, survives.
+TEST(JitCall, DepthLimitOfAChainWithoutRecursion) {
+  for (int frames : {3, 7, 8, 9}) EXPECT_SAME_AS_INTERP(call_chain(frames));
+}
+
 TEST(JitCall, RecursionIntoMainIsAFunctionToo) {
   // pc 0 is both the entry and a call target: its exit must know which frame it is in.
   Prog p;

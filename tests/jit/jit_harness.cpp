@@ -200,4 +200,16 @@ std::vector<Insn> with_state(const std::array<uint64_t, 10>& init, const std::ve
   return p.exit().insns;
 }
 
+std::vector<Insn> call_chain(int frames) {
+  Prog p;
+  for (uint8_t r = 6; r <= 9; ++r) p << I(Op::Mov64K, r, 0, 0, r);
+  p << I(Op::CallLocal, 0, 0, 0, 5);  // pc 4 -> f1 at pc 10
+  for (uint8_t r : {8, 6, 7, 9}) p << I(Op::Add64X, 0, r);
+  p.exit();
+  for (int i = 1; i + 1 < frames; ++i)  // fi: call f(i+1); r0 += i; exit
+    p << I(Op::CallLocal, 0, 0, 0, 2) << I(Op::Add64K, 0, 0, 0, i) << I(Op::Exit);
+  p << I(Op::Mov64K, 0, 0, 0, 100) << I(Op::Mov64K, 8, 0, 0, 0) << I(Op::Exit);
+  return p.insns;
+}
+
 }  // namespace bpfbox::vm::jit::test

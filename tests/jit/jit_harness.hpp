@@ -88,4 +88,9 @@ namespace bpfbox::vm::jit::test {
 // body wrapped so that r0..r9 start at `init` and all ten end up in an 80-byte memory buffer.
 std::vector<Insn> with_state(const std::array<uint64_t, 10>& init, const std::vector<Insn>& body);
 
+// A chain of `frames` frames without recursion: main (r6..r9 = 6..9) calls f1, each fi the next,
+// the last writes r8 and returns 100; each adds its index on the way back, main adds r6..r9.
+// The main program's call is at pc 4; fi starts at pc 10 + 3 * (i - 1).
+std::vector<Insn> call_chain(int frames);
+
 }  // namespace bpfbox::vm::jit::test

@@ -52,6 +52,109 @@ void mark_frame(const std::vector<Flow>& flow, uint32_t start, uint8_t bit,
   }
 }
 
+constexpr uint16_t kCalleeSavedRegs = 0x3c0;  // r6..r9
+constexpr uint8_t kMaxFrames = 8;             // the interpreter's limit (CallDepth)
+constexpr uint8_t kUnbounded = kMaxFrames + 1;
+
+// call_depth_ok and callee_writes: per function entry, what it reaches without entering calls
+// (its call sites, the registers it writes), then the depth each entry can run at and what each
+// may write through its callees, both to a fixed point over the call graph.
+void call_graph_facts(std::span<const isa::Decoded> prog, const std::vector<Flow>& flow,
+                      ProgramFacts& f) {
+  const size_t n = prog.size();
+  f.call_depth_ok.assign(n, 0);
+  f.callee_writes.assign(n, kCalleeSavedRegs);
+  std::vector<uint32_t> entries{0};
+  entries.insert(entries.end(), f.functions.begin(), f.functions.end());
+  // One walk per function: not worth it (nor the compile time) for huge programs with many.
+  if (entries.size() * n > (size_t{1} << 22)) return;
+  std::vector<int32_t> index(n, -1);  // function entry pc -> its place in entries
+  for (size_t i = 0; i < entries.size(); ++i) index[entries[i]] = static_cast<int32_t>(i);
+
+  struct Site {
+    uint32_t pc;
+    int32_t callee;  // index in entries; -1: callx (any function)
+  };
+  std::vector<std::vector<Site>> sites(entries.size());
+  std::vector<uint16_t> writes(entries.size(), 0);
+  std::vector<uint32_t> seen(n, 0), work;
+  for (size_t e = 0; e < entries.size(); ++e) {
+    const auto stamp = static_cast<uint32_t>(e + 1);
+    work.assign(1, entries[e]);
+    while (!work.empty()) {
+      const uint32_t pc = work.back();
+      work.pop_back();
+      if (pc >= n || seen[pc] == stamp) continue;
+      seen[pc] = stamp;
+      const isa::Decoded& d = prog[pc];
+      if (d.slots == 0) continue;
+      const isa::OpInfo& o = d.info();
+      if (o.kind == Kind::CallLocal) {
+        sites[e].push_back({pc, index[static_cast<size_t>(static_cast<int64_t>(pc) + 1 + d.imm)]});
+      } else if (o.kind == Kind::Callx) {
+        sites[e].push_back({pc, -1});
+        writes[e] |= kCalleeSavedRegs;
+      } else if (o.kind != Kind::Call) {
+        uint16_t r, w;
+        reg_effects(d, o, r, w);
+        writes[e] |= w & kCalleeSavedRegs;
+      }
+      if (flow[pc].jump >= 0) work.push_back(static_cast<uint32_t>(flow[pc].jump));
+      if (flow[pc].next) work.push_back(pc + flow[pc].next);
+    }
+  }
+
+  // Depth in frames an entry can start at: 1 for the main program, one more than its callers',
+  // unbounded for a callback a helper may start anywhere (the trampoline checks its own depth).
+  std::vector<uint8_t> depth(entries.size(), 0);
+  depth[0] = 1;
+  if (f.pseudo_func && (f.helper_calls || f.callx))
+    for (size_t pc = 0; pc < n; ++pc)
+      if (prog[pc].slots && prog[pc].info().kind == Kind::Lddw && prog[pc].src == BPF_PSEUDO_FUNC)
+        depth[static_cast<size_t>(index[pc + 1 + static_cast<size_t>(prog[pc].imm)])] = kUnbounded;
+  for (bool changed = true; changed;) {  // capped at kUnbounded, so recursion ends too
+    changed = false;
+    auto raise = [&](size_t to, uint8_t from) {
+      const uint8_t v = std::min<uint8_t>(kUnbounded, from + 1);
+      if (v > depth[to]) {
+        depth[to] = v;
+        changed = true;
+      }
+    };
+    for (size_t e = 0; e < entries.size(); ++e) {
+      if (!depth[e]) continue;
+      for (const Site& s : sites[e]) {
+        if (s.callee >= 0) {
+          raise(static_cast<size_t>(s.callee), depth[e]);
+        } else {
+          for (size_t g = f.main_is_callee ? 0 : 1; g < entries.size(); ++g) raise(g, depth[e]);
+        }
+      }
+    }
+  }
+  // A call site is safe when every entry reaching it runs below the last frame. An entry never
+  // reached (depth 0) runs nowhere; counting it unbounded keeps this obviously safe.
+  std::vector<uint8_t> site_depth(n, 0);
+  for (size_t e = 0; e < entries.size(); ++e)
+    for (const Site& s : sites[e])
+      site_depth[s.pc] = std::max(site_depth[s.pc], depth[e] ? depth[e] : kUnbounded);
+  for (size_t pc = 0; pc < n; ++pc)
+    f.call_depth_ok[pc] = site_depth[pc] && site_depth[pc] < kMaxFrames;
+
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t e = 0; e < entries.size(); ++e)
+      for (const Site& s : sites[e]) {
+        const uint16_t w = s.callee >= 0 ? writes[static_cast<size_t>(s.callee)] : kCalleeSavedRegs;
+        if ((writes[e] | w) != writes[e]) {
+          writes[e] |= w;
+          changed = true;
+        }
+      }
+  }
+  for (size_t e = 0; e < entries.size(); ++e) f.callee_writes[entries[e]] = writes[e];
+}
+
 }  // namespace
 
 Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, bool budget) {
@@ -164,6 +267,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   }
   for (size_t pc = 0; pc < n; ++pc)
     if (prog[pc].slots && f.frame[pc] == 0) f.frame[pc] = kInMain;  // unreachable: any will do
+  if (f.local_calls) call_graph_facts(prog, flow, f);
 
   if (budget) {
     f.segment_len.assign(n, 0);

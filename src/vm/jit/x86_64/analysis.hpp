@@ -39,6 +39,13 @@ struct ProgramFacts {
   // segment). A segment ends at control flow and after every instruction with an effect that
   // outlives a fault (stores, atomics, calls, packet loads, checked loads).
   std::vector<uint32_t> segment_len;
+  // Per pc of a bpf-to-bpf call or callx: 1 when every way of reaching it leaves room for one
+  // more frame (the call graph from the main program bounds the depth), so the call needs no
+  // run-time depth check. Callbacks a helper may start at any depth and recursion get none.
+  std::vector<uint8_t> call_depth_ok;
+  // Per pc of a function entry (local_calls only): the r6..r9 (bits 6..9) that the function or
+  // anything it calls may write, all that a call to it must keep for its caller.
+  std::vector<uint16_t> callee_writes;
 };
 
 // Facts about the program the translator needs (register use, frames, targets). The program has

@@ -106,6 +106,7 @@ class Emitter {
     // Loop heads before each pc: a forward jump's distance can grow by one alignment padding per
     // head it crosses when the code before it shrinks (see short_to).
     align_ = t.loop_align > 1 ? t.loop_align : 0;
+
     heads_before_.assign(n + 1, 0);
     for (size_t pc = 0; pc < n; ++pc)
       heads_before_[pc + 1] = heads_before_[pc] + (align_ && f.loop_head[pc] ? 1 : 0);
@@ -124,11 +125,6 @@ class Emitter {
     if (f.regs_used & (1 << 9)) saved_[n_saved_++] = R15;
     frame_ = needs_frame_ ? kHeader + kStackBytes + (callbacks_ ? kRecordBytes : 0) : 0;
     if ((calls_out || needs_frame_) && (8 + 8 * n_saved_ + frame_) % 16) frame_ += 8;
-    // What a bpf-to-bpf call preserves for its caller: r6..r9 that some instruction writes.
-    for (int r = 6; r <= 9; ++r)
-      if (f.regs_written & (1 << r)) call_saved_[n_call_saved_++] = kMap[r];
-    const int pushed = n_call_saved_ + (f.may_goto ? 1 : 0) + 1;  // + the return address
-    call_pad_ = (pushed % 2) ? 8 : 0;
   }
 
   // One layout pass; false when a jump relaxed from the previous layout no longer fits.
@@ -1275,14 +1271,23 @@ class Emitter {
   // fresh may_goto counter.
   void local_call(uint32_t pc, uint32_t callee) {
     Assembler& as = a();
-    // Depth: the callee's frame must fit, (top - r10) + 512 < 8 * 512.
-    as.load(8, R11, Mem{kRc, kOffStackBase});
-    as.alu_rm(true, kAdd, R11, Mem{kRc, kOffStackSize});
-    as.alu_rr(true, kSub, R11, RBP);
-    as.alu_ri(true, kCmp, R11, kStackBytes - 2 * kFrameBytes);
-    jcc_stub(kA, Stub{Stub::Depth, 0, pc, callee, 0, RAX});
-    for (int i = 0; i < n_call_saved_; ++i) as.push(call_saved_[i]);
-    if (call_pad_) as.alu_ri(true, kSub, RSP, 8);
+    if (!f_.call_depth_ok[pc]) {
+      // Depth: the callee's frame must fit, (top - r10) + 512 < 8 * 512.
+      as.load(8, R11, Mem{kRc, kOffStackBase});
+      as.alu_rm(true, kAdd, R11, Mem{kRc, kOffStackSize});
+      as.alu_rr(true, kSub, R11, RBP);
+      as.alu_ri(true, kCmp, R11, kStackBytes - 2 * kFrameBytes);
+      jcc_stub(kA, Stub{Stub::Depth, 0, pc, callee, 0, RAX});
+    }
+    // What the call keeps for its caller: the r6..r9 the callee (or its callees) may write. With
+    // the return address (and the may_goto counter), rsp stays 16-byte aligned in the callee.
+    Reg saved[4];
+    int n_saved = 0;
+    for (int r = 6; r <= 9; ++r)
+      if (f_.callee_writes[callee] & (1 << r)) saved[n_saved++] = kMap[r];
+    const int32_t pad = (n_saved + (f_.may_goto ? 1 : 0) + 1) % 2 ? 8 : 0;
+    for (int i = 0; i < n_saved; ++i) as.push(saved[i]);
+    if (pad) as.alu_ri(true, kSub, RSP, 8);
     if (f_.may_goto) as.push_imm32(BPFBOX_MAX_LOOPS);
     as.alu_ri(true, kSub, RBP, kFrameBytes);
     if (opts_.checked) call_label(kEnterThunk);
@@ -1292,8 +1297,8 @@ class Emitter {
       as.alu_mi(true, kAdd, Mem{kRc, kOffStackBase}, kFrameBytes);
       as.alu_mi(true, kSub, Mem{kRc, kOffStackSize}, kFrameBytes);
     }
-    if (const int32_t drop = (f_.may_goto ? 8 : 0) + call_pad_) as.alu_ri(true, kAdd, RSP, drop);
-    for (int i = n_call_saved_ - 1; i >= 0; --i) as.pop(call_saved_[i]);
+    if (const int32_t drop = (f_.may_goto ? 8 : 0) + pad) as.alu_ri(true, kAdd, RSP, drop);
+    for (int i = n_saved - 1; i >= 0; --i) as.pop(saved[i]);
   }
 
   void callx(uint32_t pc, Reg dst) {
@@ -1453,9 +1458,6 @@ class Emitter {
   Reg saved_[6] = {};
   int n_saved_ = 0;
   int32_t frame_ = 0;
-  Reg call_saved_[4] = {};
-  int n_call_saved_ = 0;
-  int32_t call_pad_ = 0;
 
   Assembler* a_ = nullptr;
   bool relax_ = false;
