@@ -142,6 +142,8 @@ struct HelperProto {
   // The map types its ARG_CONST_MAP_PTR accepts, one bit per BPF_MAP_TYPE_* (the helper half of
   // the kernel's check_map_func_compatibility); 0 means the map's own rules decide.
   uint64_t map_types = 0;
+  // What a compiler may emit in place of the call (vm::HelperInline).
+  vm::HelperInline inline_as = vm::HelperInline::None;
 };
 
 constexpr uint64_t map_type_bit(uint32_t map_type) {

@@ -23,9 +23,17 @@ struct RunContext;
 using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
                               RunContext* rc);
 
+// What a compiler may emit in place of calling a helper: the table's entry says so (bpfbox's own
+// helpers set it), so an embedder's replacement under the same id is called as written.
+enum class HelperInline : uint8_t {
+  None,
+  RunCpu,  // r0 = RunContext::cpu: bpf_get_smp_processor_id (the kernel inlines it on x86-64)
+};
+
 struct Helper {
   HelperFn fn = nullptr;
   std::string name;  // "bpf_map_lookup_elem"; disassembly prints name#id
+  HelperInline inline_as = HelperInline::None;
 };
 
 class Executable;
@@ -42,7 +50,7 @@ using TailCallLookup = const Executable* (*)(void* map, uint32_t index);
 // Helpers indexed by helper id, as `call N` names them.
 class HelperTable {
  public:
-  void set(uint32_t id, std::string name, HelperFn fn);
+  void set(uint32_t id, std::string name, HelperFn fn, HelperInline inline_as = HelperInline::None);
   const Helper* get(uint32_t id) const {
     return id < helpers_.size() && helpers_[id].fn ? &helpers_[id] : nullptr;
   }

@@ -18,14 +18,17 @@ uint64_t get_numa_node_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::
 
 }  // namespace
 
+// The JIT loads rc->cpu in place of the call, as the kernel's x86-64 JIT does since 6.10.
 const HelperProto kGetSmpProcessorIdProto{.func_id = BPF_FUNC_get_smp_processor_id,
                                           .name = "bpf_get_smp_processor_id",
-                                          .fn = get_smp_processor_id};
+                                          .fn = get_smp_processor_id,
+                                          .inline_as = vm::HelperInline::RunCpu};
 const HelperProto kGetNumaNodeIdProto{
     .func_id = BPF_FUNC_get_numa_node_id, .name = "bpf_get_numa_node_id", .fn = get_numa_node_id};
 
 void register_cpu(vm::HelperTable& table) {
-  table.set(BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id", get_smp_processor_id);
+  table.set(BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id", get_smp_processor_id,
+            vm::HelperInline::RunCpu);
   table.set(BPF_FUNC_get_numa_node_id, "bpf_get_numa_node_id", get_numa_node_id);
 }
 

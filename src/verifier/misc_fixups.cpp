@@ -129,7 +129,7 @@ Status do_misc_fixups(Env& env, Program& out) {
                   calls::func_id_name(insn.imm), id);
       return Status(EFAULT, env.refusal.last_line);
     }
-    out.helpers.set(id, fn->name, fn->fn);
+    out.helpers.set(id, fn->name, fn->fn, fn->inline_as);
   }
   return Status::ok();
 }

@@ -80,6 +80,36 @@ TEST(JitCall, HelpersAreCalledDirectly) {
   EXPECT_EQ((*f)->run(rc2, 0), 42u);
 }
 
+// bpf_get_smp_processor_id, as the kernel's x86-64 JIT: a load of the run's CPU in place of the
+// call when the table's entry says the helper is that (bpfbox's own); an embedder's helper under
+// the same id without it is called.
+TEST(JitCall, SmpProcessorIdIsTheRunsCpuInline) {
+  static int calls;
+  const HelperFn cpu = [](uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, RunContext* rc) {
+    ++calls;
+    return uint64_t{rc->cpu};
+  };
+  Prog p;  // r0 = cpu() << 8 | cpu(), r6 kept across both
+  p << I(Op::Mov64K, 6, 0, 0, 0) << call(BPF_FUNC_get_smp_processor_id) << I(Op::Mov64X, 6, 0)
+    << I(Op::Lsh64K, 6, 0, 0, 8) << call(BPF_FUNC_get_smp_processor_id) << I(Op::Or64X, 0, 6);
+  p.exit();
+  for (HelperInline as : {HelperInline::RunCpu, HelperInline::None}) {
+    HelperTable t;
+    t.set(BPF_FUNC_get_smp_processor_id, "bpf_get_smp_processor_id", cpu, as);
+    for (EngineKind e : {EngineKind::Interp, EngineKind::Jit}) {
+      auto exe = vm::compile(e, p.insns, t, {});
+      ASSERT_TRUE(exe) << exe.status().message();
+      for (uint32_t c : {0u, 1u, 37u}) {
+        RunContext rc;
+        rc.cpu = c;
+        calls = 0;
+        EXPECT_EQ((*exe)->run(rc, 0), (c << 8) | c);
+        EXPECT_EQ(calls, e == EngineKind::Jit && as == HelperInline::RunCpu ? 0 : 2);
+      }
+    }
+  }
+}
+
 TEST(JitCall, UnknownHelperIsRefusedAsTheInterpreterDoes) {
   Prog p;
   p << call(999) << I(Op::Exit);

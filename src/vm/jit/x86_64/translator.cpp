@@ -36,6 +36,7 @@ constexpr int32_t kHeader = 16;
 constexpr int32_t kOffStackBase = offsetof(RunContext, stack_base);
 constexpr int32_t kOffStackSize = offsetof(RunContext, stack_size);
 constexpr int32_t kOffChecked = offsetof(RunContext, checked);
+constexpr int32_t kOffCpu = offsetof(RunContext, cpu);
 constexpr int32_t kOffFault = offsetof(RunContext, fault);
 constexpr int32_t kOffFaultKind = offsetof(RunContext, fault) + offsetof(Fault, kind);
 constexpr int32_t kOffInsns = offsetof(RunContext, insns_executed);
@@ -685,7 +686,7 @@ class Emitter {
         if (is_tail_call(d, helpers_))
           tail_call(pc);
         else
-          helper_call(pc, helpers_.get(static_cast<uint32_t>(d.imm))->fn);
+          helper_call(pc, *helpers_.get(static_cast<uint32_t>(d.imm)));
         break;
       case Kind::CallLocal:
         local_call(pc, static_cast<uint32_t>(pc + 1 + d.imm));
@@ -1223,10 +1224,12 @@ class Emitter {
     a().store_imm(4, Mem{R11, kRecCallPc}, static_cast<int32_t>(pc));
   }
 
-  void helper_call(uint32_t pc, HelperFn fn) {
+  void helper_call(uint32_t pc, const Helper& h) {
+    if (h.inline_as == HelperInline::RunCpu)  // cannot fault nor call back
+      return a().load(4, RAX, Mem{kRc, kOffCpu});
     note_helper_call(pc);
     a().mov_rr(true, R9, kRc);
-    call_abs(reinterpret_cast<const void*>(fn));
+    call_abs(reinterpret_cast<const void*>(h.fn));
     // A helper may end the run by recording a fault.
     a().cmp_m8(Mem{kRc, kOffFaultKind}, 0);
     jcc_label(kNE, kExitUnwind);
