@@ -9,6 +9,7 @@
 
 #include "sys/commands.hpp"
 #include "sys/runtime.hpp"
+#include "sys/user_refs.hpp"
 
 namespace bpfbox::sys {
 
@@ -98,6 +99,9 @@ extern "C" int bpfbox_bpf(int cmd, union bpf_attr* attr, unsigned int size) {
     return fail(EINVAL, std::string(ops->name) + ": attr fields past the command's are not zero");
   CmdResult r = ops->fn(c);
   if (!r) return fail(r.status().err(), std::string(ops->name) + ": " + r.status().message());
+  // A map fd the caller gets is a user reference (the kernel's usercnt); OBJ_GET may be a map's.
+  if (cmd == BPF_MAP_CREATE || cmd == BPF_MAP_GET_FD_BY_ID || cmd == BPF_OBJ_GET)
+    hold_user_ref(int(*r));
   return int(*r);
 }
 

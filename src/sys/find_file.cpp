@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstdio>
@@ -13,6 +14,7 @@
 
 #include "sys/objects.hpp"
 #include "sys/runtime.hpp"
+#include "sys/user_refs.hpp"
 
 namespace bpfbox::sys {
 
@@ -27,6 +29,7 @@ bool ours(const char* target, const std::string& dir) {
 // Calls f(path, key) for each bpfbox file open in a process until it returns true.
 template <class F>
 void each_open_file(F f) {
+  count_fd_walk();
   const std::string objs = runtime_dir().empty() ? std::string() : runtime_dir() + "/";
   DIR* proc = opendir("/proc");
   if (!proc) return;
@@ -161,36 +164,19 @@ std::string in_holds(InodeKey key) {
   return found;
 }
 
-// The f_flags of /proc/<pid>/fd/<n>, from its fdinfo ("flags:\t0..." in octal); -1 if gone.
-long fd_flags_of(const std::string& fd_path) {
-  std::string info = fd_path;
-  const size_t at = info.rfind("/fd/");
-  if (at == std::string::npos) return -1;
-  info.replace(at, 4, "/fdinfo/");
-  FILE* f = std::fopen(info.c_str(), "re");
-  if (!f) return -1;
-  char line[128];
-  long flags = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "flags:", 6) == 0) {
-      flags = std::strtol(line + 6, nullptr, 8);
-      break;
-    }
-  std::fclose(f);
-  return flags;
-}
+std::atomic<uint64_t> g_fd_walks{0};
 
 }  // namespace
 
-bool map_has_users(InodeKey key) {
-  bool users = false;
-  each_open_file([&](const std::string& path, InodeKey k) {
-    if (k != key) return false;
-    const long fl = fd_flags_of(path);
-    users = fl >= 0 && !(fl & kInternalFdFlag);
-    return users;
-  });
-  if (users) return true;
+uint64_t fd_walks() {
+  return g_fd_walks.load(std::memory_order_relaxed);
+}
+void count_fd_walk() {
+  g_fd_walks.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool map_has_users(int own_fd, InodeKey key) {
+  if (has_user_fds(own_fd)) return true;
   const std::string fs = runtime_path("fs");
   return !fs.empty() && !in_tree(fs, key, 0).empty();
 }

@@ -4,6 +4,7 @@
 // object no process has open and nothing pins is gone, as in the kernel.
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -19,10 +20,15 @@ std::string find_object_file(InodeKey key);
 // tree, and the maps live pinned programs hold), for walks over many ids.
 std::set<InodeKey> live_inodes();
 
-// The kernel's map->usercnt > 0: an fd of some process that bpfbox gave a user (not an object's
-// own fd, which carries kInternalFdFlag) names the map's file, or a pin in the pin tree links
-// it. Programs holding the map, and pinned programs' holds, do not count.
-bool map_has_users(InodeKey key);
+// The kernel's map->usercnt > 0: an fd bpf() gave a user, in some process, is still open on the
+// map's file (user_refs.hpp; asked through `own_fd`, the map's own fd), or a pin in the pin tree
+// links it. Programs holding the map, and pinned programs' holds, do not count.
+bool map_has_users(int own_fd, InodeKey key);
+
+// How many times this process walked fd tables (its own in Objects::sweep, every process's here):
+// tests check that hot commands walk none.
+uint64_t fd_walks();
+void count_fd_walk();
 
 // A new fd (O_CLOEXEC, `flags`' access mode) on the live object with this id, in this process
 // or another; ENOENT when there is none (the stale entry is removed).

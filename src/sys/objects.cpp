@@ -16,6 +16,7 @@
 #include "sys/perf_events.hpp"
 #include "sys/prog_build.hpp"
 #include "sys/prog_file.hpp"
+#include "sys/user_refs.hpp"
 
 namespace bpfbox::sys {
 
@@ -41,11 +42,6 @@ int Object::file_fd() const {
   if (auto b = btf_weak.lock()) return b->fd;
   if (link) return link->fd;
   return -1;
-}
-
-void mark_internal_fd(int fd) {
-  const int fl = fcntl(fd, F_GETFL);
-  if (fl >= 0 && !(fl & kInternalFdFlag)) fcntl(fd, F_SETFL, fl | kInternalFdFlag);
 }
 
 bool fd_can_read(int fd) {
@@ -107,7 +103,6 @@ Result<std::shared_ptr<Object>> Objects::adopt(int fd, InodeKey key, Kind kind, 
     obj->kind = Kind::Map;
     obj->map = *m;
     obj->map_weak = obj->map;
-    mark_internal_fd(obj->map->memfd());
   } else if (std::memcmp(magic, kProgMagic, 8) == 0 && kind == Kind::Prog) {
     auto p = read_prog_file(rfd);
     if (!p) {
@@ -202,7 +197,6 @@ Result<int> Objects::install(std::shared_ptr<Object> obj, int open_flags) {
   if (obj->prog) obj->prog->id = obj->id;
   if (obj->map) {
     obj->map_weak = obj->map;
-    mark_internal_fd(obj->map->memfd());
   }
   if (obj->btf) obj->btf_weak = obj->btf;
   auto fd = new_fd(*obj, open_flags);
@@ -213,6 +207,7 @@ Result<int> Objects::install(std::shared_ptr<Object> obj, int open_flags) {
 }
 
 void Objects::sweep() {
+  count_fd_walk();
   // The inodes the process's fds name, the objects' own fds excepted.
   std::set<int> internal;
   {
@@ -231,15 +226,15 @@ void Objects::sweep() {
     }
     closedir(d);
   }
-  std::vector<std::shared_ptr<void>> graveyard;  // destroyed outside the lock (unref locks)
-  std::vector<std::pair<InodeKey, std::shared_ptr<maps::Map>>> prog_arrays;  // no fd of ours
+  std::vector<std::shared_ptr<void>> graveyard;         // destroyed outside the lock (unref locks)
+  std::vector<std::shared_ptr<maps::Map>> prog_arrays;  // no fd of ours
   {
     std::lock_guard g(mu_);
     for (auto it = by_inode_.begin(); it != by_inode_.end();) {
       Object& o = *it->second;
       if (o.kind == Kind::Map && !named.count(it->first)) {
         auto m = o.map ? o.map : o.map_weak.lock();
-        if (m && m->type() == BPF_MAP_TYPE_PROG_ARRAY) prog_arrays.push_back({it->first, m});
+        if (m && m->type() == BPF_MAP_TYPE_PROG_ARRAY) prog_arrays.push_back(m);
       }
       if (!named.count(it->first) && o.holders == 0) {
         if (o.map) graveyard.push_back(std::move(o.map));
@@ -259,14 +254,14 @@ void Objects::sweep() {
     }
   }
   graveyard.clear();
-  for (auto& [key, m] : prog_arrays) release_prog_array(key, *m);
+  for (auto& m : prog_arrays) release_prog_array(*m);
 }
 
-// The kernel's bpf_map_put_uref: when a program array's last user reference (fd or pin, in any
-// process) is gone, prog_array_map_clear empties it, so tail calls through it fall through; the
-// programs that hold the map keep it. Checked here, for the arrays this process has no fd of.
-void Objects::release_prog_array(InodeKey key, maps::Map& m) {
-  if (map_has_users(key)) return;
+void Objects::release_prog_array(maps::Map& m) {
+  const int own = m.memfd();
+  if (has_user_fds(own)) return;
+  struct stat st {};
+  if (fstat(own, &st) != 0 || map_has_users(own, {st.st_dev, st.st_ino})) return;
   for (uint32_t i = 0; i < m.max_entries(); i++) (void)m.delete_elem(&i);
 }
 

@@ -57,6 +57,10 @@ class Objects final : public maps::ObjectTable {
   // Drops what no fd of the process and no holder keeps (pins keep the file, not the process's
   // copy). Called before walks over ids; cheap enough (one fstat per open fd).
   void sweep();
+  // The kernel's bpf_map_put_uref for a program array: emptied (prog_array_map_clear) when no user
+  // reference, fd or pin, is left, so tail calls through it fall through. O(1) while a user fd is
+  // open anywhere (user_refs.hpp): TEST_RUN asks it for each array its program holds.
+  void release_prog_array(maps::Map& m);
   // The id of a map object of this process (0 when unknown).
   uint32_t id_of_map(const maps::Map* m);
   // Objects alive in this process (tests).
@@ -75,17 +79,10 @@ class Objects final : public maps::ObjectTable {
   Objects() = default;
   Result<std::shared_ptr<Object>> adopt(int fd, InodeKey key, Kind kind, int wrong_kind);
   void hold_adopted(Object& obj);
-  void release_prog_array(InodeKey key, maps::Map& m);
 
   std::mutex mu_;
   std::map<InodeKey, std::shared_ptr<Object>> by_inode_;
 };
-
-// The mark of an object's own fd (a map's storage fd in each process that has the map), so that
-// other processes can tell it from the fds users hold (map_has_users): O_NONBLOCK, which does
-// nothing on a regular file or a memfd. Users' fds are other open file descriptions, unmarked.
-constexpr int kInternalFdFlag = O_NONBLOCK;
-void mark_internal_fd(int fd);
 
 // The access mode the fd was opened with gives the kernel's FMODE_CAN_READ / FMODE_CAN_WRITE.
 bool fd_can_read(int fd);

@@ -364,13 +364,10 @@ CmdResult prog_test_run(Call& c) {
   if (!prog->exe) {  // adopted from another process: verified and compiled here on first run
     if (Status st = build_adopted(*prog); !st) return st;
   }
-  // A program array whose last user fd was closed is emptied before a tail call can see it: the
-  // shim's close() sweeps at once; without the shim, a run of a program holding one sweeps.
+  // A program array whose last user reference went is emptied before a tail call can see it (the
+  // kernel empties it at the last close; bpfbox has no close() hook without the shim).
   for (const auto& m : prog->program.maps)
-    if (m->type() == BPF_MAP_TYPE_PROG_ARRAY) {
-      Objects::get().sweep();
-      break;
-    }
+    if (m->type() == BPF_MAP_TYPE_PROG_ARRAY) Objects::get().release_prog_array(*m);
   if (t.data_size_in && !t.data_in) return Status(EFAULT, "data_in is a null pointer");
   // The inputs are copied in (bad pointers are EFAULT); sizes past what any packet or context can
   // be are left to the type's checks, which refuse them before reading.
