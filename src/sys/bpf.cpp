@@ -9,6 +9,7 @@
 
 #include "sys/commands.hpp"
 #include "sys/runtime.hpp"
+#include "sys/user_mem.hpp"
 #include "sys/user_refs.hpp"
 
 namespace bpfbox::sys {
@@ -86,6 +87,11 @@ int fail(int err, std::string msg) {
 extern "C" int bpfbox_bpf(int cmd, union bpf_attr* attr, unsigned int size) {
   using namespace bpfbox::sys;
   t_last_error.clear();
+  // The caller's frames start above this one's return address.
+  struct CallerStack {
+    explicit CallerStack(uint64_t low) { set_caller_stack(low); }
+    ~CallerStack() { set_caller_stack(0); }
+  } caller_stack(reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) + 2 * sizeof(void*));
   runtime_dir();  // before any object is made: maps then keep their storage in it
   Call c;
   c.uattr = attr;

@@ -16,6 +16,40 @@ namespace bpfbox::sys {
 namespace {
 
 std::atomic<bool> g_unchecked{false};  // process_vm_* refused here: copy without checks
+thread_local uint64_t t_caller_stack = 0;
+
+// The top of the calling thread's stack.
+uint64_t stack_top() {
+  thread_local uint64_t top = [] {
+    pthread_attr_t attr;
+    uint64_t t = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+      void* base = nullptr;
+      size_t size = 0;
+      if (pthread_attr_getstack(&attr, &base, &size) == 0)
+        t = reinterpret_cast<uintptr_t>(base) + size;
+      pthread_attr_destroy(&attr);
+    }
+    return t;
+  }();
+  return top;
+}
+
+// The process's id for process_vm_*: glibc no longer caches getpid(), a syscall per copy. A
+// fork()ed child (glibc's fork, which runs the atfork handlers) reads its own again.
+std::atomic<pid_t> g_pid{0};
+pid_t self_pid() {
+  pid_t p = g_pid.load(std::memory_order_relaxed);
+  if (p) return p;
+  static const bool registered = [] {
+    pthread_atfork(nullptr, nullptr, [] { g_pid.store(0, std::memory_order_relaxed); });
+    return true;
+  }();
+  (void)registered;
+  p = getpid();
+  g_pid.store(p, std::memory_order_relaxed);
+  return p;
+}
 
 bool refused(int err) {
   return err == ENOSYS || err == EPERM;
@@ -30,10 +64,14 @@ Status fault(const char* what) {
 Status copy_from_user(void* dst, uint64_t src, size_t n) {
   if (n == 0) return Status::ok();
   if (!src) return fault("a user pointer is null");
+  if (on_own_stack(src, n)) {
+    std::memcpy(dst, reinterpret_cast<const void*>(static_cast<uintptr_t>(src)), n);
+    return Status::ok();
+  }
   if (!g_unchecked.load(std::memory_order_relaxed)) {
     iovec local{dst, n};
     iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(src)), n};
-    const ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    const ssize_t r = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
     if (r == ssize_t(n)) return Status::ok();
     if (r >= 0 || !refused(errno))
       return fault("a user pointer points to memory that cannot be read");
@@ -46,10 +84,15 @@ Status copy_from_user(void* dst, uint64_t src, size_t n) {
 Status copy_to_user(uint64_t dst, const void* src, size_t n) {
   if (n == 0) return Status::ok();
   if (!dst) return fault("a user pointer is null");
+  const uint64_t low = t_caller_stack;
+  if (low && dst >= low && dst + n >= dst && dst + n <= stack_top()) {
+    std::memcpy(reinterpret_cast<void*>(static_cast<uintptr_t>(dst)), src, n);
+    return Status::ok();
+  }
   if (!g_unchecked.load(std::memory_order_relaxed)) {
     iovec local{const_cast<void*>(src), n};
     iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(dst)), n};
-    const ssize_t r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
+    const ssize_t r = process_vm_writev(self_pid(), &local, 1, &remote, 1, 0);
     if (r == ssize_t(n)) return Status::ok();
     if (r >= 0 || !refused(errno))
       return fault("a user pointer points to memory that cannot be written");
@@ -60,20 +103,12 @@ Status copy_to_user(uint64_t dst, const void* src, size_t n) {
 }
 
 bool on_own_stack(uint64_t p, size_t n) {
-  thread_local uint64_t top = [] {
-    pthread_attr_t attr;
-    uint64_t t = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      void* base = nullptr;
-      size_t size = 0;
-      if (pthread_attr_getstack(&attr, &base, &size) == 0)
-        t = reinterpret_cast<uintptr_t>(base) + size;
-      pthread_attr_destroy(&attr);
-    }
-    return t;
-  }();
   const uint64_t sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
-  return p >= sp && p + n >= p && p + n <= top;
+  return p >= sp && p + n >= p && p + n <= stack_top();
+}
+
+void set_caller_stack(uint64_t lowest) {
+  t_caller_stack = lowest;
 }
 
 Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n) {

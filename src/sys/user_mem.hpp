@@ -13,7 +13,8 @@
 
 namespace bpfbox::sys {
 
-// EFAULT when [src, src+n) is not all readable (a null pointer with n > 0 included).
+// EFAULT when [src, src+n) is not all readable (a null pointer with n > 0 included). Memory on the
+// calling thread's stack is copied without a syscall; elsewhere process_vm_readv checks it.
 Status copy_from_user(void* dst, uint64_t src, size_t n);
 // EFAULT when [dst, dst+n) is not all writable.
 Status copy_to_user(uint64_t dst, const void* src, size_t n);
@@ -21,6 +22,10 @@ Status copy_to_user(uint64_t dst, const void* src, size_t n);
 // stack: memory that is mapped for sure, so it can be copied without a check (the attr a caller
 // builds on its stack, as libbpf does, costs no process_vm_readv).
 bool on_own_stack(uint64_t p, size_t n);
+// The lowest address of the bpf() caller's live stack frames, set by bpfbox_bpf() for the call
+// (0 outside it): copy_to_user writes there without a check, as the kernel writes to the caller's
+// stack, never over bpfbox's own frames below it.
+void set_caller_stack(uint64_t lowest);
 // n bytes of the caller's into a vector.
 Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n);
 // A NUL-terminated string, read up to its NUL or `max` characters (strncpy_from_user: a result of
