@@ -149,7 +149,25 @@ bool info_of(int fd, Kind kind, bpf_prog_info& p, bpf_map_info& m) {
 }
 
 const char* kind_word(Kind k) {
-  return k == Kind::Prog ? "prog" : "map";
+  return k == Kind::Prog ? "prog" : k == Kind::Map ? "map" : "link";
+}
+
+shim::FdKind fd_kind_of(Kind k) {
+  return k == Kind::Prog  ? shim::FdKind::Prog
+         : k == Kind::Map ? shim::FdKind::Map
+                          : shim::FdKind::Link;
+}
+
+int get_next_id(Kind kind, uint32_t id, uint32_t* next) {
+  if (kind == Kind::Prog) return bpf_prog_get_next_id(id, next);
+  if (kind == Kind::Map) return bpf_map_get_next_id(id, next);
+  return bpf_link_get_next_id(id, next);
+}
+
+int get_fd_by_id(Kind kind, uint32_t id) {
+  if (kind == Kind::Prog) return bpf_prog_get_fd_by_id(id);
+  if (kind == Kind::Map) return bpf_map_get_fd_by_id(id);
+  return bpf_link_get_fd_by_id(id);
 }
 
 // Every live object whose info matches.
@@ -158,10 +176,9 @@ std::vector<Fd> scan(Kind kind, Match match) {
   std::vector<Fd> out;
   uint32_t id = 0;
   for (;;) {
-    const int err =
-        kind == Kind::Prog ? bpf_prog_get_next_id(id, &id) : bpf_map_get_next_id(id, &id);
+    const int err = get_next_id(kind, id, &id);
     if (err) break;
-    Fd fd(kind == Kind::Prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
+    Fd fd(get_fd_by_id(kind, id));
     if (fd.get() < 0) continue;  // gone meanwhile
     bpf_prog_info p;
     bpf_map_info m;
@@ -178,7 +195,11 @@ std::vector<Fd> parse_fds(Args& a, Kind kind) {
   std::vector<Fd> out;
   if (a.take("id")) {
     const uint32_t id = a.next_u32("id");
-    Fd fd(kind == Kind::Prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
+    Fd fd(get_fd_by_id(kind, id));
+    if (fd.get() < 0 && kind == Kind::Link)  // bpftool's link_parse_fd returns libbpf's -errno
+      throw CommandError(
+          "failed to get link with ID " + std::to_string(id) + ": " + errno_text(errno),
+          bpftool_errno_status(errno));
     if (fd.get() < 0)
       throw CommandError((kind == Kind::Prog ? "get by id (" : "get map by id (") +
                          std::to_string(id) + "): " + errno_text(errno));
@@ -188,7 +209,7 @@ std::vector<Fd> parse_fds(Args& a, Kind kind) {
     Fd fd(bpf_obj_get(path.c_str()));
     if (fd.get() < 0) throw CommandError("bpf obj get (" + path + "): " + errno_text(errno));
     const shim::FdKind fk = shim::fd_kind(fd.get());
-    if (fk != (kind == Kind::Map ? shim::FdKind::Map : shim::FdKind::Prog)) {
+    if (fk != fd_kind_of(kind)) {
       static const char* const names[] = {"unknown", "map", "prog", "btf", "link"};
       throw CommandError(std::string("incorrect object type: ") + names[int(fk)]);
     }
@@ -211,6 +232,8 @@ std::vector<Fd> parse_fds(Args& a, Kind kind) {
       return name == (kind == Kind::Prog ? p.name : m.name);
     });
     if (out.empty()) throw CommandError("can't find any " + std::string(k) + " with name " + name);
+  } else if (kind == Kind::Link) {
+    throw CommandError("expected 'id' or 'pinned', got: '" + a.peek() + "'?");
   } else {
     throw CommandError(std::string("expected 'id', ") + (kind == Kind::Prog ? "'tag', " : "") +
                        "'name' or 'pinned', got: '" + a.peek() + "'?");
@@ -228,11 +251,10 @@ void show_objects(Args& a, Kind kind, void (*show_one)(int fd)) {
     if (many) json().end_array();
     return;
   }
-  const bool prog = kind == Kind::Prog;
   if (output().json) json().start_array();
   uint32_t id = 0;
-  while ((prog ? bpf_prog_get_next_id(id, &id) : bpf_map_get_next_id(id, &id)) == 0) {
-    Fd fd(prog ? bpf_prog_get_fd_by_id(id) : bpf_map_get_fd_by_id(id));
+  while (get_next_id(kind, id, &id) == 0) {
+    Fd fd(get_fd_by_id(kind, id));
     if (fd.get() < 0) {
       if (errno == ENOENT) continue;  // gone between the two calls
       throw CommandError(std::string("can't get ") + kind_word(kind) + " by id (" +
@@ -255,9 +277,9 @@ struct Pin {
 // the object's file, so it names the object by inode, and the file's magic says its kind: no
 // bpf() call per pin (bpftool's OBJ_GET of each would adopt every pinned object here).
 const std::vector<Pin>& pins_of(Kind kind) {
-  static std::vector<Pin> pins[2];
-  static bool read[2];
-  const int k = kind == Kind::Prog ? 0 : 1;
+  static std::vector<Pin> pins[3];
+  static bool read[3];
+  const int k = int(kind);
   if (read[k]) return pins[k];
   read[k] = true;
   const fs::path root = tree_path("/sys/fs/bpf");
@@ -271,7 +293,7 @@ const std::vector<Pin>& pins_of(Kind kind) {
     std::ifstream f(it->path(), std::ios::binary);
     if (!f.read(magic, sizeof magic)) continue;
     const shim::FdKind fk = shim::kind_of_magic(magic);
-    if (fk != (kind == Kind::Prog ? shim::FdKind::Prog : shim::FdKind::Map)) continue;
+    if (fk != fd_kind_of(kind)) continue;
     pins[k].push_back(
         {st.st_dev, st.st_ino, "/sys/fs/bpf/" + it->path().lexically_relative(root).string()});
   }

@@ -70,13 +70,14 @@ std::string tree_path(const std::string& path);
 // BPF_OBJ_PIN at `path`, its directories made in the pin tree first.
 void pin_fd(int fd, const std::string& path);
 
-enum class Kind { Prog, Map };
-// `id N | pinned PATH | tag T | name N` (prog) or `id N | pinned PATH | name N` (map): every
-// matching object's fd (name and tag may match several). CommandError when none does.
+enum class Kind { Prog, Map, Link };
+// `id N | pinned PATH | tag T | name N` (prog), `id N | pinned PATH | name N` (map) or `id N |
+// pinned PATH` (link): every matching object's fd (name and tag may match several). CommandError
+// when none does.
 std::vector<Fd> parse_fds(Args& a, Kind kind);
 Fd parse_fd(Args& a, Kind kind);
-// `show` for progs and maps: the objects the arguments name, else every live one by id (in a JSON
-// array under -j/-p), each printed by `show_one`.
+// `show` for progs, maps and links: the objects the arguments name, else every live one by id (in a
+// JSON array under -j/-p), each printed by `show_one`.
 void show_objects(Args& a, Kind kind, void (*show_one)(int fd));
 
 // -f/--bpffs (bpftool's build_pinned_obj_table): the pins of the object behind fd, as

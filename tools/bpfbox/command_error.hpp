@@ -17,4 +17,12 @@ class CommandError : public std::runtime_error {
   int exit_code_;
 };
 
+// bpftool's exit status: its commands return -1 (255) for most failures, and a failed libbpf call's
+// -errno (256 - errno: 254 for ENOENT) where they pass that result on (map element commands,
+// `prog run`, `link show id N`). bpfbox's bpftool commands (prog, map, btf, link) fail with these.
+constexpr int kBpftoolFailure = 255;
+inline int bpftool_errno_status(int err) {
+  return err > 0 && err < 256 ? 256 - err : kBpftoolFailure;
+}
+
 }  // namespace bpfbox::cli

@@ -57,11 +57,12 @@ void run_verify(const VerifyOptions& o);
 
 namespace bpfbox::cli {
 
-// bpftool's commands, the words after "prog", "map" or "btf" (-j/-p already taken out, see
+// bpftool's commands, the words after "prog", "map", "btf" or "link" (-j/-p already taken out, see
 // Output in bpftool_common.hpp). For prog, engine sets BPFBOX_ENGINE.
 void run_prog(const std::vector<std::string>& args, const std::string& engine);
 void run_map(const std::vector<std::string>& args);
 void run_btf(const std::vector<std::string>& args);
+void run_link(const std::vector<std::string>& args);
 
 // Takes bpftool's output options (-j/--json, -p/--pretty) out of args, wherever they are (bpftool's
 // getopt takes them anywhere), into output().

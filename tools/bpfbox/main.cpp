@@ -110,6 +110,19 @@ void add_jit_dump(CLI::App& app) {
   cmd->callback([o] { run_jit_dump(*o); });
 }
 
+// A bpftool command fails with bpftool's exit status: 255, or the one the command chose.
+template <class F>
+void as_bpftool(F f) {
+  try {
+    f();
+  } catch (const CommandError& e) {
+    if (e.exit_code() != 1) throw;
+    throw CommandError(e.what(), kBpftoolFailure);
+  } catch (const std::exception& e) {
+    throw CommandError(e.what(), kBpftoolFailure);
+  }
+}
+
 void add_prog(CLI::App& app) {
   auto engine = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
@@ -123,7 +136,7 @@ void add_prog(CLI::App& app) {
       ->check(CLI::IsMember({"interp", "jit", "llvm"}));
   cmd->allow_extras();
   cmd->callback([engine, cmd] {
-    run_prog(take_output_options(cmd->remaining()), *engine);
+    as_bpftool([&] { run_prog(take_output_options(cmd->remaining()), *engine); });
     finish_output();
   });
 }
@@ -139,7 +152,7 @@ void add_map(CLI::App& app) {
       "or 'name N'; DATA is bytes ('1 0 0 0', or 'hex 01 00 00 00')");
   cmd->allow_extras();
   cmd->callback([cmd] {
-    run_map(take_output_options(cmd->remaining()));
+    as_bpftool([&] { run_map(take_output_options(cmd->remaining())); });
     finish_output();
   });
 }
@@ -151,7 +164,19 @@ void add_btf(CLI::App& app) {
       "all] | prog PROG | file FILE} [format {raw | c}]'");
   cmd->allow_extras();
   cmd->callback([cmd] {
-    run_btf(take_output_options(cmd->remaining()));
+    as_bpftool([&] { run_btf(take_output_options(cmd->remaining())); });
+    finish_output();
+  });
+}
+
+void add_link(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "link",
+      "bpftool's link commands: '{show | list} [LINK]', 'pin LINK FILE', 'detach LINK'; LINK is "
+      "'id N' or 'pinned PATH'");
+  cmd->allow_extras();
+  cmd->callback([cmd] {
+    as_bpftool([&] { run_link(take_output_options(cmd->remaining())); });
     finish_output();
   });
 }
@@ -176,16 +201,17 @@ int main(int argc, char** argv) {
   bpfbox::cli::add_prog(app);
   bpfbox::cli::add_map(app);
   bpfbox::cli::add_btf(app);
+  bpfbox::cli::add_link(app);
   // bpftool's output options, before the command ("bpfbox -p map show") or after it.
   app.add_flag_callback(
       "-j,--json", [] { bpfbox::cli::output().json = true; },
-      "JSON output (prog, map, btf), as bpftool's");
+      "JSON output (prog, map, btf, link), as bpftool's");
   app.add_flag_callback(
       "-p,--pretty", [] { bpfbox::cli::output().json = bpfbox::cli::output().pretty = true; },
-      "Human-readable JSON output (prog, map, btf), as bpftool's");
+      "Human-readable JSON output (prog, map, btf, link), as bpftool's");
   app.add_flag_callback(
       "-f,--bpffs", [] { bpfbox::cli::output().bpffs = true; },
-      "Show the pinned paths of programs and maps (prog show, map show), as bpftool's");
+      "Show the pinned paths of programs, maps and links (prog, map, link show), as bpftool's");
 
   // Run as bpfbox-conformance-plugin (a link the build makes beside bpfbox), bpfbox is the plugin:
   // the public runner passes only "[MEM] [options...]" and cannot name a subcommand.

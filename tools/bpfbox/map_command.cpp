@@ -424,13 +424,15 @@ void map_lookup(Args& a) {
   Elem e = parse_elem(rest_of(a), i, true, false);
   std::vector<uint8_t> value(value_bytes(i));
   if (bpf_map_lookup_elem(fd.get(), i.key_size ? e.key.data() : nullptr, value.data()) != 0) {
-    if (errno != ENOENT) throw CommandError("lookup failed: " + errno_text(errno));
+    if (errno != ENOENT)
+      throw CommandError("lookup failed: " + errno_text(errno), bpftool_errno_status(errno));
     if (output().json) {
       json().null();
     } else {
       std::printf("key:\n%s\n\nNot found\n", hex(e.key.data(), i.key_size, " ").c_str());
     }
-    throw CommandError("");  // bpftool: "Not found" on stdout, a failed status, nothing more
+    // bpftool: "Not found" on stdout, the lookup's -ENOENT as the status, nothing more
+    throw CommandError("", bpftool_errno_status(ENOENT));
   }
   print_value(i, e.key.data(), value.data());
 }
@@ -444,12 +446,13 @@ void map_pop(Args& a) {
   std::vector<uint8_t> key(i.key_size), value(value_bytes(i));
   if (bpf_map_lookup_and_delete_elem(fd.get(), i.key_size ? key.data() : nullptr, value.data()) !=
       0) {
-    if (errno != ENOENT) throw CommandError("pop failed: " + errno_text(errno));
+    if (errno != ENOENT)
+      throw CommandError("pop failed: " + errno_text(errno), bpftool_errno_status(errno));
     if (output().json)
       json().null();
     else
       std::printf("Error: empty map\n");
-    throw CommandError("");
+    throw CommandError("", bpftool_errno_status(ENOENT));
   }
   print_value(i, key.data(), value.data());
 }
@@ -460,7 +463,7 @@ void map_update(Args& a) {
   Elem e = parse_elem(rest_of(a), i, true, true);
   if (bpf_map_update_elem(fd.get(), i.key_size ? e.key.data() : nullptr, e.value.data(), e.flags) !=
       0)
-    throw CommandError("update failed: " + errno_text(errno));
+    throw CommandError("update failed: " + errno_text(errno), bpftool_errno_status(errno));
   if (output().json) json().null();
 }
 
@@ -469,7 +472,7 @@ void map_delete(Args& a) {
   const bpf_map_info i = map_info(fd.get());
   Elem e = parse_elem(rest_of(a), i, true, false);
   if (bpf_map_delete_elem(fd.get(), e.key.data()) != 0)
-    throw CommandError("delete failed: " + errno_text(errno));
+    throw CommandError("delete failed: " + errno_text(errno), bpftool_errno_status(errno));
   if (output().json) json().null();
 }
 
@@ -481,7 +484,7 @@ void map_getnext(Args& a) {
   if (!words.empty()) e = parse_elem(words, i, true, false);
   std::vector<uint8_t> next(i.key_size);
   if (bpf_map_get_next_key(fd.get(), e.has_key ? e.key.data() : nullptr, next.data()) != 0)
-    throw CommandError("can't get next key: " + errno_text(errno));
+    throw CommandError("can't get next key: " + errno_text(errno), bpftool_errno_status(errno));
   if (output().json) {
     JsonWriter& w = json();
     w.start_object();
@@ -515,7 +518,7 @@ void map_freeze(Args& a) {
   Fd fd = parse_fd(a, Kind::Map);
   a.expect_end();
   if (bpf_map_freeze(fd.get()) != 0)
-    throw CommandError("failed to freeze map: " + errno_text(errno));
+    throw CommandError("failed to freeze map: " + errno_text(errno), bpftool_errno_status(errno));
   if (output().json) json().null();
 }
 

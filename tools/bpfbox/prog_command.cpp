@@ -219,9 +219,11 @@ void prog_run(const std::vector<std::string>& a) {
   t.ctx_size_out = uint32_t(cout_.size());
   t.repeat = repeat ? int(std::strtol(repeat->c_str(), nullptr, 0)) : 1;
   if (bpf_prog_test_run_opts(fd, &t) != 0) {
+    const int err = errno;
     std::string why = bpfbox_bpf_last_error();
-    throw CommandError("failed to run program: " + errno_text(errno) +
-                       (why.empty() ? "" : " (" + why + ")"));
+    throw CommandError(
+        "failed to run program: " + errno_text(err) + (why.empty() ? "" : " (" + why + ")"),
+        bpftool_errno_status(err));
   }
   if (data_out) write_output(*data_out, dout.data(), t.data_size_out);
   if (ctx_out) write_output(*ctx_out, cout_.data(), t.ctx_size_out);
