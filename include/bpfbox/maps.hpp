@@ -283,6 +283,14 @@ class Map {
   bool prog_may_write() const { return !(map_flags_ & BPF_F_RDONLY_PROG); }
   const InlineArray* inline_array() const { return inline_.base ? &inline_ : nullptr; }
   int32_t spin_lock_off() const { return spin_lock_off_; }
+  // ARRAY_OF_MAPS, HASH_OF_MAPS: the inner map template (the kernel's map->inner_map_meta from
+  // bpf_map_meta_alloc): the type, key and value size, flags, max_entries and spin lock of the
+  // map inner_map_fd named, unnamed and without storage. The verifier types a non-null lookup
+  // result of the outer map as a CONST_PTR_TO_MAP of it; every inner map stored matches it. It is
+  // never a map to run against: an engine must not take its address, inline lookups from it or
+  // call its program side (stubs). nullptr for other maps.
+  const Map* inner_map_meta() const { return inner_meta_.get(); }
+  bool is_inner_map_meta() const { return base_ == nullptr; }
 
   // Storage: the arena's fd (a memfd, or a file in the storage directory).
   int memfd() const;
@@ -312,6 +320,7 @@ class Map {
   uint64_t arena_size_ = 0;
   uint8_t* base_ = nullptr;
   ObjectTable* objects_ = nullptr;
+  std::unique_ptr<Map> inner_meta_;  // map-in-maps: the inner map template
   bool alive_ = false;  // counted in the process's live maps (the run domain may not change)
 };
 

@@ -83,6 +83,7 @@ void bind(Map& m) {
     ProgOps p;
     p.lookup = prog_lookup_inner_map;
     MapBuilder::set_prog(m, p);
+    MapBuilder::set_inner_map_meta(m, layout(m).inner);
   }
   held(m).adopt_ids();  // attached in another process (perf events have no ids to resolve)
 }

@@ -73,6 +73,7 @@ void bind(Map& m) {
   ProgOps p;  // programs may only look up (the verifier refuses updates of map-in-maps)
   p.lookup = prog_lookup;
   MapBuilder::set_prog(m, p);
+  MapBuilder::set_inner_map_meta(m, meta(m));
 }
 
 void unbind(Map& m) {

@@ -30,7 +30,7 @@ Status resolve_inner_map_meta(MapAttr& attr) {
   } else {
     attr.inner = InnerMapMeta{inner.type(),        inner.key_size(),
                               inner.value_size(),  inner.map_flags() & ~kFdPermissions,
-                              inner.max_entries(), 0};
+                              inner.max_entries(), uint32_t(inner.spin_lock_off() + 1)};
   }
   attr.objects->unref(*ref);
   return st;
@@ -41,10 +41,11 @@ Status check_inner_map(const InnerMapMeta& meta, const Map& inner) {
   bool array = meta.map_type == BPF_MAP_TYPE_ARRAY;
   if (inner.type() != meta.map_type || inner.key_size() != meta.key_size ||
       inner.value_size() != meta.value_size ||
-      (inner.map_flags() & ~kFdPermissions) != meta.map_flags)
+      (inner.map_flags() & ~kFdPermissions) != meta.map_flags ||
+      inner.spin_lock_off() != meta.spin_lock_off())
     return Status(EINVAL,
-                  "inner map does not match the template (map type, key_size, value_size "
-                  "and map_flags must be equal)");
+                  "inner map does not match the template (map type, key_size, value_size, "
+                  "map_flags and the bpf_spin_lock's offset must be equal)");
   if (array && !(meta.map_flags & BPF_F_INNER_MAP) && inner.max_entries() != meta.max_entries)
     return Status(EINVAL,
                   "inner array's max_entries differs from the template's (the template "

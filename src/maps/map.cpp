@@ -202,8 +202,26 @@ Result<std::shared_ptr<Map>> Map::attach(int memfd, ObjectTable* objects) {
   return m;
 }
 
+void MapBuilder::set_inner_map_meta(Map& m, const InnerMapMeta& meta) {
+  std::unique_ptr<Map> t(new Map());
+  t->ops_ = map_ops_for(meta.map_type);
+  t->type_ = meta.map_type;
+  t->key_size_ = meta.key_size;
+  t->value_size_ = meta.value_size;
+  t->max_entries_ = meta.max_entries;
+  t->map_flags_ = meta.map_flags;
+  t->percpu_ = meta.map_type == BPF_MAP_TYPE_PERCPU_HASH ||
+               meta.map_type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+               meta.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  t->nr_cpus_ = t->percpu_ ? nr_possible_cpus() : 1;
+  t->spin_lock_off_ = meta.spin_lock_off();
+  fill_stubs(t->prog_);
+  m.inner_meta_ = std::move(t);
+}
+
 Map::~Map() {
-  if (ops_ && ops_->unbind) ops_->unbind(*this);
+  // A template (no storage) was never bound.
+  if (ops_ && ops_->unbind && base_) ops_->unbind(*this);
   if (alive_) note_map_alive(-1);
   Arena{memfd_, base_, arena_size_}.release();
 }

@@ -21,7 +21,10 @@ struct InnerMapMeta {
   uint32_t value_size;
   uint32_t map_flags;  // without BPF_F_RDONLY/WRONLY, which are fd permissions
   uint32_t max_entries;
-  uint32_t reserved;
+  // The inner map's struct bpf_spin_lock offset + 1, 0 for none (the kernel's record, compared by
+  // bpf_map_meta_equal). Arenas made before it was kept hold 0 here.
+  uint32_t spin_lock_plus1;
+  int32_t spin_lock_off() const { return int32_t(spin_lock_plus1) - 1; }
 };
 
 // The map_create attributes a family sees.
@@ -118,6 +121,8 @@ const MapOps* map_ops_for(uint32_t map_type);  // nullptr for an unknown type
 struct MapBuilder {
   static void set_prog(Map& m, const ProgOps& p) { m.prog_ = p; }
   static void set_inline(Map& m, const InlineArray& a) { m.inline_ = a; }
+  // ARRAY_OF_MAPS, HASH_OF_MAPS (at bind): the inner map template built from meta (map.cpp).
+  static void set_inner_map_meta(Map& m, const InnerMapMeta& meta);
 };
 
 // Value copies that leave a struct bpf_spin_lock (4 bytes at spin_lock_off) alone, as the kernel's

@@ -218,6 +218,45 @@ TEST(ArrayOfMaps, InnerTemplateChecks) {
   EXPECT_EQ(rc(of_inner_arrays->update(&k, &v)), 0);
   v = a_inner;
   EXPECT_EQ(rc(of_inner_arrays->update(&k, &v)), 0);
+
+  // The template the verifier types inner lookups with (bpf_map_meta_alloc): the inner_map_fd
+  // map's attributes, without its name, storage or fd permissions; kept by a handle attached to
+  // the same storage. Other maps have none.
+  const Map* meta = of_inner_arrays->inner_map_meta();
+  ASSERT_NE(meta, nullptr);
+  EXPECT_TRUE(meta->is_inner_map_meta());
+  EXPECT_EQ(meta->type(), uint32_t(BPF_MAP_TYPE_ARRAY));
+  EXPECT_EQ(meta->key_size(), 4u);
+  EXPECT_EQ(meta->value_size(), 8u);
+  EXPECT_EQ(meta->max_entries(), 4u);
+  EXPECT_EQ(meta->map_flags(), uint32_t(BPF_F_INNER_MAP));
+  EXPECT_EQ(meta->name()[0], 0);
+  EXPECT_EQ(meta->inline_array(), nullptr);
+  EXPECT_EQ(meta->inner_map_meta(), nullptr);
+  EXPECT_EQ(outer->inner_map_meta()->map_flags(), 0u);  // hash_rdonly's BPF_F_RDONLY is the fd's
+  EXPECT_EQ(outer->inner_map_meta()->type(), uint32_t(BPF_MAP_TYPE_HASH));
+  EXPECT_FALSE(outer->is_inner_map_meta());
+  EXPECT_EQ(make_map(BPF_MAP_TYPE_ARRAY, 4, 8, 4)->inner_map_meta(), nullptr);
+  auto again = Map::attach(of_inner_arrays->memfd(), &t);
+  ASSERT_TRUE(again);
+  ASSERT_NE((*again)->inner_map_meta(), nullptr);
+  EXPECT_EQ((*again)->inner_map_meta()->max_entries(), 4u);
+  EXPECT_EQ((*again)->inner_map_meta()->map_flags(), uint32_t(BPF_F_INNER_MAP));
+
+  // An inner map's bpf_spin_lock is part of the template (btf_record_equal).
+  CreateOptions locked;
+  locked.spin_lock_off = 0;
+  auto with_lock = Map::create(map_attr(BPF_MAP_TYPE_HASH, 4, 8, 4), locked);
+  ASSERT_TRUE(with_lock);
+  int h_lock = t.add_map(*with_lock);
+  auto of_locked = create(t, attr(BPF_MAP_TYPE_HASH_OF_MAPS, h_lock));
+  ASSERT_TRUE(of_locked);
+  EXPECT_EQ(of_locked->inner_map_meta()->spin_lock_off(), 0);
+  v = hash;
+  EXPECT_EQ(rc(of_locked->update(&k, &v)), -EINVAL);
+  v = h_lock;
+  EXPECT_EQ(rc(outer->update(&k, &v)), -EINVAL);
+  EXPECT_EQ(rc(of_locked->update(&k, &v)), 0);
 }
 
 // What bpf_map_lookup_elem gives a program: the inner Map, usable with the map helpers.
