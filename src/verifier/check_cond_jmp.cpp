@@ -122,7 +122,15 @@ void sync_linked_regs(VerifierState& st, const RegState& known) {
   });
 }
 
+// mark_ptr_not_null_reg(): a map-in-map's value is its inner map, typed by the outer map's
+// template (map_uid stays 0: the kernel sets it only for inner maps with a bpf_timer or workqueue,
+// which bpfbox's maps do not carry).
 void mark_ptr_not_null_reg(RegState& r) {
+  if (r.base() == PTR_TO_MAP_VALUE && r.map_ptr && r.map_ptr->inner_map_meta()) {
+    r.type = CONST_PTR_TO_MAP;
+    r.map_ptr = r.map_ptr->inner_map_meta();
+    return;
+  }
   r.type &= ~static_cast<uint32_t>(PTR_MAYBE_NULL);
 }
 

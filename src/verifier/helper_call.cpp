@@ -616,9 +616,11 @@ Status check_helper_call(Env& env, uint32_t* insn_idx_p) {
         env.verbose("verifier internal error: unexpected null map_ptr\n");
         return refuse(env, EFAULT);
       }
-      // An array lookup with a constant key in range cannot fail (6.13+).
+      // An array lookup with a constant key in range cannot fail (6.13+). Not in an inner array
+      // whose template has BPF_F_INNER_MAP: the arrays stored may be smaller than the template.
       if (func_id == BPF_FUNC_map_lookup_elem && can_elide_value_nullness(meta.map->type()) &&
-          meta.const_map_key >= 0 && meta.const_map_key < meta.map->max_entries())
+          meta.const_map_key >= 0 && meta.const_map_key < meta.map->max_entries() &&
+          !(meta.map->is_inner_map_meta() && (meta.map->map_flags() & BPF_F_INNER_MAP)))
         ret_flag &= ~uint32_t(PTR_MAYBE_NULL);
       r0.map_ptr = meta.map;
       r0.map_uid = meta.map_uid;

@@ -84,10 +84,12 @@ uint32_t gen_array_lookup(const maps::InlineArray& a, bool spectre_v1, struct bp
 }
 
 // The lookup at insn i can be inlined: one ARRAY map on every path, with the layout the
-// generated code assumes (ids and sizes within the immediates).
+// generated code assumes (ids and sizes within the immediates). Never an inner map: the map is
+// then the outer map's template, and the arrays behind r1 at run time have their own storage (the
+// kernel inlines them from r1; bpfbox's inlined lookup starts from a constant base).
 const maps::InlineArray* inlinable_array(const Env& env, uint32_t i) {
   const InsnAux& aux = env.aux[i];
-  if (!aux.map_ptr || aux.map_ptr_poisoned) return nullptr;
+  if (!aux.map_ptr || aux.map_ptr_poisoned || aux.map_ptr->is_inner_map_meta()) return nullptr;
   const maps::Map* map = aux.map_ptr;
   if (map->type() != BPF_MAP_TYPE_ARRAY || (map->map_flags() & BPF_F_INNER_MAP)) return nullptr;
   const maps::InlineArray* a = map->inline_array();

@@ -45,6 +45,8 @@ uint32_t map_type_by_name(const std::string& s) {
   if (s == "stack") return BPF_MAP_TYPE_STACK;
   if (s == "perf_event_array") return BPF_MAP_TYPE_PERF_EVENT_ARRAY;
   if (s == "devmap") return BPF_MAP_TYPE_DEVMAP;
+  if (s == "array_of_maps") return BPF_MAP_TYPE_ARRAY_OF_MAPS;
+  if (s == "hash_of_maps") return BPF_MAP_TYPE_HASH_OF_MAPS;
   return 0;
 }
 
@@ -82,6 +84,8 @@ MapSpec parse_map(const std::string& spec, const std::string& where) {
       m.flags = v;
     else if (k == "spin_lock")
       m.spin_lock_off = static_cast<int32_t>(v);
+    else if (k == "inner")
+      m.inner = static_cast<int32_t>(v);
     else
       fail(where, "unknown map attribute '" + k + "'");
   }
@@ -134,6 +138,8 @@ void parse_file(const std::filesystem::path& path, std::vector<Case>& out) {
       if (!c->prog_type) fail(where, "unknown program type '" + value + "'");
     } else if (key == "map") {
       c->maps.push_back(parse_map(value, where));
+      if (c->maps.back().inner >= static_cast<int32_t>(c->maps.size()) - 1)
+        fail(where, "inner= must name an earlier map line");
     } else if (key == "prog_flags") {
       c->prog_flags = static_cast<uint32_t>(std::stoul(value, nullptr, 0));
     } else if (key == "license") {

@@ -3,8 +3,9 @@
 //
 //   == name                         a unique name: letters, digits, underscores
 //   type: xdp                       socket_filter (default) | sched_cls | sched_act | xdp
-//   map: array key=4 value=64 entries=1 [flags=N] [spin_lock=OFF]
-//                                   the i-th map line is map[fd:i] in the asm
+//   map: array key=4 value=64 entries=1 [flags=N] [spin_lock=OFF] [inner=I]
+//                                   the i-th map line is map[fd:i] in the asm; inner=I makes
+//                                   the I-th (earlier) map the inner_map_fd of a map-in-map
 //   unpriv                          an unprivileged load (default: privileged)
 //   prog_flags: 1                   bpf_attr.prog_flags
 //   license: MIT                    default GPL
@@ -36,6 +37,7 @@ struct MapSpec {
   uint32_t type = 0;  // BPF_MAP_TYPE_*
   uint32_t key_size = 0, value_size = 0, max_entries = 0, flags = 0;
   int32_t spin_lock_off = -1;  // spin_lock=OFF: a struct bpf_spin_lock at OFF (the value's BTF)
+  int32_t inner = -1;          // inner=I: map-in-maps, the case's I-th map as inner_map_fd
 };
 
 struct Case {

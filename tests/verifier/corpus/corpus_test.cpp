@@ -21,6 +21,7 @@
 #include "isa/assembler.hpp"
 #include "kernel_bpf.hpp"
 #include "kernel_verifier.hpp"
+#include "test_object_table.hpp"
 
 namespace bpfbox::corpus {
 namespace {
@@ -101,7 +102,9 @@ testsupport::ProgBtfBlob case_btf(const Case& c, const std::vector<struct bpf_in
 
 Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns,
                    uint32_t log_level = 1) {
+  maps::testing::TestObjectTable table;  // resolves inner_map_fd; outlives the maps
   std::vector<std::shared_ptr<maps::Map>> maps;
+  std::vector<int> table_fds;
   for (const MapSpec& m : c.maps) {
     union bpf_attr attr;
     std::memset(&attr, 0, sizeof attr);
@@ -110,11 +113,14 @@ Outcome run_bpfbox(const Case& c, const std::vector<struct bpf_insn>& insns,
     attr.value_size = m.value_size;
     attr.max_entries = m.max_entries;
     attr.map_flags = m.flags;
+    if (m.inner >= 0) attr.inner_map_fd = static_cast<uint32_t>(table_fds[m.inner]);
     maps::CreateOptions co;
     co.spin_lock_off = m.spin_lock_off;
+    co.objects = &table;
     auto made = maps::Map::create(attr, co);
     if (!made) return {made.status().err(), "map create: " + made.status().message()};
     maps.push_back(made.value());
+    table_fds.push_back(table.add_map(made.value()));
   }
   verifier::Options opts;
   opts.load.prog_type = c.prog_type;
@@ -177,8 +183,9 @@ KernelOutcome run_kernel(const Case& c, std::vector<struct bpf_insn> insns,
                        ? testsupport::kernel_map_create_with_spin_lock(
                              m.type, m.key_size, m.value_size, m.max_entries, m.flags,
                              static_cast<uint32_t>(m.spin_lock_off), &err)
-                       : testsupport::kernel_map_create(m.type, m.key_size, m.value_size,
-                                                        m.max_entries, m.flags, &err));
+                       : testsupport::kernel_map_create(
+                             m.type, m.key_size, m.value_size, m.max_entries, m.flags, &err,
+                             m.inner >= 0 ? static_cast<uint32_t>(maps[m.inner].fd()) : 0));
     if (err) {
       k.ran = true;
       k.outcome = {err, "map create failed"};

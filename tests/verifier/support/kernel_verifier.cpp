@@ -38,7 +38,7 @@ KernelMap::~KernelMap() {
 }
 
 KernelMap kernel_map_create(uint32_t type, uint32_t key_size, uint32_t value_size,
-                            uint32_t max_entries, uint32_t flags, int* err) {
+                            uint32_t max_entries, uint32_t flags, int* err, uint32_t inner_map_fd) {
   union bpf_attr attr;
   std::memset(&attr, 0, sizeof attr);
   attr.map_type = type;
@@ -46,6 +46,7 @@ KernelMap kernel_map_create(uint32_t type, uint32_t key_size, uint32_t value_siz
   attr.value_size = value_size;
   attr.max_entries = max_entries;
   attr.map_flags = flags;
+  attr.inner_map_fd = inner_map_fd;
   const long fd = sys_bpf(BPF_MAP_CREATE, &attr);
   *err = fd < 0 ? errno : 0;
   return KernelMap(fd < 0 ? -1 : static_cast<int>(fd));

@@ -29,9 +29,10 @@ class KernelMap {
   int fd_ = -1;
 };
 
-// BPF_MAP_CREATE; fd -1 and errno in *err on failure.
+// BPF_MAP_CREATE; fd -1 and errno in *err on failure. inner_map_fd for map-in-maps.
 KernelMap kernel_map_create(uint32_t type, uint32_t key_size, uint32_t value_size,
-                            uint32_t max_entries, uint32_t flags, int* err);
+                            uint32_t max_entries, uint32_t flags, int* err,
+                            uint32_t inner_map_fd = 0);
 
 // BPF_MAP_CREATE of a map whose value (BTF: a struct of value_size bytes) holds a struct
 // bpf_spin_lock at lock_off, and whose key is an int (key_size 4) or a char array.
