@@ -134,6 +134,64 @@ TEST(Loader, TailCallThroughProgArray) {
   EXPECT_EQ(test_run(fd, std::vector<uint8_t>(64, 0)), 1);
 }
 
+// A 64-byte packet starting with the two bytes the map_in_map programs read.
+std::vector<uint8_t> packet(uint8_t b0, uint8_t b1) {
+  std::vector<uint8_t> p(64, 0);
+  p[0] = b0;
+  p[1] = b1;
+  return p;
+}
+
+// The engines a program can be loaded with here (BPFBOX_ENGINE, read at each PROG_LOAD).
+std::vector<const char*> engines() {
+#ifdef BPFBOX_HAVE_LLVM
+  return {"interp", "jit", "llvm"};
+#else
+  return {"interp", "jit"};
+#endif
+}
+
+// ARRAY_OF_MAPS and HASH_OF_MAPS filled by libbpf from `.values`: the programs reach the inner
+// maps through the outer lookup and use them with lookup, update, delete and for_each, on every
+// engine; user space sees the same inner maps.
+TEST(Loader, MapInMapInnerMapsOnEveryEngine) {
+  for (const char* engine : engines()) {
+    SCOPED_TRACE(engine);
+    setenv("BPFBOX_ENGINE", engine, 1);
+    Object o(object("map_in_map"));
+    ASSERT_EQ(bpf_object__load(o.obj), 0);
+    unsetenv("BPFBOX_ENGINE");
+    const int arr = o.prog_fd("count_in_inner_array");
+    // counters_a[1] = 1, [2] = 2: 1 * 1000 + 3; then 2, 4.
+    EXPECT_EQ(test_run(arr, packet(0, 1)), 1003);
+    EXPECT_EQ(test_run(arr, packet(0, 1)), 2006);
+    // counters_b[3] += 1 + 2, [0] = 6.
+    EXPECT_EQ(test_run(arr, packet(2, 3)), 3009);
+    EXPECT_EQ(test_run(arr, packet(1, 0)), 2);  // the empty slot
+    EXPECT_EQ(test_run(arr, packet(9, 0)), 2);  // past max_entries
+    EXPECT_EQ(lookup_u64(o.map("counters_a"), 1), 2u);
+    EXPECT_EQ(lookup_u64(o.map("counters_a"), 2), 4u);
+    EXPECT_EQ(lookup_u64(o.map("counters_b"), 0), 6u);
+
+    const int hash = o.prog_fd("count_in_inner_hash");
+    EXPECT_EQ(test_run(hash, packet(3, 4)), 10);  // table_x[4] = 1, nothing at 5
+    EXPECT_EQ(test_run(hash, packet(3, 5)), 11);  // table_x[5] = 1, 4 deleted
+    EXPECT_EQ(test_run(hash, packet(3, 5)), 20);
+    EXPECT_EQ(test_run(hash, packet(7, 5)), 10);  // table_y
+    EXPECT_EQ(test_run(hash, packet(4, 5)), 2);   // no such outer key
+    EXPECT_EQ(lookup_u64(o.map("table_x"), 5), 2u);
+    uint64_t v = 0;
+    const uint32_t four = 4;
+    EXPECT_NE(bpf_map_lookup_elem(bpf_map__fd(o.map("table_x")), &four, &v), 0);
+
+    // Replacing an inner map is seen by the next run: counters_b in slot 0.
+    const uint32_t zero = 0;
+    const int b_fd = bpf_map__fd(o.map("counters_b"));
+    ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(o.map("by_first_byte")), &zero, &b_fd, 0), 0);
+    EXPECT_EQ(test_run(arr, packet(0, 3)), 4012);  // counters_b[3] = 3 + 1, [0] = 8
+  }
+}
+
 // libbpf's own pinning (statfs for BPF_FS_MAGIC, mkdir, unlink) sees the pin tree at /sys/fs/bpf.
 TEST(Loader, LibbpfPinsUnderSysFsBpf) {
   Object o(object("sock_hash"));
@@ -247,6 +305,40 @@ TEST(LoaderCli, SameReturnValuesAsTheKernel) {
   u = run_process({b, "prog", "run", "pinned", pin + "/tail_entry", "data_in", pkt});
   EXPECT_EQ(return_value(u.out), return_value(k.out)) << u.err << k.err;
   EXPECT_EQ(return_value(u.out), "Return value: 1");
+}
+
+// map_in_map's programs, each loaded afresh (bpftool prog loadall) and run `repeat` times by the
+// kernel, and by the CLI on every engine: the same return value of the last run.
+TEST(LoaderCli, MapInMapSameAsTheKernel) {
+  using bpfbox::testing::run_process;
+  const char* bpftool = "/usr/sbin/bpftool";
+  if (geteuid() != 0 || access(bpftool, X_OK) != 0) GTEST_SKIP() << "no bpftool or not root";
+  const std::string b = bpfbox::testing::bpfbox_binary();
+  const std::string pin = "/sys/fs/bpf/bpfbox_mim_test_" + std::to_string(getpid());
+  const std::string dir = std::string(getenv("BPFBOX_RUNTIME_DIR"));
+  struct Case {
+    const char* prog;
+    uint8_t b0, b1;
+    const char* repeat;
+  };
+  for (const Case& c :
+       {Case{"count_in_inner_array", 2, 3, "3"}, Case{"count_in_inner_hash", 3, 5, "2"}}) {
+    const std::string pkt = dir + "/mim_pkt";
+    const std::vector<uint8_t> bytes = packet(c.b0, c.b1);
+    std::ofstream(pkt, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    auto k = run_process({bpftool, "prog", "loadall", object("map_in_map"), pin});
+    if (k.exit_code != 0) GTEST_SKIP() << "the kernel refused the load: " << k.err;
+    k = run_process(
+        {bpftool, "prog", "run", "pinned", pin + "/" + c.prog, "data_in", pkt, "repeat", c.repeat});
+    run_process({"/bin/rm", "-rf", pin});
+    ASSERT_EQ(k.exit_code, 0) << k.err;
+    for (const char* engine : engines()) {
+      auto u = run_process({b, "prog", "--engine", engine, "run", object("map_in_map"), "name",
+                            c.prog, "data_in", pkt, "repeat", c.repeat});
+      EXPECT_EQ(return_value(u.out), return_value(k.out)) << c.prog << " " << engine << u.err;
+    }
+  }
 }
 
 }  // namespace
