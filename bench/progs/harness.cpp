@@ -235,7 +235,7 @@ class BpfLoaded : public Loaded {
     double best = std::numeric_limits<double>::infinity();
     for (int i = 0; i < reps; i++) {
       const auto t0 = Clock::now();
-      auto exe = vm::compile(kind, p.xlated, p.helpers);
+      auto exe = vm::compile(kind, p.xlated, p.helpers, {.facts = p.facts});
       const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
       if (!exe) return exe.status();
       best = std::min(best, us);

@@ -85,6 +85,9 @@ struct Program {
   vm::HelperTable helpers;  // the helpers it calls, resolved from the type's protos
   // Per xlated instruction: the original instruction it came from (for line info and dumps).
   std::vector<uint32_t> orig_index;
+  // Per xlated instruction: what the verifier proved on every path (the memory region of each
+  // access), for the engines: vm::compile(..., {.facts = facts}).
+  std::vector<vm::InsnFacts> facts;
   uint32_t verified_insns = 0;  // processed instructions (bpf_prog_info.verified_insns)
 };
 

@@ -12,6 +12,7 @@
 
 #include <linux/bpf.h>
 
+#include "bpfbox/insn_facts.hpp"
 #include "bpfbox/status.hpp"
 
 namespace bpfbox::vm {
@@ -138,6 +139,9 @@ struct ExecOptions {
   bool checked = false;          // bounds-check memory, jumps and calls; stop with a Fault
   uint64_t insn_budget = 0;      // stop after this many instructions (0: no limit)
   bool blind_constants = false;  // JIT: keep the program's immediates out of the machine code
+  // The verifier's facts, one per instruction of the program (empty: none, e.g. unverified
+  // code). Only read during compile(); the LLVM tier uses them, the other engines ignore them.
+  std::span<const InsnFacts> facts;
 };
 
 class Executable;

@@ -146,7 +146,8 @@ Status finish_build(Prog& p, verifier::Program program) {
   // bpf_tail_call is the engines' own instruction, resolved through the PROG_ARRAY at run time.
   if (!p.program.helpers.tail_call_lookup())
     p.program.helpers.set_tail_call_lookup(maps::prog_array_lookup);
-  auto exe = vm::compile(vm::EngineKind::Default, p.program.xlated, p.program.helpers);
+  auto exe = vm::compile(vm::EngineKind::Default, p.program.xlated, p.program.helpers,
+                         {.facts = p.program.facts});
   if (!exe) return exe.status();
   p.exe = std::move(*exe);
   p.map_ids.clear();

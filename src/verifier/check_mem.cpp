@@ -7,6 +7,7 @@
 #include "isa/access_size.hpp"
 #include "isa/uapi.hpp"
 #include "verifier/diagnostic.hpp"
+#include "verifier/insn_facts.hpp"
 #include "verifier/mem.hpp"
 #include "verifier/print.hpp"
 #include "verifier/precision.hpp"
@@ -756,10 +757,11 @@ Status check_load(Env& env, const struct bpf_insn& insn) {
   const bool is_ldsx = BPF_MODE(insn.code) == BPF_MEMSX;
   TRY(check_reg_arg(env, insn.src_reg, RegArg::Src));
   TRY(check_reg_arg(env, insn.dst_reg, RegArg::DstNoMark));
-  const uint32_t src_type = regs(env)[insn.src_reg].type;
+  const RegState base = regs(env)[insn.src_reg];
   TRY(check_mem_access(env, env.insn_idx, insn.src_reg, insn.off, isa::access_bytes(insn.code),
                        AccessType::Read, insn.dst_reg, false, is_ldsx));
-  return save_aux_ptr_type(env, src_type);
+  note_mem_access(env, insn, base);
+  return save_aux_ptr_type(env, base.type);
 }
 
 Status check_store(Env& env, const struct bpf_insn& insn) {
@@ -769,7 +771,9 @@ Status check_store(Env& env, const struct bpf_insn& insn) {
     value_regno = insn.src_reg;
   }
   TRY(check_reg_arg(env, insn.dst_reg, RegArg::Src));
-  const uint32_t dst_type = regs(env)[insn.dst_reg].type;
+  const RegState& base = regs(env)[insn.dst_reg];
+  const uint32_t dst_type = base.type;
+  note_mem_access(env, insn, base);
   TRY(check_mem_access(env, env.insn_idx, insn.dst_reg, insn.off, isa::access_bytes(insn.code),
                        AccessType::Write, value_regno, false, false));
   return save_aux_ptr_type(env, dst_type);
@@ -793,15 +797,18 @@ Status check_atomic(Env& env, const struct bpf_insn& insn) {
       if (size == 8 && BPF_SIZE(insn.code) != BPF_DW) break;
       TRY(check_reg_arg(env, insn.src_reg, RegArg::Src));
       TRY(check_reg_arg(env, insn.dst_reg, RegArg::DstNoMark));
-      const uint32_t src_type = regs(env)[insn.src_reg].type;
+      const RegState base = regs(env)[insn.src_reg];
       TRY(check_mem_access(env, env.insn_idx, insn.src_reg, insn.off, size, AccessType::Read,
                            insn.dst_reg, true, false));
-      return save_aux_ptr_type(env, src_type);
+      note_mem_access(env, insn, base);
+      return save_aux_ptr_type(env, base.type);
     }
     case BPF_STORE_REL: {
       TRY(check_reg_arg(env, insn.src_reg, RegArg::Src));
       TRY(check_reg_arg(env, insn.dst_reg, RegArg::Src));
-      const uint32_t dst_type = regs(env)[insn.dst_reg].type;
+      const RegState& base = regs(env)[insn.dst_reg];
+      const uint32_t dst_type = base.type;
+      note_mem_access(env, insn, base);
       TRY(check_mem_access(env, env.insn_idx, insn.dst_reg, insn.off, size, AccessType::Write,
                            insn.src_reg, true, false));
       return save_aux_ptr_type(env, dst_type);
@@ -831,6 +838,7 @@ Status check_atomic(Env& env, const struct bpf_insn& insn) {
     return refuse(EACCES, "pointer leak");
   }
   const RegState& dst = rs[insn.dst_reg];
+  note_mem_access(env, insn, dst);
   if (dst.base() == PTR_TO_CTX || dst.is_pkt_pointer() || dst.base() == PTR_TO_FLOW_KEYS ||
       dst.base() == PTR_TO_SOCKET || dst.base() == PTR_TO_SOCK_COMMON ||
       dst.base() == PTR_TO_TCP_SOCK || dst.base() == PTR_TO_XDP_SOCK) {

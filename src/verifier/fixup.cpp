@@ -2,7 +2,8 @@
 // the kernel's bpf_check() after do_check: bpf_loop inlined, dead code, context accesses, then
 // maps and helpers;
 // the Program gathers the result with the subprograms' stack depths, the maps it holds and, per
-// instruction, the original instruction it came from.
+// instruction, the original instruction it came from and what the walk proved (insn_facts.hpp).
+#include "verifier/insn_facts.hpp"
 #include "verifier/passes.hpp"
 #include "verifier/rewrite.hpp"
 
@@ -23,6 +24,7 @@ Status fixup(Env& env, Program& out) {
   out.maps = env.used_maps;
   out.orig_index.resize(env.aux.size());
   for (size_t i = 0; i < env.aux.size(); ++i) out.orig_index[i] = env.aux[i].orig_idx;
+  out.facts = export_insn_facts(env);
   out.verified_insns = env.insn_processed;
   return Status::ok();
 }

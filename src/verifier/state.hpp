@@ -11,6 +11,7 @@
 #include <linux/bpf.h>
 
 #include "bpfbox/helper_proto.hpp"
+#include "bpfbox/insn_facts.hpp"
 #include "bpfbox/maps.hpp"
 #include "verifier/scalar.hpp"
 
@@ -197,6 +198,14 @@ struct InsnAux {
   uint32_t alu_limit = 0;
   bool nospec = false;
   bool nospec_result = false;
+  // Loads, stores and atomics: the region of the base register joined over every path, for the
+  // engines (insn_facts.cpp); the class and base register it was recorded for, so a rewrite that
+  // changed the access drops it.
+  struct MemRecord {
+    bool seen = false;
+    uint8_t code = 0, base_reg = 0;
+    vm::InsnFacts facts;
+  } mem;
 };
 
 // struct bpf_subprog_info.

@@ -1,5 +1,11 @@
 #include "llvm_harness.hpp"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "isa/disasm.hpp"
 #include "vm/llvm/llvm_tier.hpp"
 
@@ -32,6 +38,29 @@ std::string compare_with_interp(const std::vector<isa::Insn>& prog, const std::v
     if (!d.empty()) return "[" + m.name + "]\n" + d + "program:\n" + isa::disassemble_program(prog);
   }
   return "";
+}
+
+std::string compile_dumping_ir(std::span<const struct bpf_insn> prog, const HelperTable& helpers,
+                               const ExecOptions& opts, std::unique_ptr<Executable>* out) {
+  char path[] = "/tmp/bpfbox_llvm_ir_XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return "mkstemp failed";
+  close(fd);
+  setenv("BPFBOX_LLVM_DUMP", path, 1);
+  auto exe = llvm_tier::compile(prog, helpers, opts);
+  unsetenv("BPFBOX_LLVM_DUMP");
+  std::ostringstream ir;
+  ir << std::ifstream(path).rdbuf();
+  unlink(path);
+  if (!exe) return "compile failed: " + exe.status().message();
+  *out = std::move(*exe);
+  return ir.str();
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
 }
 
 }  // namespace bpfbox::vm::llvm_tier::test

@@ -4,6 +4,8 @@
 // harness's, so both tiers are held to the same observations.
 #pragma once
 
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,13 @@ std::string compare_with_interp(const std::vector<isa::Insn>& prog,
                                 const std::vector<uint8_t>& mem = {}, const uint8_t* pkt = nullptr,
                                 uint32_t pkt_len = 0, uint64_t budget = 1u << 30,
                                 bool checked_only = false);
+
+// Compiles `prog` on this tier with BPFBOX_LLVM_DUMP set and returns its optimized IR (or what
+// went wrong); the executable in *out.
+std::string compile_dumping_ir(std::span<const struct bpf_insn> prog, const HelperTable& helpers,
+                               const ExecOptions& opts, std::unique_ptr<Executable>* out);
+// How often `what` occurs in `text`.
+size_t count(const std::string& text, const std::string& what);
 
 #define EXPECT_LLVM_SAME_AS_INTERP(...)                                                        \
   do {                                                                                         \

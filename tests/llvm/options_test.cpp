@@ -2,12 +2,8 @@
 // run context set as the other engines set it, blinding refused (the JIT's job).
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "llvm_harness.hpp"
@@ -109,21 +105,8 @@ TEST(LlvmEngine, ManyExecutablesLiveAndDieIndependently) {
   }
 }
 
-// Compiles `prog` and returns its optimized IR, as BPFBOX_LLVM_DUMP writes it.
 std::string optimized_ir(const std::vector<isa::Insn>& prog, std::unique_ptr<Executable>* out) {
-  char path[] = "/tmp/bpfbox_llvm_ir_XXXXXX";
-  const int fd = mkstemp(path);
-  if (fd < 0) return "mkstemp failed";
-  close(fd);
-  setenv("BPFBOX_LLVM_DUMP", path, 1);
-  auto exe = llvm_tier::compile(prog, test_helpers(), {});
-  unsetenv("BPFBOX_LLVM_DUMP");
-  std::ostringstream ir;
-  ir << std::ifstream(path).rdbuf();
-  unlink(path);
-  if (!exe) return "compile failed: " + exe.status().message();
-  *out = std::move(*exe);
-  return ir.str();
+  return compile_dumping_ir(prog, test_helpers(), {}, out);
 }
 
 // As above, for a program that returns r1 + 2.
@@ -133,12 +116,6 @@ std::string optimized_ir(const std::vector<isa::Insn>& prog) {
   RunContext rc;
   if (!exe || exe->run(rc, 5) != 7) return "wrong result: " + ir;
   return ir;
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
 }
 
 // The verifier's speculation barrier (unprivileged programs) survives optimization as an lfence

@@ -13,7 +13,7 @@
 namespace bpfbox::testsupport {
 
 inline Result<uint32_t> xdp_test_run_once(const verifier::Program& prog, vm::EngineKind engine) {
-  auto exe = vm::compile(engine, prog.xlated, prog.helpers);
+  auto exe = vm::compile(engine, prog.xlated, prog.helpers, {.facts = prog.facts});
   if (!exe) return exe.status();
   TestRunProgram p{exe.value().get(), BPF_PROG_TYPE_XDP, 0};
   // data_in is a span: the packet must outlive the run.

@@ -24,7 +24,8 @@ class TieredExecutable final : public Executable {
       : baseline_(std::move(baseline)),
         prog_(prog.begin(), prog.end()),
         helpers_(helpers),
-        opts_(opts),
+        facts_(opts.facts.begin(), opts.facts.end()),
+        opts_(with_facts(opts, facts_)),
         tier_up_(tier_up),
         current_(baseline_.get()) {
     entry_ = &enter;
@@ -80,9 +81,17 @@ class TieredExecutable final : public Executable {
     if (worker_.joinable()) worker_.join();
   }
 
+  // The options with the verifier's facts pointing at this wrapper's copy: the background
+  // compile runs after the caller's vectors may be gone.
+  static ExecOptions with_facts(ExecOptions o, std::span<const InsnFacts> facts) {
+    o.facts = facts;
+    return o;
+  }
+
   std::unique_ptr<Executable> baseline_;
   const std::vector<struct bpf_insn> prog_;
   const HelperTable helpers_;
+  const std::vector<InsnFacts> facts_;
   const ExecOptions opts_;
   const TierUp tier_up_;
 

@@ -61,7 +61,10 @@ class Translator {
         prog_(prog),
         helpers_(helpers),
         checked_(opts.checked),
-        budget_(opts.insn_budget) {
+        budget_(opts.insn_budget),
+        // Facts are about verified programs (unchecked mode) and must describe this program.
+        facts_(!opts.checked && opts.facts.size() == prog.size() ? opts.facts
+                                                                 : std::span<const InsnFacts>{}) {
     i1_ = b_.getInt1Ty();
     i8_ = b_.getInt8Ty();
     i32_ = b_.getInt32Ty();
@@ -78,6 +81,7 @@ class Translator {
 
   Result<std::unique_ptr<::llvm::Module>> run() {
     shape_ = analyze(prog_);
+    make_region_scopes();
     for (const isa::Decoded& d : prog_)
       if (d.info().kind == Kind::Lddw && d.src == BPF_PSEUDO_FUNC) callbacks_ = true;
     for (uint32_t entry : shape_.functions) {
@@ -153,6 +157,15 @@ class Translator {
       // Stack accesses address the frame pointer directly, so LLVM sees which alloca they touch.
       return b_.CreateBitCast(b_.CreateConstGEP1_64(i8_, frame_, off), t->getPointerTo());
     }
+    if (const InsnFacts* f = facts_at(pc);
+        f && f->region == AccessRegion::Stack && f->stack_const) {
+      // A register the verifier proved holds r10 + constant (of this frame or a caller's, which
+      // sits 512 bytes above per level): the same address as a GEP from the frame, so a stack
+      // pointer that only feeds loads and stores no longer makes the stack escape.
+      const int64_t rel =
+          int64_t{f->stack_frame_up} * static_cast<int64_t>(kFrameSize) + f->stack_off + off;
+      return b_.CreateBitCast(b_.CreateConstGEP1_64(i8_, frame_, rel), t->getPointerTo());
+    }
     Value* addr = b_.CreateAdd(reg(base), c64(static_cast<uint64_t>(static_cast<int64_t>(off))));
     if (checked_) {
       // The live stack inline (as the interpreter: addr - lo <= span - size), else the regions.
@@ -169,6 +182,83 @@ class Translator {
       b_.SetInsertPoint(ok);
     }
     return b_.CreateIntToPtr(addr, t->getPointerTo());
+  }
+
+  // --- what the verifier proved (ExecOptions::facts) -------------------------------------------
+
+  const InsnFacts* facts_at(uint32_t pc) const {
+    if (facts_.empty() || facts_[pc].region == AccessRegion::Unknown) return nullptr;
+    return &facts_[pc];
+  }
+
+  // One alias scope per region the verifier named (the stack, the context, the packet, each map's
+  // values, values of a map not known), each access tagged with its region's scope and the others'
+  // as noalias: regions are disjoint memory, so a store to a map value no longer forces a reload
+  // of packet bytes, and map A's values never alias map B's. LLVM's scoped-noalias AA reads them.
+  struct RegionTags {
+    ::llvm::MDNode* scope = nullptr;
+    ::llvm::MDNode* noalias = nullptr;
+  };
+
+  void make_region_scopes() {
+    if (facts_.empty()) return;
+    ::llvm::MDBuilder mdb(ctx_);
+    ::llvm::MDNode* domain = mdb.createAnonymousAliasScopeDomain("bpf.regions");
+    std::map<const void*, ::llvm::MDNode*> map_scopes;
+    for (const InsnFacts& f : facts_)
+      if (f.region == AccessRegion::MapValue && f.map && !map_scopes.count(f.map))
+        map_scopes[f.map] =
+            mdb.createAnonymousAliasScope(domain, "map " + std::to_string(map_scopes.size()));
+    ::llvm::MDNode* fixed[4] = {};
+    const char* names[4] = {"stack", "ctx", "packet", "map value"};
+    for (int i = 0; i < 4; ++i) fixed[i] = mdb.createAnonymousAliasScope(domain, names[i]);
+    // Stack, ctx and packet exclude everything else; a known map excludes the other known maps
+    // but not "some map's value", which excludes only the first three.
+    auto tags = [&](::llvm::MDNode* own, bool all_maps, const void* map) {
+      std::vector<::llvm::Metadata*> others;
+      for (int i = 0; i < 3; ++i)
+        if (fixed[i] != own) others.push_back(fixed[i]);
+      if (all_maps) {
+        others.push_back(fixed[3]);
+        for (const auto& [m, sc] : map_scopes) others.push_back(sc);
+      } else if (map) {
+        for (const auto& [m, sc] : map_scopes)
+          if (m != map) others.push_back(sc);
+      }
+      return RegionTags{::llvm::MDNode::get(ctx_, {own}), ::llvm::MDNode::get(ctx_, others)};
+    };
+    region_tags_[0] = tags(fixed[0], true, nullptr);
+    region_tags_[1] = tags(fixed[1], true, nullptr);
+    region_tags_[2] = tags(fixed[2], true, nullptr);
+    region_tags_[3] = tags(fixed[3], false, nullptr);
+    for (const auto& [m, sc] : map_scopes) map_tags_[m] = tags(sc, false, m);
+  }
+
+  // The access at pc carries its region's scopes, when the verifier named one.
+  template <class I>
+  I* tag(I* access, uint32_t pc) {
+    const InsnFacts* f = facts_at(pc);
+    if (!f) return access;
+    const RegionTags* t = nullptr;
+    switch (f->region) {
+      case AccessRegion::Stack:
+        t = &region_tags_[0];
+        break;
+      case AccessRegion::Ctx:
+        t = &region_tags_[1];
+        break;
+      case AccessRegion::Packet:
+        t = &region_tags_[2];
+        break;
+      case AccessRegion::MapValue:
+        t = f->map ? &map_tags_.at(f->map) : &region_tags_[3];
+        break;
+      case AccessRegion::Unknown:
+        return access;
+    }
+    access->setMetadata(::llvm::LLVMContext::MD_alias_scope, t->scope);
+    access->setMetadata(::llvm::LLVMContext::MD_noalias, t->noalias);
+    return access;
   }
 
   // --- functions ----------------------------------------------------------------------------
@@ -399,7 +489,7 @@ class Translator {
         Type* t = int_ty(o.size);
         Value* p = operand(d.src, d.off, t, o.size, kRead, pc);
         // Frozen: a read of stack never written is some value, not LLVM's undef.
-        Value* v = b_.CreateFreeze(b_.CreateAlignedLoad(t, p, ::llvm::Align(1)));
+        Value* v = b_.CreateFreeze(tag(b_.CreateAlignedLoad(t, p, ::llvm::Align(1)), pc));
         return set_reg(d.dst,
                        o.kind == Kind::Ldxs ? b_.CreateSExt(v, i64_) : b_.CreateZExt(v, i64_));
       }
@@ -413,7 +503,7 @@ class Translator {
                 ? static_cast<Value*>(c64(static_cast<uint64_t>(static_cast<int64_t>(d.imm))))
                 : reg(d.src);
         Value* p = operand(d.dst, d.off, t, o.size, kWrite, pc);
-        b_.CreateAlignedStore(b_.CreateTrunc(v, t), p, ::llvm::Align(1));
+        tag(b_.CreateAlignedStore(b_.CreateTrunc(v, t), p, ::llvm::Align(1)), pc);
         return;
       }
       case Kind::Atomic:
@@ -421,7 +511,7 @@ class Translator {
       case Kind::LoadAcq: {
         Type* t = int_ty(o.size);
         Value* p = operand(d.src, d.off, t, o.size, kRead, pc);
-        auto* l = b_.CreateAlignedLoad(t, p, ::llvm::Align(o.size));
+        auto* l = tag(b_.CreateAlignedLoad(t, p, ::llvm::Align(o.size)), pc);
         l->setAtomic(::llvm::AtomicOrdering::Acquire);
         return set_reg(d.dst, b_.CreateZExt(l, i64_));
       }
@@ -429,7 +519,7 @@ class Translator {
         Type* t = int_ty(o.size);
         Value* v = b_.CreateTrunc(reg(d.src), t);
         Value* p = operand(d.dst, d.off, t, o.size, kWrite, pc);
-        auto* s = b_.CreateAlignedStore(v, p, ::llvm::Align(o.size));
+        auto* s = tag(b_.CreateAlignedStore(v, p, ::llvm::Align(o.size)), pc);
         s->setAtomic(::llvm::AtomicOrdering::Release);
         return;
       }
@@ -577,7 +667,7 @@ class Translator {
     const int op = d.imm;
     if (op == BPF_CMPXCHG) {
       Value* expected = b_.CreateTrunc(reg(0), t);
-      Value* pair = b_.CreateAtomicCmpXchg(p, expected, v, align, seq, seq);
+      Value* pair = tag(b_.CreateAtomicCmpXchg(p, expected, v, align, seq, seq), pc);
       // r0 gets the old value whether or not it matched (zero-extended for 32 bits).
       set_reg(0, b_.CreateZExt(b_.CreateExtractValue(pair, 0), i64_));
       return;
@@ -599,7 +689,7 @@ class Translator {
       default:  // BPF_XCHG (always fetches)
         break;
     }
-    Value* old = b_.CreateAtomicRMW(rmw, p, v, align, seq);
+    Value* old = tag(b_.CreateAtomicRMW(rmw, p, v, align, seq), pc);
     if (op & BPF_FETCH) set_reg(d.src, b_.CreateZExt(old, i64_));
   }
 
@@ -833,6 +923,9 @@ class Translator {
   const HelperTable& helpers_;
   const bool checked_;
   const uint64_t budget_;
+  const std::span<const InsnFacts> facts_;  // empty when not usable (checked mode, other program)
+  RegionTags region_tags_[4];               // stack, ctx, packet, a map not known
+  std::map<const void*, RegionTags> map_tags_;
   ProgramShape shape_;
   std::map<uint32_t, Function*> fn_of_pc_;
 
