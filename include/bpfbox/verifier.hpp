@@ -57,6 +57,12 @@ struct Options {
   const void* line_info = nullptr;
   uint32_t line_info_rec_size = 0;
   uint32_t line_info_cnt = 0;
+  // Also export operand ranges in Program::facts (vm::InsnFacts::src/dst), for an engine that
+  // optimizes with them (the LLVM tier). They come from a second walk (no log) that marks each
+  // recorded operand precise, as a decided branch's, and so prunes less; the verdict, log and
+  // counts stay the ordinary walk's. Costs that second walk (a few times the first at most;
+  // over that budget the program simply has no ranges).
+  bool range_facts = false;
 };
 
 struct Subprog {
@@ -89,6 +95,9 @@ struct Program {
   // access), for the engines: vm::compile(..., {.facts = facts}).
   std::vector<vm::InsnFacts> facts;
   uint32_t verified_insns = 0;  // processed instructions (bpf_prog_info.verified_insns)
+  // Options::range_facts: the instructions the second (range-facts) walk processed; 0 when it
+  // was not run or gave up (then no range facts).
+  uint32_t range_facts_insns = 0;
 };
 
 struct VerifyResult {

@@ -11,6 +11,7 @@
 #include "verifier/check_alu.hpp"
 #include "verifier/check_cond_jmp.hpp"
 #include "verifier/diagnostic.hpp"
+#include "verifier/insn_facts.hpp"
 #include "verifier/mem.hpp"
 #include "verifier/passes.hpp"
 #include "verifier/print.hpp"
@@ -228,7 +229,7 @@ Status do_check_paths(Env& env) {
       env.verbose("invalid insn idx %d insn_cnt %d\n", env.insn_idx, insn_cnt);
       return Status(EFAULT, "instruction index out of range");
     }
-    if (++env.insn_processed > kMaxInsns) {
+    if (++env.insn_processed > env.insn_limit) {
       env.verbose("BPF program is too large. Processed %d insn\n", env.insn_processed);
       explain(env, Rule::Complexity);
       return Status(E2BIG, "BPF program is too large");
@@ -268,6 +269,8 @@ Status do_check_paths(Env& env) {
       if (!st.speculative) env.aux[env.insn_idx].seen = true;
       env.prev_insn_idx = env.insn_idx;
       push_insn_history(env);
+      // Only paths that run architecturally: a speculative one's operands are not real values.
+      if (env.opts.range_facts && !st.speculative) note_operand_ranges(env);
       const uint8_t cls = BPF_CLASS(env.insns[env.insn_idx].code);
       if (cls == BPF_JMP || cls == BPF_JMP32) env.jmps_processed++;
       if (st.speculative && env.aux[env.insn_idx].nospec) {

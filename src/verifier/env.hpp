@@ -36,6 +36,7 @@ struct Env {
   // Checkpointed states per instruction (explored_states), for pruning.
   std::unordered_map<uint32_t, std::vector<std::unique_ptr<VerifierState>>> explored;
   uint32_t insn_processed = 0;
+  uint32_t insn_limit = kMaxInsns;  // lower for the range-facts walk (verify.cpp)
   uint32_t prev_insn_processed = 0;
   uint32_t jmps_processed = 0, prev_jmps_processed = 0;  // jump-class instructions checked
   uint32_t total_states = 0, peak_states = 0, max_states_per_insn = 0;

@@ -206,6 +206,15 @@ struct InsnAux {
     uint8_t code = 0, base_reg = 0;
     vm::InsnFacts facts;
   } mem;
+  // Options::range_facts: the operands' ranges joined over every path (insn_facts.cpp), with the
+  // instruction they were recorded for, so a rewrite that changed it drops them. Bits kDst/kSrc:
+  // recorded on some path (seen), not a scalar on some path (poisoned).
+  struct RangeRecord {
+    static constexpr uint8_t kDst = 1, kSrc = 2;
+    uint8_t seen = 0, poisoned = 0;
+    uint8_t code = 0, dst_reg = 0, src_reg = 0;
+    vm::ScalarRange dst, src;
+  } range;
 };
 
 // struct bpf_subprog_info.

@@ -2,8 +2,10 @@
 // privilege for the program type), then bpf_check(): the log, the passes in the kernel's order,
 // the statistics line, the log's finalisation (whose ENOSPC wins over the verdict, as in the
 // kernel) and the result: the xlated program, or the errno with its structured diagnostic.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "isa/decoder.hpp"
 #include "verifier/diagnostic.hpp"
@@ -19,6 +21,11 @@ namespace {
 // XDP_DEV_BOUND_ONLY (1 << 6), TEST_REG_INVARIANTS (1 << 7). BPF_F_TOKEN_FD is refused: bpfbox has
 // no BPF tokens.
 constexpr uint32_t kKnownProgFlags = 0xff;
+
+// The range-facts walk may process this many times the ordinary walk's instructions, plus the
+// slack (small programs whose loops need a few more iterations with precise counters).
+constexpr uint32_t kRangeFactsBudgetFactor = 4;
+constexpr uint32_t kRangeFactsBudgetSlack = 20000;
 
 VerifyResult refuse_early(Status st, Rule rule, const char* message) {
   VerifyResult r;
@@ -84,9 +91,8 @@ Status run_passes(Env& env, Program& out) {
   return fixup(env, out);
 }
 
-}  // namespace
-
-VerifyResult verify(std::span<const struct bpf_insn> insns, const Options& opts) {
+VerifyResult verify_once(std::span<const struct bpf_insn> insns, const Options& opts,
+                         uint32_t insn_limit = kMaxInsns) {
   const auto start = std::chrono::steady_clock::now();
   const ProgLoadContext& load = opts.load;
   // bpf_prog_load(), in its order.
@@ -94,6 +100,7 @@ VerifyResult verify(std::span<const struct bpf_insn> insns, const Options& opts)
     return refuse_early(Status(EINVAL, "unknown prog_flags"), Rule::BadOptions,
                         "unknown prog_flags");
   Env env(opts);
+  env.insn_limit = insn_limit;
   env.insns.assign(insns.begin(), insns.end());
   if (Status st = check_program(env); !st) {
     VerifyResult r;
@@ -148,6 +155,36 @@ VerifyResult verify(std::span<const struct bpf_insn> insns, const Options& opts)
     finish_diagnostic(env, r.status.err());
     r.diagnostic = env.diag;
   }
+  return r;
+}
+
+}  // namespace
+
+VerifyResult verify(std::span<const struct bpf_insn> insns, const Options& opts) {
+  if (!opts.range_facts) return verify_once(insns, opts);
+  // The verdict, the log and the counts are the ordinary load's (the kernel's); the range facts
+  // come from a second walk that marks every recorded operand precise. It prunes less: loops
+  // that converge only by widening imprecise counters never would, so it gets a budget of a few
+  // times the first walk's instructions; over budget, or refused, the program has no ranges.
+  Options plain = opts;
+  plain.range_facts = false;
+  VerifyResult r = verify_once(insns, plain);
+  if (!r.status.is_ok()) return r;
+  Options with_ranges = opts;
+  with_ranges.log_level = 0;
+  with_ranges.log_size = 0;
+  const uint64_t budget =
+      uint64_t(kRangeFactsBudgetFactor) * r.program->verified_insns + kRangeFactsBudgetSlack;
+  const VerifyResult f =
+      verify_once(insns, with_ranges, static_cast<uint32_t>(std::min<uint64_t>(budget, kMaxInsns)));
+  // Each walk rewrites the program from what it saw; both see the same paths' instructions, but
+  // the facts are used only when the rewrites agree.
+  if (!f.status.is_ok() || f.program->xlated.size() != r.program->xlated.size() ||
+      std::memcmp(f.program->xlated.data(), r.program->xlated.data(),
+                  r.program->xlated.size() * sizeof(struct bpf_insn)) != 0)
+    return r;
+  r.program->facts = f.program->facts;
+  r.program->range_facts_insns = f.program->verified_insns;
   return r;
 }
 
