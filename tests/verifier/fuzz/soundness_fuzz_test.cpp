@@ -2,11 +2,12 @@
 // accepts runs in the checked interpreter through its type's TEST_RUN on random packets, random
 // map contents and random bpf_get_prandom_u32() values, with exactly the packet, the context, the
 // map values and the ring buffer as the memory it may touch: a fault means the verifier accepted
-// an unsafe program. Each program also goes to the running kernel's verifier and the verdicts are
-// counted per category (both accept; both reject with the same errno or another; only one
-// accepts), the disagreements grouped by the refusing side's message (digits folded). A
-// disagreement is reported, not failed: the corpus pins verdicts; the deliberate ones are listed
-// in docs/verifier-differences.md.
+// an unsafe program, or that one of its range facts (Options::range_facts, checked before each
+// instruction that has one: range_checks.hpp) was wrong. Each program also goes to the running
+// kernel's verifier and the verdicts are counted per category (both accept; both reject with the
+// same errno or another; only one accepts), the disagreements grouped by the refusing side's
+// message (digits folded). A disagreement is reported, not failed: the corpus pins verdicts; the
+// deliberate ones are listed in docs/verifier-differences.md.
 //
 // BPFBOX_FUZZ_ITERATIONS=N programs (default 150), BPFBOX_FUZZ_SEED=S the first seed (default 1),
 // BPFBOX_FUZZ_INPUTS=K runs per accepted program (default 8), BPFBOX_FUZZ_VERBOSE=1 prints one
@@ -31,6 +32,7 @@
 #include "isa/assembler.hpp"
 #include "kernel_bpf.hpp"
 #include "kernel_verifier.hpp"
+#include "range_checks.hpp"
 
 namespace bpfbox::fuzz {
 namespace {
@@ -176,7 +178,7 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
   FuzzMaps maps(!testsupport::kernel_bpf_unavailable());
   ASSERT_EQ(maps.ours.size(), 3u);
   std::map<uint32_t, std::pair<uint64_t, uint64_t>> per_type;  // programs, accepted
-  uint64_t accepted = 0, runs = 0;
+  uint64_t accepted = 0, runs = 0, range_checks = 0;
   std::vector<std::string> violations;
   Agreement agree;
   std::mt19937_64 rng(first_seed);
@@ -279,10 +281,17 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
       continue;
     }
     ++accepted;
+    // The range facts the LLVM tier would get, checked on every run (range_checks.hpp).
+    verifier::Options with_ranges = opts;
+    with_ranges.range_facts = true;
+    const verifier::VerifyResult rf = verifier::verify(prog.value(), with_ranges);
+    ASSERT_TRUE(rf.status.is_ok()) << rf.status.message() << "\n" << fp.text;
+    const RangeChecked checked = with_range_checks(rf.program->xlated, rf.program->facts);
+    range_checks += checked.checks;
     vm::ExecOptions exec;
     exec.checked = true;
     exec.insn_budget = 1 << 22;
-    auto exe = vm::compile(vm::EngineKind::Interp, r.program->xlated, r.program->helpers, exec);
+    auto exe = vm::compile(vm::EngineKind::Interp, checked.insns, rf.program->helpers, exec);
     ASSERT_TRUE(exe.is_ok()) << exe.status().message() << "\n" << fp.text;
     const ProgTypeOps* ops = prog_type_ops(fp.prog_type);
     ASSERT_NE(ops, nullptr);
@@ -309,10 +318,10 @@ TEST(VerifierSoundnessFuzz, AcceptedProgramsNeverFaultInTheCheckedInterpreter) {
 
   std::printf(
       "fuzz: %llu programs (seeds %llu..), bpfbox accepted %llu, %llu checked runs, "
-      "soundness violations %zu\n",
+      "%llu range-fact bounds checked, soundness violations %zu\n",
       static_cast<unsigned long long>(iterations), static_cast<unsigned long long>(first_seed),
       static_cast<unsigned long long>(accepted), static_cast<unsigned long long>(runs),
-      violations.size());
+      static_cast<unsigned long long>(range_checks), violations.size());
   for (const auto& [t, c] : per_type)
     std::printf("  %s: %llu programs, %llu accepted\n", type_name(t),
                 static_cast<unsigned long long>(c.first),
