@@ -62,7 +62,37 @@ int reg_width(const RegState& r) {
 
 void assign_scalar_id_before_mov(Env& env, RegState& r) {
   if (r.type != SCALAR_VALUE) return;
+  // A copy of a register linked with a delta starts a new relation (one delta per link).
+  if (r.id & kAddConst) {
+    r.id = 0;
+    r.off = 0;
+  }
   if (!r.id && !r.s.is_const()) r.id = env.new_id();
+}
+
+// After dst OP= src: dst += / -= a constant keeps dst linked to the registers it shared an id
+// with, `off` the signed delta — BPF_ADD_CONST64, or BPF_ADD_CONST32 for a 32-bit operation on a
+// dst whose upper half was zero (dst_umax: before the operation). A second delta, a constant
+// outside s32 or any other operation ends the relation (6.18.y's adjust_reg_min_max_vals).
+void link_add_const(Env& env, RegState& dst, const RegState& src, uint8_t op, bool alu64,
+                    uint64_t dst_umax) {
+  const bool alu32 = !alu64;
+  if (env.privileged() && (op == BPF_ADD || op == BPF_SUB) && dst.id &&
+      (alu32 ? src.s.is_const32() : src.s.is_const()) && !(dst.id & kAddConst)) {
+    const uint64_t val = alu32 ? static_cast<uint32_t>(src.s.var_off.value) : src.s.const_value();
+    const bool fits =
+        alu32 ? dst_umax <= UINT32_MAX
+              : static_cast<int64_t>(val) >= INT32_MIN && static_cast<int64_t>(val) <= INT32_MAX;
+    int32_t off = static_cast<int32_t>(static_cast<uint32_t>(val));
+    if (fits && !(op == BPF_SUB && off == INT32_MIN)) {
+      if (op == BPF_SUB) off = -off;
+      dst.id |= alu32 ? kAddConst32 : kAddConst64;
+      dst.off = off;
+      return;
+    }
+  }
+  dst.id = 0;
+  dst.off = 0;
 }
 
 // check_reg_sane_offset(): offsets beyond ±2^29 or unbounded below make a pointer untrackable.
@@ -321,17 +351,9 @@ Status adjust_reg_min_max_vals(Env& env, const struct bpf_insn& insn) {
       return st;
     }
   }
+  const uint64_t dst_umax = dst.s.umax;
   scalar_alu(dst.s, src.s, op, alu64, insn.off);
-  // dst += constant keeps dst linked to the registers it shared an id with, off the constant
-  // (BPF_ADD_CONST, once); any other change ends the relation.
-  if (env.privileged() && op == BPF_ADD && alu64 && dst.id && src.s.is_const() &&
-      !(dst.id & kAddConst) && src.s.const_value() <= static_cast<uint64_t>(INT32_MAX)) {
-    dst.id |= kAddConst;
-    dst.off = static_cast<int32_t>(src.s.const_value());
-  } else {
-    dst.id = 0;
-    dst.off = 0;
-  }
+  link_add_const(env, dst, src, op, alu64, dst_umax);
   return {};
 }
 

@@ -30,17 +30,6 @@ constexpr int32_t kAtPktEnd = -1;      // AT_PKT_END: pkt >= pkt_end
 constexpr int32_t kBeyondPktEnd = -2;  // BEYOND_PKT_END: pkt > pkt_end
 constexpr uint64_t kMaxPacketOff = 0xffff;
 
-// Every register of every frame, and every spilled register (bpf_for_each_reg_in_vstate).
-template <class F>
-void for_each_reg(VerifierState& st, F&& f) {
-  for (uint32_t i = 0; i <= st.curframe; ++i) {
-    FuncState& fr = *st.frame[i];
-    for (auto& r : fr.regs) f(r);
-    for (auto& slot : fr.stack)
-      if (slot.slot_type[0] == STACK_SPILL) f(slot.spilled_ptr);
-  }
-}
-
 bool pointer(const RegState& r) {
   return r.is_pointer();
 }
@@ -100,13 +89,15 @@ int is_branch_taken(const RegState& a, const RegState& b, uint8_t op, bool is32)
 
 // sync_linked_regs(): every scalar with the same id takes the refined bounds.
 // A register linked with a constant delta (BPF_ADD_CONST: r1 = r0; r1 += 4) takes the known
-// bounds moved by the difference of the deltas.
+// bounds moved by the difference of the deltas, zero-extended when either link is a 32-bit add
+// (w1 += 4); a 32-bit and a 64-bit link do not move each other (6.18.y).
 void sync_linked_regs(VerifierState& st, const RegState& known) {
   if (known.type != SCALAR_VALUE || !known.id) return;
   const uint32_t base = known.id & ~kAddConst;
   auto delta = [](const RegState& r) -> int64_t { return (r.id & kAddConst) ? r.off : 0; };
   for_each_reg(st, [&](RegState& r) {
     if (&r == &known || r.type != SCALAR_VALUE || (r.id & ~kAddConst) != base) return;
+    if (((r.id ^ known.id) & kAddConst) == kAddConst) return;
     const int32_t subreg_def = r.subreg_def;
     const uint8_t live = r.live;
     const uint32_t id = r.id;
@@ -119,6 +110,7 @@ void sync_linked_regs(VerifierState& st, const RegState& known) {
     r.id = id;
     r.off = off;
     scalar_alu(r.s, Scalar::constant(static_cast<uint64_t>(d)), BPF_ADD, true);
+    if ((id | known.id) & kAddConst32) r.s.zext32();
   });
 }
 

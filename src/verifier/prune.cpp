@@ -168,8 +168,10 @@ struct IdMap {
     return true;
   }
   // Scalars without an id are each their own.
+  // An old scalar with no id relied on no link: any cur matches (6.18.y). A cur with none still
+  // gets a fresh id, so two linked old scalars cannot map onto two independent cur ones.
   bool check_scalar(uint32_t old_id, uint32_t cur_id) {
-    if (!old_id) old_id = ++tmp_id_gen;
+    if (!old_id) return true;
     if (!cur_id) cur_id = ++tmp_id_gen;
     return check(old_id, cur_id);
   }
@@ -177,11 +179,6 @@ struct IdMap {
 
 // NOT_EXACT, RANGE_WITHIN (every scalar by range, precise or not), EXACT.
 enum class Exact { No, RangeWithin, Yes };
-
-// The linked delta of a scalar (BPF_ADD_CONST), 0 when it has none.
-int32_t add_const_off(const RegState& r) {
-  return (r.id & kAddConst) ? r.off : 0;
-}
 
 // Everything but the liveness bookkeeping, ids compared through the map.
 bool regs_exact(const RegState& a, const RegState& b, IdMap& ids) {
@@ -199,9 +196,11 @@ bool regsafe(const RegState& old, const RegState& cur, IdMap& ids, Exact exact) 
   switch (base_type(old.type)) {
     case SCALAR_VALUE:
       if (!old.precise && !ids.all_precise && exact == Exact::No) return true;
-      if ((old.id & kAddConst) != (cur.id & kAddConst)) return false;
-      if (add_const_off(old) != add_const_off(cur)) return false;
-      return cur.s.within(old.s) && ids.check_scalar(old.id & ~kAddConst, cur.id & ~kAddConst);
+      // Links: an old scalar with an id needs the same kind of link (none, 64- or 32-bit delta)
+      // with the same delta in cur, and its id mapped consistently.
+      if (old.id && (old.id & kAddConst) != (cur.id & kAddConst)) return false;
+      if ((old.id & kAddConst) && old.off != cur.off) return false;
+      return ids.check_scalar(old.id & ~kAddConst, cur.id & ~kAddConst) && cur.s.within(old.s);
     case PTR_TO_MAP_KEY:
     case PTR_TO_MAP_VALUE:
     case PTR_TO_MEM:

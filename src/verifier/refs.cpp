@@ -12,21 +12,6 @@ namespace bpfbox::verifier::calls {
 
 namespace {
 
-// bpf_for_each_reg_in_vstate: every register and every spilled register of every frame.
-template <class F>
-void for_each_reg(VerifierState& st, F&& f) {
-  for (uint32_t i = 0; i <= st.curframe; ++i) {
-    if (!st.frame[i]) continue;
-    FuncState& fr = *st.frame[i];
-    for (RegState& r : fr.regs) f(r);
-    for (StackSlot& slot : fr.stack) {
-      const bool spilled = std::any_of(slot.slot_type.begin(), slot.slot_type.end(),
-                                       [](uint8_t t) { return t == STACK_SPILL; });
-      if (spilled) f(slot.spilled_ptr);
-    }
-  }
-}
-
 bool holds_lock(const VerifierState& st) {
   return std::any_of(st.refs.begin(), st.refs.end(),
                      [](const RefState& r) { return r.kind == RefState::Lock; });

@@ -21,7 +21,10 @@ constexpr int kMaxBpfReg = 11;  // r0..r10 (MAX_BPF_REG)
 constexpr int kFramePointer = 10;
 constexpr int kRegSize = 8;
 constexpr int kMaxStackSlots = 512 / kRegSize;
-constexpr uint32_t kAddConst = 1u << 31;  // BPF_ADD_CONST: a scalar id's "plus off" flag
+// A scalar id's "plus off" flags (BPF_ADD_CONST64: rX += c, BPF_ADD_CONST32: wX += c; 6.18.y).
+constexpr uint32_t kAddConst64 = 1u << 31;
+constexpr uint32_t kAddConst32 = 1u << 30;
+constexpr uint32_t kAddConst = kAddConst64 | kAddConst32;
 
 // Liveness marks (enum bpf_reg_liveness), for pruning: a register a later instruction reads
 // matters when comparing states; one that is only overwritten does not.
@@ -155,6 +158,17 @@ struct VerifierState {
   const FuncState& cur() const { return *frame[curframe]; }
   std::unique_ptr<VerifierState> clone() const;
 };
+
+// Every register of every frame, and every spilled register (bpf_for_each_reg_in_vstate).
+template <class F>
+void for_each_reg(VerifierState& st, F&& f) {
+  for (uint32_t i = 0; i <= st.curframe; ++i) {
+    FuncState& fr = *st.frame[i];
+    for (auto& r : fr.regs) f(r);
+    for (auto& slot : fr.stack)
+      if (slot.slot_type[0] == STACK_SPILL) f(slot.spilled_ptr);
+  }
+}
 
 // Per-instruction facts (struct bpf_insn_aux_data), kept across all paths.
 struct InsnAux {

@@ -25,6 +25,11 @@ const LogCase kLogCases[] = {
     {"SpillsLevel2", BPF_PROG_TYPE_SOCKET_FILTER, 2,
      "r6 = *(u32 *)(r1 +0)\n*(u32 *)(r10 -16) = r6\n*(u64 *)(r10 -8) = r1\n"
      "*(u16 *)(r10 -24) = 0\nr0 = *(u32 *)(r10 -16)\nexit\n"},
+    // Links with negative, subtracted and 32-bit deltas (6.18.y: BPF_ADD_CONST32/64), a mixed
+    // 32/64-bit pair that does not move, and bounds synced both ways.
+    {"LinkedDeltasLevel2", BPF_PROG_TYPE_SOCKET_FILTER, 2,
+     "call bpf_get_prandom_u32\nr6 = r0\nr6 &= 0xffff\nr2 = r6\nw2 += -512\nr3 = r6\n"
+     "r3 -= 4\nif r2 > 100 goto +3\nif r3 s< 10 goto +2\nr0 = r6\nexit\nr0 = 0\nexit\n"},
 };
 
 void PrintTo(const LogCase& c, std::ostream* os) {
