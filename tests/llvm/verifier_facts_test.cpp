@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bpfbox/maps.hpp"
@@ -21,26 +22,27 @@
 namespace bpfbox::vm::llvm_tier::test {
 namespace {
 
-// An XDP program verified against `nmaps` array maps (fd i: map i) of four u32 -> u64 entries
-// {k: (i + 1) * 100 + k}, as privileged loads are.
+// An XDP program verified against `nmaps` maps (fd i: map i) of four u32 -> u64 entries
+// {k: (i + 1) * 100 + k} (per-CPU maps: zeroes), as privileged loads for the LLVM tier are
+// (range facts on).
 struct Verified {
   std::vector<std::shared_ptr<maps::Map>> maps;
   verifier::Program prog;
 };
 
-Verified verify_xdp(const std::string& text, int nmaps) {
+Verified verify_xdp(const std::string& text, int nmaps, uint32_t map_type = BPF_MAP_TYPE_ARRAY) {
   Verified v;
   for (int i = 0; i < nmaps; ++i) {
     union bpf_attr attr;
     std::memset(&attr, 0, sizeof attr);
-    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.map_type = map_type;
     attr.key_size = 4;
     attr.value_size = 8;
     attr.max_entries = 4;
     auto made = maps::Map::create(attr);
     EXPECT_TRUE(made.is_ok()) << made.status().message();
     if (!made.is_ok()) return v;
-    for (uint32_t k = 0; k < 4; ++k) {
+    for (uint32_t k = 0; k < 4 && !made.value()->percpu(); ++k) {
       const uint64_t value = (i + 1) * 100 + k;
       EXPECT_TRUE(made.value()->update(&k, &value).is_ok());
     }
@@ -54,6 +56,7 @@ Verified verify_xdp(const std::string& text, int nmaps) {
   opts.load.privileged = true;
   opts.log_level = 1;
   opts.log_size = 1 << 20;
+  opts.range_facts = true;
   opts.map_by_fd = [&](int fd) -> Result<std::shared_ptr<maps::Map>> {
     if (fd >= 0 && fd < static_cast<int>(v.maps.size())) return v.maps[fd];
     return Status(EBADF, "no map");
@@ -72,6 +75,20 @@ int pc_of(const verifier::Program& p, uint8_t code, uint8_t base, int16_t off) {
     if (in.code == code && reg == base && in.off == off) return static_cast<int>(i);
   }
   return -1;
+}
+
+// r0 of one XDP TEST_RUN on `engine`, then the bytes of every map's values at keys 0..3 (every
+// CPU's slot for per-CPU maps): what engines must agree on.
+std::pair<uint32_t, std::vector<uint8_t>> run_on(const Verified& v, EngineKind engine) {
+  const Result<uint32_t> r0 = testsupport::xdp_test_run_once(v.prog, engine);
+  EXPECT_TRUE(r0.is_ok()) << r0.status().message();
+  std::vector<uint8_t> values;
+  for (const auto& m : v.maps)
+    for (uint32_t k = 0; k < 4; ++k) {
+      std::vector<uint8_t> value(m->value_copy_size());
+      if (m->lookup(&k, value.data())) values.insert(values.end(), value.begin(), value.end());
+    }
+  return {r0.is_ok() ? r0.value() : 0, values};
 }
 
 // The packet (r7 = data, 16 bytes checked), then `body`; "out" returns 2.
@@ -102,6 +119,14 @@ const std::string kTwoMaps = lookup(0, 2) + "r6 = r0\n" + lookup(1, 2) +
 const char* const kStackThroughRegister =
     "r6 = *(u32 *)(r1 +12)\n*(u64 *)(r10 -8) = r6\nr1 = r10\nr1 += -16\n"
     "r2 = 7\n*(u64 *)(r1 +0) = r2\nr0 = *(u64 *)(r10 -8)\nr0 += 5\nexit\n";
+
+// A per-CPU counter: slot 1 of this CPU += 5; r0 = the CPU * 1000 + the count, + 1 when a lookup
+// past the end gave NULL.
+const std::string kPerCpuCount =
+    lookup(0, 1) + "r1 = *(u64 *)(r0 +0)\nr1 += 5\n*(u64 *)(r0 +0) = r1\nr6 = r1\n" +
+    "call bpf_get_smp_processor_id\nr0 *= 1000\nr6 += r0\n" +
+    "r1 = 4\n*(u32 *)(r10 -4) = r1\nr1 = map[fd:0]\nr2 = r10\nr2 += -4\n"
+    "call bpf_map_lookup_elem\nif r0 != 0 goto +1\nr6 += 1\nr0 = r6\nexit\n";
 
 TEST(LlvmFacts, TheVerifierExportsTheRegionOfEachAccess) {
   const Verified v = verify_xdp(kPacketAroundMapStore, 1);
@@ -241,28 +266,132 @@ TEST(LlvmFacts, EnginesAgreeOnProgramsThatStressTheRegions) {
   };
   for (const auto& [text, nmaps] : cases) {
     SCOPED_TRACE(text);
-    uint32_t want_r0 = 0;
-    std::vector<uint64_t> want_values;
+    std::pair<uint32_t, std::vector<uint8_t>> want;
     for (EngineKind engine : {EngineKind::Interp, EngineKind::Jit, EngineKind::Llvm}) {
       SCOPED_TRACE(engine_name(engine));
       const Verified v = verify_xdp(text, nmaps);
       ASSERT_FALSE(v.prog.xlated.empty());
-      const Result<uint32_t> r0 = testsupport::xdp_test_run_once(v.prog, engine);
-      ASSERT_TRUE(r0.is_ok()) << r0.status().message();
-      std::vector<uint64_t> values;
-      for (const auto& m : v.maps)
-        for (uint32_t k = 0; k < 4; ++k) {
-          uint64_t value = 0;
-          EXPECT_TRUE(m->lookup(&k, &value).is_ok());
-          values.push_back(value);
-        }
-      if (engine == EngineKind::Interp) {
-        want_r0 = r0.value();
-        want_values = values;
-      } else {
-        EXPECT_EQ(r0.value(), want_r0);
-        EXPECT_EQ(values, want_values);
+      const auto got = run_on(v, engine);
+      if (engine == EngineKind::Interp)
+        want = got;
+      else
+        EXPECT_EQ(got, want);
+    }
+  }
+}
+
+// A divisor and a shift count the verifier proved in [1, 8] (map 0's value at `key`, & 7, + 1),
+// kept in a stack slot across a helper call (LLVM, seeing the stack escape to helpers, cannot
+// follow it): the tier drops the safe-divisor selects and the count masks, and results stay the
+// interpreter's for every divisor (keys 0..3: 5..8) and for negative dividends.
+std::string proven_operands(int key) {
+  return lookup(0, key) +
+         "r1 = *(u64 *)(r0 +0)\nr1 &= 7\nr1 += 1\n*(u64 *)(r10 -8) = r1\n"
+         "r6 = *(u64 *)(r0 +0)\nr6 *= -12345\n*(u64 *)(r10 -16) = r6\n"
+         "call bpf_get_prandom_u32\nr6 = *(u64 *)(r10 -16)\nr1 = *(u64 *)(r10 -8)\n"
+         "r2 = r6\nr2 /= r1\nr3 = r6\nr3 s/= r1\nw4 = w6\nw4 %= w1\nr5 = r6\nr5 s%= r1\n"
+         "r7 = r6\nr7 <<= r1\nw8 = w6\nw8 >>= w1\nr9 = r6\nr9 s>>= r1\n"
+         "r0 = r2\nr0 ^= r3\nr0 ^= r4\nr0 ^= r5\nr0 ^= r7\nr0 ^= r8\nr0 ^= r9\n"
+         "r1 = r0\nr1 >>= 32\nr0 ^= r1\nexit\n";
+}
+
+// The IR for the same divisions and shifts, with and without range facts saying the register
+// operand is in [1, 8] (loaded from memory: LLVM cannot know it).
+TEST(LlvmFacts, ProvenRangesDropTheSafeDivisorAndTheShiftMasks) {
+  auto prog = isa::assemble(
+      "r6 = *(u64 *)(r1 +0)\nr1 = *(u64 *)(r1 +8)\n"
+      "r2 = r6\nr2 /= r1\nr3 = r6\nr3 s/= r1\nw4 = w6\nw4 %= w1\nr5 = r6\nr5 s%= r1\n"
+      "r7 = r6\nr7 <<= r1\nw8 = w6\nw8 >>= w1\nr9 = r6\nr9 s>>= r1\n"
+      "r0 = r2\nr0 ^= r3\nr0 ^= r4\nr0 ^= r5\nr0 ^= r7\nr0 ^= r8\nr0 ^= r9\nexit\n");
+  ASSERT_TRUE(prog.is_ok()) << prog.status().message();
+  std::vector<InsnFacts> facts(prog.value().size());
+  size_t proven = 0;
+  for (size_t pc = 0; pc < facts.size(); ++pc) {
+    const struct bpf_insn& in = prog.value()[pc];
+    const uint8_t op = BPF_OP(in.code);
+    if ((BPF_CLASS(in.code) == BPF_ALU64 || BPF_CLASS(in.code) == BPF_ALU) &&
+        BPF_SRC(in.code) == BPF_X &&
+        (op == BPF_DIV || op == BPF_MOD || op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH)) {
+      facts[pc].has_src = true;
+      facts[pc].src = {.umin = 1, .umax = 8, .smin = 1, .smax = 8};
+      ++proven;
+    }
+  }
+  ASSERT_EQ(proven, 7u);
+  std::unique_ptr<Executable> with_exe, without_exe;
+  const std::string with = compile_dumping_ir(prog.value(), {}, {.facts = facts}, &with_exe);
+  const std::string without = compile_dumping_ir(prog.value(), {}, {}, &without_exe);
+  ASSERT_TRUE(with_exe) << with;
+  ASSERT_TRUE(without_exe) << without;
+  // Without the facts: selects around each division (the safe divisor, the results for 0 and for
+  // MIN / -1) and a mask on each count; with them, the plain instructions.
+  EXPECT_EQ(count(with, "select"), 0u) << with;
+  EXPECT_GE(count(without, "select"), 8u) << without;
+  EXPECT_EQ(count(with, ", 63\n") + count(with, ", 31\n"), 0u) << with;
+  EXPECT_GE(count(without, ", 63\n") + count(without, ", 31\n"), 2u) << without;
+  for (const char* op :
+       {"udiv i64", "sdiv i64", "urem i32", "srem i64", "shl i64", "lshr i32", "ashr i64"})
+    EXPECT_EQ(count(with, op), 1u) << op << "\n" << with;
+}
+
+// Map lookups the tier calls itself: a hash lookup's result is dereferenceable for value_size
+// bytes once non-null (LLVM may then load from it speculatively: hoist a load out of a branch or
+// a loop); PERCPU_ARRAY lookups are inlined (no call, so the key's stack slot stays a register)
+// on the run's CPU slot; bpf_get_smp_processor_id is a load of the run's CPU, as in the JIT.
+TEST(LlvmFacts, MapLookupsTheTierKnows) {
+  std::unique_ptr<Executable> exe;
+  const Verified h =
+      verify_xdp(lookup(0, 2) + "r0 = *(u64 *)(r0 +0)\nexit\n", 1, BPF_MAP_TYPE_HASH);
+  ASSERT_FALSE(h.prog.xlated.empty());
+  const std::string hash_ir =
+      compile_dumping_ir(h.prog.xlated, h.prog.helpers, {.facts = h.prog.facts}, &exe);
+  ASSERT_TRUE(exe) << hash_ir;
+  EXPECT_NE(count(hash_ir, "dereferenceable_or_null(8)"), 0u) << hash_ir;
+
+  const Verified p = verify_xdp(kPerCpuCount, 1, BPF_MAP_TYPE_PERCPU_ARRAY);
+  ASSERT_FALSE(p.prog.xlated.empty());
+  const std::string percpu_ir =
+      compile_dumping_ir(p.prog.xlated, p.prog.helpers, {.facts = p.prog.facts}, &exe);
+  ASSERT_TRUE(exe) << percpu_ir;
+  // Neither the map family's lookup (ptr (map, key, cpu)) nor a helper (r1..r5, rc) is called.
+  const char* const lookup_call = "(i8*, i8*, i32)";
+  const char* const helper_call = "(i64, i64, i64, i64, i64, i8*)";
+  EXPECT_NE(count(hash_ir, lookup_call), 0u) << hash_ir;
+  EXPECT_EQ(count(percpu_ir, lookup_call), 0u) << percpu_ir;
+  EXPECT_EQ(count(percpu_ir, helper_call), 0u) << percpu_ir;
+}
+
+// The interpreter, the JIT and the tier agree on the proven operands (each divisor 5..8) and on
+// per-CPU lookups (the run's own slot written, an index past the end giving NULL), r0 and every
+// map value (every CPU's slot) alike.
+TEST(LlvmFacts, EnginesAgreeWithProvenRangesAndPerCpuLookups) {
+  struct Case {
+    std::string text;
+    uint32_t map_type;
+  };
+  std::vector<Case> cases;
+  for (int key = 0; key < 4; ++key) cases.push_back({proven_operands(key), BPF_MAP_TYPE_ARRAY});
+  cases.push_back({kPerCpuCount, BPF_MAP_TYPE_PERCPU_ARRAY});
+  cases.push_back({lookup(0, 2) + "r1 = *(u64 *)(r0 +0)\nr1 += 9\n*(u64 *)(r0 +0) = r1\n"
+                                  "r2 = 17\n*(u32 *)(r10 -4) = r2\nr1 = map[fd:0]\nr2 = r10\n"
+                                  "r2 += -4\ncall bpf_map_lookup_elem\nexit\n",
+                   BPF_MAP_TYPE_HASH});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.text);
+    std::pair<uint32_t, std::vector<uint8_t>> want;
+    for (EngineKind engine : {EngineKind::Interp, EngineKind::Jit, EngineKind::Llvm}) {
+      SCOPED_TRACE(engine_name(engine));
+      const Verified v = verify_xdp(c.text, 1, c.map_type);
+      ASSERT_FALSE(v.prog.xlated.empty());
+      if (const int div = pc_of(v.prog, BPF_ALU64 | BPF_DIV | BPF_X, 2, 0); div >= 0) {
+        ASSERT_TRUE(v.prog.facts[div].has_src);  // the tier runs on the proven divisor
+        EXPECT_GE(v.prog.facts[div].src.umin, 1u);
       }
+      const auto got = run_on(v, engine);
+      if (engine == EngineKind::Interp)
+        want = got;
+      else
+        EXPECT_EQ(got, want);
     }
   }
 }

@@ -261,6 +261,29 @@ class Translator {
     return access;
   }
 
+  // What the verifier's range facts (verifier::Options::range_facts) prove about an ALU
+  // instruction's register operands. Ranges are of the operands as the instruction reads them
+  // (the 32-bit subregister for ALU32, sign-extended in smin/smax).
+  struct OperandFacts {
+    bool nonzero_divisor = false;     // src != 0
+    bool no_signed_overflow = false;  // not (dst == MIN and src == -1)
+    bool shift_in_range = false;      // src < the width
+  };
+
+  OperandFacts operand_facts(uint32_t pc, const isa::OpInfo& o) const {
+    OperandFacts p;
+    if (facts_.empty() || !o.uses_src || !facts_[pc].has_src) return p;
+    const InsnFacts& f = facts_[pc];
+    const unsigned bits = o.is64 ? 64 : 32;
+    const int64_t min = o.is64 ? INT64_MIN : INT32_MIN;
+    p.nonzero_divisor = f.src.umin >= 1 || f.src.smin >= 1 || f.src.smax <= -1;
+    const uint64_t all_ones = o.is64 ? UINT64_MAX : UINT32_MAX;
+    p.no_signed_overflow = f.src.smin >= 0 || f.src.smax < -1 || f.src.umax < all_ones ||
+                           (f.has_dst && f.dst.smin > min);
+    p.shift_in_range = f.src.umax < bits;
+    return p;
+  }
+
   // --- functions ----------------------------------------------------------------------------
 
   void emit_function(uint32_t entry, const std::vector<uint32_t>& reach) {
@@ -429,7 +452,7 @@ class Translator {
     if (budget_) charge_budget(pc);
     switch (o.kind) {
       case Kind::Alu:
-        return emit_alu(d, o);
+        return emit_alu(pc, d, o);
       case Kind::Mov:
         return set_reg(d.dst, o.is64 ? source(d, o) : zext32(trunc32(source(d, o))));
       case Kind::Neg:
@@ -470,6 +493,8 @@ class Translator {
         if (is_tail_call(d, helpers_)) return emit_tail_call();
         const Helper* h = helpers_.get(static_cast<uint32_t>(d.imm));
         if (const maps::Map* map = constant_map_lookup(*h)) return emit_map_lookup(*map);
+        if (h->inline_as == HelperInline::RunCpu)  // as the JIT: cannot fault nor call back
+          return set_reg(0, zext32(b_.CreateLoad(i32_, rc_field(offsetof(RunContext, cpu), i32_))));
         if (const auto cb = constant_loop_callback(*h)) return emit_inline_loop(pc, *cb);
         return emit_helper_call(h->fn, pc);
       }
@@ -542,7 +567,7 @@ class Translator {
     return o.uses_src ? reg(d.src) : c64(static_cast<uint64_t>(static_cast<int64_t>(d.imm)));
   }
 
-  void emit_alu(const isa::Decoded& d, const isa::OpInfo& o) {
+  void emit_alu(uint32_t pc, const isa::Decoded& d, const isa::OpInfo& o) {
     Value* a = reg(d.dst);
     Value* b = source(d, o);
     if (!o.is64) {
@@ -553,8 +578,11 @@ class Translator {
     const unsigned bits = o.is64 ? 64 : 32;
     auto k = [&](uint64_t v) { return ::llvm::ConstantInt::get(t, v); };
     Value* r = nullptr;
+    const OperandFacts proven = operand_facts(pc, o);
     // Division as the kernel defines it: by 0 gives 0 (modulo leaves dst); signed MIN / -1
-    // gives MIN (modulo 0). The divisor is made safe so the host never traps.
+    // gives MIN (modulo 0). The divisor is made safe so the host never traps, unless the
+    // verifier proved the case cannot happen (then the plain instruction, which LLVM may treat
+    // as undefined for it, is exact).
     Value* zero = nullptr;
     Value* minus1 = nullptr;
     Value* safe = nullptr;
@@ -563,11 +591,16 @@ class Translator {
                            d.op == Op::Smod32K || d.op == Op::Smod32X;
     const bool divides = o.op == BPF_DIV || o.op == BPF_MOD;
     if (divides) {
-      zero = b_.CreateICmpEQ(b, k(0));
-      minus1 =
-          is_signed ? b_.CreateICmpEQ(b, ::llvm::ConstantInt::getAllOnesValue(t)) : b_.getFalse();
-      safe = b_.CreateSelect(b_.CreateOr(zero, minus1), k(1), b);
+      zero = proven.nonzero_divisor ? b_.getFalse() : b_.CreateICmpEQ(b, k(0));
+      minus1 = is_signed && !proven.no_signed_overflow
+                   ? b_.CreateICmpEQ(b, ::llvm::ConstantInt::getAllOnesValue(t))
+                   : b_.getFalse();
+      safe = zero == b_.getFalse() && minus1 == b_.getFalse()
+                 ? b
+                 : b_.CreateSelect(b_.CreateOr(zero, minus1), k(1), b);
     }
+    // Shift counts are masked as the interpreter masks them, unless proven below the width.
+    auto count = [&](Value* c) { return proven.shift_in_range ? c : b_.CreateAnd(c, k(bits - 1)); };
     switch (o.op) {
       case BPF_ADD:
         r = b_.CreateAdd(a, b);
@@ -601,13 +634,13 @@ class Translator {
         r = b_.CreateXor(a, b);
         break;
       case BPF_LSH:
-        r = b_.CreateShl(a, b_.CreateAnd(b, k(bits - 1)));
+        r = b_.CreateShl(a, count(b));
         break;
       case BPF_RSH:
-        r = b_.CreateLShr(a, b_.CreateAnd(b, k(bits - 1)));
+        r = b_.CreateLShr(a, count(b));
         break;
       case BPF_ARSH:
-        r = b_.CreateAShr(a, b_.CreateAnd(b, k(bits - 1)));
+        r = b_.CreateAShr(a, count(b));
         break;
       default:
         r = b;  // unreachable: the decoder's Alu kinds are the ones above
@@ -825,13 +858,57 @@ class Translator {
   }
 
   void emit_map_lookup(const maps::Map& map) {
-    auto* ty = FunctionType::get(ptr_, {ptr_, ptr_, i32_}, false);
     Value* key = b_.CreateIntToPtr(reg(2), ptr_);
     Value* cpu = b_.CreateLoad(i32_, rc_field(offsetof(RunContext, cpu), i32_));
-    Value* value =
+    if (map.type() == BPF_MAP_TYPE_PERCPU_ARRAY && map.inline_array())
+      return emit_percpu_array_lookup(*map.inline_array(), key, cpu);
+    auto* ty = FunctionType::get(ptr_, {ptr_, ptr_, i32_}, false);
+    ::llvm::CallInst* value =
         b_.CreateCall(ty, constant_fn(address_of(map.prog().lookup), ty),
                       {b_.CreateIntToPtr(c64(reinterpret_cast<uint64_t>(&map)), ptr_), key, cpu});
+    // A value of value_size bytes, or null: once the program's null check passed, LLVM may load
+    // from it speculatively (hoist a load out of a loop or a branch). Maps whose lookup returns
+    // something else (an inner map, a socket) get no such attribute.
+    if (returns_value(map))
+      value->addRetAttr(
+          ::llvm::Attribute::getWithDereferenceableOrNullBytes(ctx_, map.value_size()));
     set_reg(0, b_.CreatePtrToInt(value, i64_));
+  }
+
+  static bool returns_value(const maps::Map& map) {
+    switch (map.type()) {
+      case BPF_MAP_TYPE_HASH:
+      case BPF_MAP_TYPE_LRU_HASH:
+      case BPF_MAP_TYPE_PERCPU_HASH:
+      case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+      case BPF_MAP_TYPE_ARRAY:
+      case BPF_MAP_TYPE_PERCPU_ARRAY:
+      case BPF_MAP_TYPE_LPM_TRIE:
+        return map.value_size() > 0;
+      default:
+        return false;
+    }
+  }
+
+  // PERCPU_ARRAY, as the kernel's percpu_array_map_gen_lookup: r0 = &elem[index] + this run's
+  // CPU slot when index < max_entries, else NULL (maps/array_map.cpp's prog_lookup). No call,
+  // and the key's stack slot does not escape.
+  void emit_percpu_array_lookup(const maps::InlineArray& a, Value* key, Value* cpu) {
+    Value* index = zext32(b_.CreateFreeze(b_.CreateAlignedLoad(i32_, key, ::llvm::Align(1))));
+    BasicBlock* hit = new_block("percpu_hit");
+    BasicBlock* done = new_block("percpu_done");
+    BasicBlock* from = b_.GetInsertBlock();
+    b_.CreateCondBr(b_.CreateICmpULT(index, c64(a.max_entries)), hit, done);
+    b_.SetInsertPoint(hit);
+    Value* offset = b_.CreateAdd(b_.CreateMul(index, c64(a.elem_size)),
+                                 b_.CreateMul(zext32(cpu), c64(a.cpu_stride)));
+    Value* elem = b_.CreateAdd(c64(reinterpret_cast<uint64_t>(a.base)), offset);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    ::llvm::PHINode* r0 = b_.CreatePHI(i64_, 2);
+    r0->addIncoming(c64(0), from);
+    r0->addIncoming(elem, hit);
+    set_reg(0, r0);
   }
 
   // A bpf-to-bpf call: a new frame 512 bytes below, at most eight in all (E2BIG at the call, as
