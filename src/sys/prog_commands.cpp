@@ -136,6 +136,11 @@ verifier::VerifyResult verify_prog(const Prog& p, std::span<const bpf_insn> insn
     return (*obj)->map;
   };
   opts.fd_array = fd_array;
+  // The LLVM tier (directly or after tier-up) uses the verifier's range facts; other engines
+  // load with the kernel's walk alone.
+  Result<vm::EngineKind> engine = vm::default_engine();
+  opts.range_facts =
+      engine && (*engine == vm::EngineKind::Llvm || *engine == vm::EngineKind::Tiered);
   return verifier::verify(insns, opts);
 }
 
