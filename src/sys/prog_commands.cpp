@@ -159,13 +159,23 @@ Status finish_build(Prog& p, verifier::Program program) {
   for (const auto& m : p.program.maps) p.map_ids.push_back(Objects::get().id_of_map(m.get()));
   p.xlated = dump_xlated(p.program);
   // func_info / line_info as the kernel keeps them after adjust_btf_func / bpf_adj_linfo: each
-  // function's record at its subprogram's first xlated instruction, each line at the first
-  // xlated instruction that came from (or after) its original one.
-  p.func_info = p.func_info_loaded;
-  for (size_t i = 0; i < p.func_info.size() && i < p.program.subprogs.size(); i++)
-    p.func_info[i].insn_off = p.program.subprogs[i].start;
-  p.line_info = p.line_info_loaded;
+  // surviving function's record at its subprogram's first xlated instruction (a function dead
+  // code removal took whole goes with its record, as adjust_subprog_starts_after_remove drops
+  // it), each line at the first xlated instruction that came from (or after) its original one.
   const std::vector<uint32_t>& orig = p.program.orig_index;
+  p.func_info.clear();
+  for (const verifier::Subprog& sub : p.program.subprogs) {
+    // The function whose original instructions hold the subprogram's first: the last record
+    // starting at or before it (records are in increasing order, as the verifier checked).
+    const uint32_t first = sub.start < orig.size() ? orig[sub.start] : sub.start;
+    const bpf_func_info* rec = nullptr;
+    for (const bpf_func_info& f : p.func_info_loaded)
+      if (f.insn_off <= first) rec = &f;
+    if (!rec) continue;
+    p.func_info.push_back(*rec);
+    p.func_info.back().insn_off = sub.start;
+  }
+  p.line_info = p.line_info_loaded;
   size_t j = 0;
   for (bpf_line_info& l : p.line_info) {
     while (j < orig.size() && orig[j] < l.insn_off) j++;

@@ -170,7 +170,7 @@ TEST(SysInfo, ProgArrayOwnerInFdinfo) {
 // 8 bytes, and the strings line info names.
 struct TestBtf {
   std::vector<uint8_t> blob;
-  uint32_t int_id = 0, u32_id = 0, u64_id = 0, main_id = 0, sub_id = 0, struct_id = 0;
+  uint32_t int_id = 0, u32_id = 0, u64_id = 0, main_id = 0, sub_id = 0, struct_id = 0, dead_id = 0;
   uint32_t file_off = 0, line_off = 0;
 };
 
@@ -186,6 +186,7 @@ TestBtf make_test_btf() {
   t.struct_id = uint32_t(btf__add_struct(b, "pair", 8));
   btf__add_field(b, "a", int(t.u32_id), 0, 0);
   btf__add_field(b, "b", int(t.u32_id), 32, 0);
+  t.dead_id = uint32_t(btf__add_func(b, "dead_fn", BTF_FUNC_STATIC, proto));
   t.file_off = uint32_t(btf__add_str(b, "prog.c"));
   t.line_off = uint32_t(btf__add_str(b, "return sub_fn() + 1;"));
   uint32_t size = 0;
@@ -395,6 +396,47 @@ TEST(SysInfo, ProgBtfAndJitedInfoMatchKernel) {
     EXPECT_EQ(get_info(impl, int(fd), &wrong, sizeof wrong), -EINVAL);
     // A run gives the same result as the kernel's: sub returns 1, main adds 1.
     EXPECT_EQ(test_run(impl, fd), 2) << bpfbox_bpf_last_error();
+    close(int(fd));
+    close(int(btf_fd));
+  });
+}
+
+// A static function that only a dead branch calls goes with its func_info record, as in the
+// kernel's adjust_subprog_starts_after_remove: the records left are the surviving functions', each
+// at its xlated start.
+TEST(SysInfo, ADeadStaticFunctionLosesItsFuncInfo) {
+  RuntimeDir rt;
+  const TestBtf t = make_test_btf();
+  const std::vector<bpf_insn> insns = {
+      I(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0),       // 0: r1 = 0
+      I(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1, 0),         // 1: if r1 == 0 goto 3 (always)
+      I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 2),  // 2: call dead_fn (never)
+      I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 3),  // 3: call sub_fn
+      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+      I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 5),  // 5: dead_fn
+      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+      I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1),  // 7: sub_fn
+      I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+  };
+  bpf_func_info funcs[3] = {{0, t.main_id}, {5, t.dead_id}, {7, t.sub_id}};
+  for_each_impl([&](Impl impl) {
+    const long btf_fd = load_btf(impl, t);
+    ASSERT_GE(btf_fd, 0) << bpfbox_bpf_last_error();
+    union bpf_attr a = load_attr(BPF_PROG_TYPE_XDP, insns, "dead_fn_prog");
+    a.prog_btf_fd = uint32_t(btf_fd);
+    a.func_info = reinterpret_cast<uint64_t>(funcs);
+    a.func_info_cnt = 3;
+    a.func_info_rec_size = sizeof(bpf_func_info);
+    const long fd = call(impl, BPF_PROG_LOAD, a);
+    ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+    const ProgView v = view(impl, int(fd));
+    ASSERT_EQ(v.funcs.size(), 2u);
+    EXPECT_EQ(v.funcs[0].insn_off, 0u);
+    EXPECT_EQ(v.funcs[0].type_id, t.main_id);
+    EXPECT_EQ(v.funcs[1].type_id, t.sub_id);
+    EXPECT_EQ(v.funcs[1].insn_off, v.info.xlated_prog_len / sizeof(bpf_insn) - 2);
+    EXPECT_EQ(v.ksyms.size(), 2u);
+    EXPECT_EQ(test_run(impl, fd), 1) << bpfbox_bpf_last_error();
     close(int(fd));
     close(int(btf_fd));
   });
