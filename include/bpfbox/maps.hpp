@@ -373,9 +373,14 @@ class PerfEventRing {
   bool enabled() const { return enabled_.load(std::memory_order_relaxed); }
   void set_enabled(bool on) { enabled_.store(on, std::memory_order_relaxed); }
   // Whether a consumer has mapped the event (the kernel's event->rb exists): output into an
-  // event nobody mapped is -ENOSPC, as perf_output_begin without a ring buffer.
-  bool mapped() const { return mapped_.load(std::memory_order_relaxed); }
-  void set_mapped(bool on) { mapped_.store(on, std::memory_order_relaxed); }
+  // event nobody mapped is -ENOSPC, as perf_output_begin without a ring buffer. Acquire/release:
+  // a writer that sees it mapped sees the pages resize() put in place before.
+  bool mapped() const { return mapped_.load(std::memory_order_acquire); }
+  void set_mapped(bool on) { mapped_.store(on, std::memory_order_release); }
+  // A ring of `data_pages` (0 or a power of two) in place of this one's, empty, while no consumer
+  // has mapped it (EBUSY otherwise): the first mmap sets the size, as the kernel's perf_mmap
+  // allocates the buffer, also after a PERF_EVENT_ARRAY took the event.
+  Status resize(uint32_t data_pages);
 
  private:
   PerfEventRing() = default;

@@ -43,8 +43,9 @@ perf_event_mmap_page* user_page(uint8_t* base) {
 
 Result<std::unique_ptr<PerfEventRing>> PerfEventRing::create(uint32_t data_pages, int32_t cpu,
                                                              uint64_t id) {
-  if (data_pages == 0 || (data_pages & (data_pages - 1)))
-    return Status(EINVAL, "a perf ring needs a power-of-two number of data pages");
+  // No data page is the kernel's too (a mapping of the user page alone): every output is -ENOSPC.
+  if (data_pages & (data_pages - 1))
+    return Status(EINVAL, "a perf ring needs 0 or a power-of-two number of data pages");
   uint64_t size = (uint64_t(data_pages) + 2) * kPageSize;
   auto arena = Arena::create("bpfbox-perf-ring", size);
   if (!arena) return arena.status();
@@ -64,6 +65,17 @@ Result<std::unique_ptr<PerfEventRing>> PerfEventRing::create(uint32_t data_pages
   up->data_size = uint64_t(data_pages) * kPageSize;
   new (r->base_ + (uint64_t(data_pages) + 1) * kPageSize) WriterPage();
   return r;
+}
+
+Status PerfEventRing::resize(uint32_t data_pages) {
+  if (mapped()) return Status(EBUSY, "the ring is mapped");
+  auto fresh = create(data_pages, cpu_, id_);
+  if (!fresh) return fresh.status();
+  // The fresh ring takes the old pages with it; the wakeup eventfd stays (waiters may hold it).
+  std::swap(memfd_, (*fresh)->memfd_);
+  std::swap(base_, (*fresh)->base_);
+  std::swap(data_pages_, (*fresh)->data_pages_);
+  return Status::ok();
 }
 
 PerfEventRing::~PerfEventRing() {

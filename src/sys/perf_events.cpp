@@ -104,8 +104,15 @@ Result<int> PerfEvents::mmap_fd(int fd, uint64_t len, int64_t off) {
   Event* ev = find_locked(fd);
   if (!ev) return Status(ENODEV, "not a perf event bpfbox serves");
   if (off != 0) return Status(EINVAL, "bpfbox's perf events have no AUX area");
-  if (len % kPage || len < 2 * kPage || !std::has_single_bit(len / kPage - 1))
-    return Status(EINVAL, "a perf mapping is one page plus 2^n data pages");
+  // perf_mmap: the user page alone, or with 2^n data pages.
+  const uint64_t data_pages = len / kPage - 1;
+  if (len % kPage || len < kPage || (data_pages && !std::has_single_bit(data_pages)))
+    return Status(EINVAL, "a perf mapping is one page plus 0 or 2^n data pages");
+  if (ev->ring && !ev->ring->mapped() && ev->mmap_len != len) {
+    // The ring a PERF_EVENT_ARRAY made before any mapping: the first mapping sets its size.
+    if (Status st = ev->ring->resize(uint32_t(data_pages)); !st) return st;
+    ev->mmap_len = len;
+  }
   if (ev->ring && ev->mmap_len != len)
     return Status(EINVAL, "the event's ring is already mapped with another size");
   if (!ev->ring) {

@@ -37,8 +37,9 @@ class PerfEvents {
                    unsigned long flags);
   // Whether fd names an event bpfbox serves.
   bool is_event(int fd);
-  // perf_mmap: `len` is the user page plus 2^n data pages, from offset 0. The first mapping makes
-  // the ring; later ones must have the same length (EINVAL). Returns the ring's memfd, to map.
+  // perf_mmap: `len` is the user page plus 0 or 2^n data pages, from offset 0. The first mapping
+  // sets the ring's size (also of the ring ref() made); later ones must have the same length
+  // (EINVAL). Returns the ring's memfd, to map.
   Result<int> mmap_fd(int fd, uint64_t len, int64_t off);
   // PERF_EVENT_IOC_ENABLE / DISABLE / RESET / ID (ENOTTY for the others, as for an unknown
   // request; EINVAL for SET_BPF: nothing to attach to).

@@ -600,6 +600,18 @@ TEST(SysObjects, AProgramArrayIsClearedWithItsLastUserReference) {
   EXPECT_EQ(t.run(), 1u);
 }
 
+// r0 = bpf_perf_event_output(ctx, arr, 0, fp - 8, 8): an XDP program, its fd or -errno.
+long perf_output_prog(Impl impl, long arr) {
+  return load_prog(
+      impl, BPF_PROG_TYPE_XDP,
+      {I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 7),
+       I(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, int(arr)), I(0, 0, 0, 0, 0),
+       I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0), I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 10, 0, 0),
+       I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, -8), I(BPF_ALU64 | BPF_MOV | BPF_K, 5, 0, 0, 8),
+       I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_output),
+       I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+}
+
 // bpf_perf_event_output into a BPF output event is -EOPNOTSUPP while the event is disabled
 // (opened with `disabled`, or after PERF_EVENT_IOC_DISABLE), as the kernel's event->oncpu check,
 // -ENOSPC while it is enabled but nobody mapped it (no ring buffer yet), and 0 once mapped; the
@@ -639,15 +651,7 @@ TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
     const uint32_t key = 0;
     union bpf_attr u = elem_attr(int(arr), &key, const_cast<int*>(&ev));
     if (arr < 0 || call(impl, BPF_MAP_UPDATE_ELEM, u) != 0) return out;
-    // r0 = bpf_perf_event_output(ctx, arr, 0, fp - 8, 8)
-    const long prog = load_prog(
-        impl, BPF_PROG_TYPE_XDP,
-        {I(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 7),
-         I(BPF_LD | BPF_DW | BPF_IMM, 2, BPF_PSEUDO_MAP_FD, 0, int(arr)), I(0, 0, 0, 0, 0),
-         I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0), I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 10, 0, 0),
-         I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, -8), I(BPF_ALU64 | BPF_MOV | BPF_K, 5, 0, 0, 8),
-         I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_perf_event_output),
-         I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)});
+    const long prog = perf_output_prog(impl, arr);
     if (prog < 0) return out;
     out.push_back(test_run(impl, prog));  // opened disabled
     out.push_back(ioctl_event(impl, ev, PERF_EVENT_IOC_ENABLE));
@@ -668,6 +672,67 @@ TEST(SysObjects, PerfEventOutputNeedsAnEnabledEvent) {
   if (!kernel_available()) GTEST_SKIP() << "bpf() is refused here: no kernel to compare to";
   EXPECT_EQ(results(Impl::Kernel), want);
   if (kernel_ring != MAP_FAILED) munmap(kernel_ring, kMmapLen);
+}
+
+// perf_mmap's sizes: the user page alone or with 2^n data pages (3 is EINVAL), set by the first
+// mapping, also of an event a PERF_EVENT_ARRAY took before it was mapped (bpfbox made its ring
+// then, of one data page); a later mapping of another size is EINVAL. The samples land in the
+// ring of the mapped size.
+TEST(SysObjects, PerfEventMmapSizesAsTheKernels) {
+  RuntimeDir rt;
+  const perf_event_attr attr = testsupport::bpf_output_event_attr();
+  auto& events = sys::PerfEvents::get();
+  constexpr uint64_t kPage = 4096;
+  for_each_impl([&](Impl impl) {
+    auto open_event = [&]() -> int {
+      if (impl == Impl::Kernel)
+        return int(syscall(__NR_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC));
+      auto fd = events.open(attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+      return fd ? *fd : -1;
+    };
+    // mmap of the event (through the ring's memfd for bpfbox, as the shim maps it); errno set.
+    auto map_event = [&](int fd, uint64_t len) -> void* {
+      int target = fd;
+      if (impl == Impl::Bpfbox) {
+        auto ring = events.mmap_fd(fd, len, 0);
+        if (!ring) {
+          errno = ring.status().err();
+          return MAP_FAILED;
+        }
+        target = *ring;
+      }
+      return mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, target, 0);
+    };
+    const int lone = open_event(), odd = open_event(), ev = open_event();
+    ASSERT_GE(lone, 0);
+    void* user_page = map_event(lone, kPage);
+    EXPECT_NE(user_page, MAP_FAILED);
+    errno = 0;
+    EXPECT_EQ(map_event(odd, 4 * kPage), MAP_FAILED);
+    EXPECT_EQ(errno, EINVAL);
+
+    union bpf_attr a = map_attr(BPF_MAP_TYPE_PERF_EVENT_ARRAY, 4, 4, 1);
+    const long arr = call(impl, BPF_MAP_CREATE, a);
+    const uint32_t key = 0;
+    union bpf_attr u = elem_attr(int(arr), &key, const_cast<int*>(&ev));
+    ASSERT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), 0) << bpfbox_bpf_last_error();
+    const long prog = perf_output_prog(impl, arr);
+    ASSERT_GE(prog, 0) << bpfbox_bpf_last_error();
+    void* ring = map_event(ev, 5 * kPage);
+    ASSERT_NE(ring, MAP_FAILED) << std::strerror(errno);
+    for (int i = 0; i < 3; i++) EXPECT_EQ(test_run(impl, prog), 0) << bpfbox_bpf_last_error();
+    const auto* up = static_cast<const perf_event_mmap_page*>(ring);
+    EXPECT_EQ(up->data_size, 4 * kPage);
+    EXPECT_EQ(up->data_head, 3 * 24u);  // header, u32 size, 8 bytes padded to 12
+    errno = 0;
+    EXPECT_EQ(map_event(ev, 3 * kPage), MAP_FAILED);
+    EXPECT_EQ(errno, EINVAL);
+    munmap(ring, 5 * kPage);
+    if (user_page != MAP_FAILED) munmap(user_page, kPage);
+    close(int(prog));
+    close(int(arr));
+    for (int fd : {lone, odd, ev}) close(fd);
+  });
 }
 
 }  // namespace
