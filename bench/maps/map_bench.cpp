@@ -26,8 +26,10 @@
 
 #include <linux/bpf.h>
 
+#include "bpf_attr.hpp"
 #include "bpfbox/bpf.h"
 #include "bpfbox/maps.hpp"
+#include "progs/ctx_insn.hpp"
 
 namespace {
 
@@ -43,12 +45,8 @@ bool keyless(uint32_t type) {
 }
 
 union bpf_attr attr_for(uint32_t type) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_type = type;
-  a.key_size = keyless(type) ? 0 : 4;
-  a.value_size = 8;
-  a.max_entries = kMaxEntries;
+  union bpf_attr a =
+      bpfbox::testsupport::map_create_attr(type, keyless(type) ? 0 : 4, 8, kMaxEntries);
   if (type == BPF_MAP_TYPE_LPM_TRIE) {
     a.key_size = 8;  // struct bpf_lpm_trie_key_u8 with an IPv4 address
     a.map_flags = BPF_F_NO_PREALLOC;
@@ -106,21 +104,11 @@ long sys_bpf(int cmd, union bpf_attr* a) {
 // bpf() commands through one implementation (sys_bpf, or bpfbox_sys below): result or -errno.
 using SysFn = long (*)(int cmd, union bpf_attr* a);
 long map_elem(SysFn sys, int cmd, long fd, const void* k, const void* v, uint64_t flags = 0) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_fd = static_cast<uint32_t>(fd);
-  a.key = reinterpret_cast<uint64_t>(k);
-  a.value = reinterpret_cast<uint64_t>(v);
-  a.flags = flags;
+  union bpf_attr a = bpfbox::testsupport::elem_attr(int(fd), k, v, flags);
   return sys(cmd, &a);
 }
 long load_xdp(SysFn sys, const std::vector<bpf_insn>& insns) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = BPF_PROG_TYPE_XDP;
-  a.insns = reinterpret_cast<uint64_t>(insns.data());
-  a.insn_cnt = static_cast<uint32_t>(insns.size());
-  a.license = reinterpret_cast<uint64_t>("GPL");
+  union bpf_attr a = bpfbox::testsupport::prog_load_attr(BPF_PROG_TYPE_XDP, insns);
   return sys(BPF_PROG_LOAD, &a);
 }
 // One BPF_PROG_TEST_RUN (repeat 512, 64 zero bytes) of `prog` per iteration, each expected to
@@ -133,12 +121,7 @@ void time_test_runs(benchmark::State& state, SysFn sys, long prog, const char* c
   uint8_t pkt[64] = {};
   double ns = 0;
   for (auto _ : state) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.test.prog_fd = static_cast<uint32_t>(prog);
-    a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    a.test.data_size_in = sizeof pkt;
-    a.test.repeat = kRepeat;
+    union bpf_attr a = bpfbox::testsupport::test_run_attr(int(prog), pkt, sizeof pkt, kRepeat);
     if (sys(BPF_PROG_TEST_RUN, &a) < 0 || a.test.retval != XDP_PASS) {
       state.SkipWithError("BPF_PROG_TEST_RUN failed");
       return;
@@ -331,13 +314,7 @@ enum class ProgOp { None, Lookup, Update, PushPop };
 
 struct Insn {
   static bpf_insn make(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
+    return bpfbox::progs::raw_insn(code, dst, src, off, imm);
   }
 };
 void emit_call(std::vector<bpf_insn>& p, int32_t fn) {
@@ -542,13 +519,8 @@ const BpfImpl kKernelImpl{sys_bpf, [](size_t len, int prot, int fd, off_t off) {
 
 long create_map(const BpfImpl& impl, uint32_t type, uint32_t key, uint32_t value, uint32_t entries,
                 int inner_fd = 0) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_type = type;
-  a.key_size = key;
-  a.value_size = value;
-  a.max_entries = entries;
-  a.inner_map_fd = static_cast<uint32_t>(inner_fd);
+  union bpf_attr a =
+      bpfbox::testsupport::map_create_attr(type, key, value, entries, 0, uint32_t(inner_fd));
   return impl.sys(BPF_MAP_CREATE, &a);
 }
 long update_elem(const BpfImpl& impl, long fd, const void* k, const void* v) {

@@ -15,9 +15,13 @@
 #include <thread>
 #include <vector>
 
+#include "bpf_attr.hpp"
 #include "bpfbox/bpf.h"
 
 namespace {
+
+using bpfbox::testsupport::elem_attr;
+using bpfbox::testsupport::map_create_attr;
 
 enum Impl { kBpfbox = 0, kKernel = 1 };
 
@@ -35,12 +39,7 @@ void setup_runtime() {
 }
 
 int create(int impl, uint32_t type, uint32_t max_entries = 1024) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_type = type;
-  a.key_size = 4;
-  a.value_size = 8;
-  a.max_entries = max_entries;
+  union bpf_attr a = map_create_attr(type, 4, 8, max_entries);
   return int(bpf(impl, BPF_MAP_CREATE, a));
 }
 
@@ -52,10 +51,7 @@ struct BenchMap {
     setup_runtime();
     fd = create(impl, type);
     if (fd < 0) state.SkipWithError("bpf() refused");
-    std::memset(&elem, 0, sizeof elem);
-    elem.map_fd = uint32_t(fd);
-    elem.key = reinterpret_cast<uint64_t>(&key);
-    elem.value = reinterpret_cast<uint64_t>(&value);
+    elem = elem_attr(fd, &key, &value);
   }
   ~BenchMap() {
     if (fd >= 0) close(fd);
@@ -103,8 +99,7 @@ void NextId(benchmark::State& state) {
   BenchMap m(state, BPF_MAP_TYPE_ARRAY);
   if (m.fd < 0) return;
   for (auto _ : state) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
+    union bpf_attr a = bpfbox::testsupport::zeroed_attr();
     benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_GET_NEXT_ID, a));
   }
 }
@@ -120,17 +115,11 @@ void Batch1024(benchmark::State& state) {
   for (uint32_t i = 0; i < 1024; i++) keys[i] = i, values[i] = i * 3;
   uint32_t out_batch = 0;
   for (auto _ : state) {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.batch.map_fd = uint32_t(m.fd);
-    a.batch.keys = reinterpret_cast<uint64_t>(keys.data());
-    a.batch.values = reinterpret_cast<uint64_t>(values.data());
-    a.batch.count = 1024;
+    using bpfbox::testsupport::batch_attr;
+    using bpfbox::testsupport::uptr;
+    union bpf_attr a = batch_attr(m.fd, uptr(keys.data()), uptr(values.data()), 1024);
     benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_UPDATE_BATCH, a));
-    a.batch.keys = reinterpret_cast<uint64_t>(okeys.data());
-    a.batch.values = reinterpret_cast<uint64_t>(ovalues.data());
-    a.batch.out_batch = reinterpret_cast<uint64_t>(&out_batch);
-    a.batch.count = 1024;
+    a = batch_attr(m.fd, uptr(okeys.data()), uptr(ovalues.data()), 1024, uptr(&out_batch));
     benchmark::DoNotOptimize(bpf(m.impl, BPF_MAP_LOOKUP_BATCH, a));
   }
 }
@@ -147,35 +136,21 @@ void ChurnDuringRepeat(benchmark::State& state) {
   bpf_insn insns[2] = {};
   insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
   insns[1].code = BPF_JMP | BPF_EXIT;
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
-  a.insns = reinterpret_cast<uint64_t>(insns);
-  a.insn_cnt = 2;
-  a.license = reinterpret_cast<uint64_t>("GPL");
+  union bpf_attr a = bpfbox::testsupport::prog_load_attr(BPF_PROG_TYPE_SOCKET_FILTER, insns);
   const int prog = int(bpfbox_bpf(BPF_PROG_LOAD, &a, sizeof a));
   if (fd < 0 || prog < 0) {
     state.SkipWithError("map or program refused");
     return;
   }
   auto elem = [&](int cmd, uint32_t key, uint64_t value) {
-    union bpf_attr e;
-    std::memset(&e, 0, sizeof e);
-    e.map_fd = uint32_t(fd);
-    e.key = reinterpret_cast<uint64_t>(&key);
-    e.value = cmd == BPF_MAP_UPDATE_ELEM ? reinterpret_cast<uint64_t>(&value) : 0;
+    union bpf_attr e = elem_attr(fd, &key, cmd == BPF_MAP_UPDATE_ELEM ? &value : nullptr);
     return bpfbox_bpf(cmd, &e, sizeof e);
   };
   for (uint32_t k = 0; k < 16; k++) elem(BPF_MAP_UPDATE_ELEM, k, k);
   uint8_t pkt[64] = {};
   // A repeat of about half a second.
   auto run = [&](uint32_t repeat) {
-    union bpf_attr t;
-    std::memset(&t, 0, sizeof t);
-    t.test.prog_fd = uint32_t(prog);
-    t.test.data_in = reinterpret_cast<uint64_t>(pkt);
-    t.test.data_size_in = sizeof pkt;
-    t.test.repeat = repeat;
+    union bpf_attr t = bpfbox::testsupport::test_run_attr(prog, pkt, sizeof pkt, repeat);
     bpfbox_bpf(BPF_PROG_TEST_RUN, &t, sizeof t);
     return t.test.duration;
   };

@@ -13,6 +13,7 @@
 
 #include <linux/bpf.h>
 
+#include "bpf_attr.hpp"
 #include "bpfbox/maps.hpp"
 
 namespace bpfbox::maps::testing {
@@ -20,13 +21,7 @@ namespace bpfbox::maps::testing {
 inline union bpf_attr map_attr(uint32_t type, uint32_t key_size, uint32_t value_size,
                                uint32_t max_entries, uint32_t flags = 0, uint64_t extra = 0,
                                const char* name = "") {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_type = type;
-  a.key_size = key_size;
-  a.value_size = value_size;
-  a.max_entries = max_entries;
-  a.map_flags = flags;
+  union bpf_attr a = testsupport::map_create_attr(type, key_size, value_size, max_entries, flags);
   a.map_extra = extra;
   std::memcpy(a.map_name, name, std::min(std::strlen(name), sizeof a.map_name));
   return a;
@@ -77,45 +72,25 @@ class KernelMap {
     return elem(BPF_MAP_LOOKUP_AND_DELETE_ELEM, k, v, flags);
   }
   long get_next_key(const void* k, void* next) const {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.map_fd = static_cast<uint32_t>(fd_);
-    a.key = reinterpret_cast<uint64_t>(k);
-    a.next_key = reinterpret_cast<uint64_t>(next);
-    return sys(BPF_MAP_GET_NEXT_KEY, &a);
+    return elem(BPF_MAP_GET_NEXT_KEY, k, next, 0);  // next_key shares value's place
   }
   // BPF_MAP_*_BATCH: cmd is the batch command; count is in/out.
   long batch(int cmd, const void* in, void* out, void* keys, void* values, uint32_t* count,
              uint64_t elem_flags = 0, uint64_t flags = 0) const {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.batch.map_fd = static_cast<uint32_t>(fd_);
-    a.batch.in_batch = reinterpret_cast<uint64_t>(in);
-    a.batch.out_batch = reinterpret_cast<uint64_t>(out);
-    a.batch.keys = reinterpret_cast<uint64_t>(keys);
-    a.batch.values = reinterpret_cast<uint64_t>(values);
-    a.batch.count = *count;
+    using testsupport::uptr;
+    union bpf_attr a =
+        testsupport::batch_attr(int(fd_), uptr(keys), uptr(values), *count, uptr(out), uptr(in));
     a.batch.elem_flags = elem_flags;
     a.batch.flags = flags;
     long r = sys(cmd, &a);
     *count = a.batch.count;
     return r;
   }
-  long freeze() const {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.map_fd = static_cast<uint32_t>(fd_);
-    return sys(BPF_MAP_FREEZE, &a);
-  }
+  long freeze() const { return elem(BPF_MAP_FREEZE, nullptr, nullptr, 0); }
 
  private:
   long elem(int cmd, const void* k, void* v, uint64_t flags) const {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.map_fd = static_cast<uint32_t>(fd_);
-    a.key = reinterpret_cast<uint64_t>(k);
-    a.value = reinterpret_cast<uint64_t>(v);
-    a.flags = flags;
+    union bpf_attr a = testsupport::elem_attr(int(fd_), k, v, flags);
     return sys(cmd, &a);
   }
   long fd_;

@@ -125,6 +125,31 @@ int in_child(F child) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// SCM_RIGHTS over a unix socket, one byte with the fd: sends `fd` (0 when sent), or with fd -1
+// receives one (the new fd, -1 on failure).
+int pass_fd(int sock, int fd) {
+  char b = 'x';
+  char ctl[CMSG_SPACE(sizeof(int))] = {};
+  iovec io{&b, 1};
+  msghdr m{};
+  m.msg_iov = &io;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof ctl;
+  if (fd < 0) {
+    if (recvmsg(sock, &m, 0) != 1 || !CMSG_FIRSTHDR(&m)) return -1;
+    int got = -1;
+    std::memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof got);
+    return got;
+  }
+  cmsghdr* cm = CMSG_FIRSTHDR(&m);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
 TEST(SysObjects, FdsCrossForkAndUnixSockets) {
   RuntimeDir rt;
   const int fd = new_array();
@@ -138,34 +163,12 @@ TEST(SysObjects, FdsCrossForkAndUnixSockets) {
   pid_t pid = fork();
   if (pid == 0) {
     close(sv[0]);
-    char b;
-    char ctl[CMSG_SPACE(sizeof(int))] = {};
-    iovec io{&b, 1};
-    msghdr m{};
-    m.msg_iov = &io;
-    m.msg_iovlen = 1;
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    if (recvmsg(sv[1], &m, 0) != 1) _exit(2);
-    int got = -1;
-    std::memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof got);
+    const int got = pass_fd(sv[1], -1);
+    if (got < 0) _exit(2);
     _exit(lookup(got, 2) == 6 && update(got, 3, 9) == 0 ? 0 : 1);
   }
   close(sv[1]);
-  char b = 'x';
-  char ctl[CMSG_SPACE(sizeof(int))] = {};
-  iovec io{&b, 1};
-  msghdr m{};
-  m.msg_iov = &io;
-  m.msg_iovlen = 1;
-  m.msg_control = ctl;
-  m.msg_controllen = sizeof ctl;
-  cmsghdr* cm = CMSG_FIRSTHDR(&m);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  ASSERT_EQ(sendmsg(sv[0], &m, 0), 1);
+  ASSERT_EQ(pass_fd(sv[0], fd), 0);
   int status = 0;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);

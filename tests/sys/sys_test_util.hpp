@@ -13,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "bpf_attr.hpp"
 #include "bpfbox/bpf.h"
+#include "progs/ctx_insn.hpp"
 
 namespace bpfbox::systest {
 
@@ -47,12 +49,7 @@ inline long call(Impl impl, int cmd, union bpf_attr& attr, unsigned size = sizeo
 // Whether the kernel answers bpf() here (root, not disabled).
 inline bool kernel_available() {
   static const bool ok = [] {
-    union bpf_attr a;
-    std::memset(&a, 0, sizeof a);
-    a.map_type = BPF_MAP_TYPE_ARRAY;
-    a.key_size = 4;
-    a.value_size = 4;
-    a.max_entries = 1;
+    union bpf_attr a = testsupport::map_create_attr(BPF_MAP_TYPE_ARRAY, 4, 4, 1);
     long fd = syscall(__NR_bpf, BPF_MAP_CREATE, &a, sizeof a);
     if (fd < 0) return false;
     close(int(fd));
@@ -67,44 +64,13 @@ inline bool kernel_available() {
       GTEST_SKIP() << "bpf() is refused here: no kernel to compare to"; \
   } while (0)
 
+using testsupport::batch_attr;
+using testsupport::elem_attr;
+using testsupport::uptr;
+
 inline union bpf_attr map_attr(uint32_t type, uint32_t key, uint32_t value, uint32_t entries,
                                uint32_t flags = 0) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_type = type;
-  a.key_size = key;
-  a.value_size = value;
-  a.max_entries = entries;
-  a.map_flags = flags;
-  return a;
-}
-
-inline union bpf_attr elem_attr(int fd, const void* key, void* value, uint64_t flags = 0) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.map_fd = uint32_t(fd);
-  a.key = reinterpret_cast<uint64_t>(key);
-  a.value = reinterpret_cast<uint64_t>(value);
-  a.flags = flags;
-  return a;
-}
-
-// A pointer as the u64 attr fields hold it.
-inline uint64_t uptr(const void* v) {
-  return reinterpret_cast<uint64_t>(v);
-}
-
-// BPF_MAP_*_BATCH's attr; the buffers as u64 (tests pass bad addresses too).
-inline union bpf_attr batch_attr(int fd, uint64_t keys, uint64_t values, uint32_t count,
-                                 uint64_t out_batch = 0) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.batch.map_fd = uint32_t(fd);
-  a.batch.keys = keys;
-  a.batch.values = values;
-  a.batch.count = count;
-  a.batch.out_batch = out_batch;
-  return a;
+  return testsupport::map_create_attr(type, key, value, entries, flags);
 }
 
 // Runs f(impl) for bpfbox, then for the kernel when bpf() is available, each under a trace
@@ -120,13 +86,7 @@ void for_each_impl(F f) {
 
 // An instruction, for programs written out in tests.
 inline bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  bpf_insn i{};
-  i.code = code;
-  i.dst_reg = dst & 0xf;
-  i.src_reg = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
+  return progs::raw_insn(code, dst, src, off, imm);
 }
 
 // r0 = ret; exit.
@@ -160,14 +120,7 @@ inline std::vector<bpf_insn> lookup_prog(int map_fd, int32_t ret) {
 // PROG_LOAD's attr for `insns`, which must outlive it (as must a license other than "GPL").
 inline union bpf_attr load_attr(uint32_t type, const std::vector<bpf_insn>& insns,
                                 const char* name = "", const char* license = "GPL") {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.prog_type = type;
-  a.insns = reinterpret_cast<uint64_t>(insns.data());
-  a.insn_cnt = uint32_t(insns.size());
-  a.license = reinterpret_cast<uint64_t>(license);
-  std::strncpy(a.prog_name, name, sizeof a.prog_name - 1);
-  return a;
+  return testsupport::prog_load_attr(type, insns, name, license);
 }
 
 // A program of `type` from `insns` (GPL), through impl's bpf(): its fd, or -errno.
@@ -180,21 +133,13 @@ inline long load_prog(Impl impl, uint32_t type, const std::vector<bpf_insn>& ins
 // One TEST_RUN of a packet program on 64 zero bytes: its return value, or -1 when the run fails.
 inline long test_run(Impl impl, long prog_fd) {
   uint8_t pkt[64] = {};
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.test.prog_fd = uint32_t(prog_fd);
-  a.test.data_in = reinterpret_cast<uint64_t>(pkt);
-  a.test.data_size_in = sizeof pkt;
+  union bpf_attr a = testsupport::test_run_attr(int(prog_fd), pkt, sizeof pkt);
   return call(impl, BPF_PROG_TEST_RUN, a) == 0 ? long(a.test.retval) : -1;
 }
 
 // BPF_OBJ_GET_INFO_BY_FD of `len` bytes into `info`: 0 or -errno.
 inline long get_info(Impl impl, int fd, void* info, uint32_t len) {
-  union bpf_attr a;
-  std::memset(&a, 0, sizeof a);
-  a.info.bpf_fd = uint32_t(fd);
-  a.info.info_len = len;
-  a.info.info = reinterpret_cast<uint64_t>(info);
+  union bpf_attr a = testsupport::info_attr(fd, info, len);
   return call(impl, BPF_OBJ_GET_INFO_BY_FD, a);
 }
 
