@@ -210,6 +210,11 @@ const vm::Executable* one_slot_lookup(void* map, uint32_t index) {
   return index == 0 ? *static_cast<const vm::Executable* const*>(map) : nullptr;
 }
 
+// The slot where one_slot_lookup reads, for the JIT's inline read of a constant map and index.
+vm::TailCallSlot one_slot_slot(void* map, uint32_t index) {
+  return index == 0 ? vm::TailCallSlot{map} : vm::TailCallSlot{};
+}
+
 void bm_tail_calls(benchmark::State& st, vm::EngineKind engine) {
   const vm::Executable* slot = nullptr;
   isa::Insn lddw[2];
@@ -218,7 +223,7 @@ void bm_tail_calls(benchmark::State& st, vm::EngineKind engine) {
                                        isa::encode(isa::Op::Call, 0, 0, 0, BPF_FUNC_tail_call),
                                        isa::encode(isa::Op::Exit, 0, 0, 0, 0)};
   vm::HelperTable table;
-  table.set_tail_call_lookup(&one_slot_lookup);
+  table.set_tail_call_lookup(&one_slot_lookup, &one_slot_slot);
   auto exe = vm::compile(engine, prog, table);
   if (!exe) {
     st.SkipWithError(exe.status().message().c_str());

@@ -342,6 +342,9 @@ int wakeup_fd(const Map* map);
 // the PROG_ARRAY `map` at this moment, nullptr when empty or out of range. Lock-free; the program
 // stays alive until the calling run ends (its RunSlot).
 const vm::Executable* prog_array_lookup(void* map, uint32_t index);
+// Its vm::TailCallSlotFn: where slot `index` of the PROG_ARRAY `map` is kept, for engines that read
+// it inline at a tail call with a constant map and index ({} when out of range).
+vm::TailCallSlot prog_array_slot(void* map, uint32_t index);
 
 // The user-space ring of a PERF_COUNT_SW_BPF_OUTPUT perf event: a memfd with the kernel's perf
 // mmap layout, so a consumer written for the kernel (libbpf's perf_buffer) works on an mmap of

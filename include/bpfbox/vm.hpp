@@ -48,6 +48,20 @@ constexpr uint32_t kMaxTailCallCnt = 33;
 // the time of each tail call, so an update of the array is seen by the next tail call.
 using TailCallLookup = const Executable* (*)(void* map, uint32_t index);
 
+// Where a program array keeps slot `index`, for an engine that reads it inline at a tail call whose
+// map and index are constants (the kernel's direct tail calls, without patching code): `prog` is
+// the 8-byte word holding the slot's `const Executable*` (null: empty), which every update and
+// delete of the array writes. The word is current while the 4-byte `*id == *seen` (both null:
+// always); otherwise another process changed the slot and resolve_tail_call must resolve it. `prog`
+// null: the index is out of range (or `map` is no program array), so the call always falls
+// through. The addresses stay valid as long as the map.
+struct TailCallSlot {
+  const void* prog = nullptr;
+  const void* id = nullptr;
+  const void* seen = nullptr;
+};
+using TailCallSlotFn = TailCallSlot (*)(void* map, uint32_t index);
+
 // Helpers indexed by helper id, as `call N` names them.
 class HelperTable {
  public:
@@ -59,12 +73,19 @@ class HelperTable {
 
   // `call 12` (bpf_tail_call) is the engines' own instruction, not a helper: it needs this lookup
   // (maps::prog_array_lookup for a real PROG_ARRAY). Without one, `call 12` is an unknown helper.
-  void set_tail_call_lookup(TailCallLookup lookup) { tail_call_lookup_ = lookup; }
+  // `slot` (maps::prog_array_slot), when given, lets the JIT read the slot of a constant map and
+  // index inline.
+  void set_tail_call_lookup(TailCallLookup lookup, TailCallSlotFn slot = nullptr) {
+    tail_call_lookup_ = lookup;
+    tail_call_slot_ = slot;
+  }
   TailCallLookup tail_call_lookup() const { return tail_call_lookup_; }
+  TailCallSlotFn tail_call_slot() const { return tail_call_slot_; }
 
  private:
   std::vector<Helper> helpers_;
   TailCallLookup tail_call_lookup_ = nullptr;
+  TailCallSlotFn tail_call_slot_ = nullptr;
 };
 
 // Memory a run may touch, checked in checked mode. The stack is always a region.
@@ -217,6 +238,12 @@ class Executable {
   bool tail_call_compatible(const Executable& target) const {
     return checked_ == target.checked_ && budget_ == target.budget_;
   }
+  // For a JIT reading a target inline: the byte offsets, from any `const Executable*`, of its
+  // entry (8 bytes), of whether it is checked (1 byte) and of its budget (8 bytes).
+  struct TailCallFields {
+    int32_t entry, checked, budget;
+  };
+  static TailCallFields tail_call_fields();
 
  protected:
   Executable() = default;

@@ -222,6 +222,12 @@ const vm::Executable* prog_array_lookup(void* map, uint32_t index) {
   return static_cast<const vm::Executable*>(held(*m).ptr(index));
 }
 
+vm::TailCallSlot prog_array_slot(void* map, uint32_t index) {
+  auto* m = static_cast<Map*>(map);
+  if (m->type() != BPF_MAP_TYPE_PROG_ARRAY || index >= m->max_entries()) return {};
+  return held(*m).words(index);
+}
+
 long perf_event_output(Map* m, uint64_t flags, const void* data, uint64_t size, uint32_t cpu) {
   if (m->type() != BPF_MAP_TYPE_PERF_EVENT_ARRAY || (flags & ~uint64_t(BPF_F_INDEX_MASK)))
     return -EINVAL;

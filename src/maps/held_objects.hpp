@@ -49,6 +49,12 @@ class HeldObjects {
     return resolve(slot, p);
   }
   uint32_t id(uint32_t slot) const { return ids_[slot].load(std::memory_order_acquire); }
+  // Where slot `slot` is kept, for an engine reading it inline (vm::TailCallSlot): the pointer
+  // ptr() returns while the arena's id equals the one it was resolved from.
+  vm::TailCallSlot words(uint32_t slot) const {
+    static_assert(sizeof(ptrs_[0]) == 8 && sizeof(ids_[0]) == 4 && sizeof(seen_[0]) == 4);
+    return {&ptrs_[slot], lazy_ ? &ids_[slot] : nullptr, lazy_ ? &seen_[slot] : nullptr};
+  }
   uint32_t n_slots() const { return n_slots_; }
 
   // Under mu. Puts ref into slot (nullptr empties it) in one atomic exchange; the old reference is

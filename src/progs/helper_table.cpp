@@ -12,7 +12,7 @@ vm::HelperTable helper_table(const ProgTypeOps& ops, const ProgLoadContext& ctx)
     if (proto && proto->fn) table.set(id, proto->name, proto->fn, proto->inline_as);
   }
   if (ops.get_func_proto(BPF_FUNC_tail_call, ctx))
-    table.set_tail_call_lookup(maps::prog_array_lookup);
+    table.set_tail_call_lookup(maps::prog_array_lookup, maps::prog_array_slot);
   return table;
 }
 

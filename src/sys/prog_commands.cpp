@@ -150,7 +150,7 @@ Status finish_build(Prog& p, verifier::Program program) {
   p.verified_insns = p.program.verified_insns;
   // bpf_tail_call is the engines' own instruction, resolved through the PROG_ARRAY at run time.
   if (!p.program.helpers.tail_call_lookup())
-    p.program.helpers.set_tail_call_lookup(maps::prog_array_lookup);
+    p.program.helpers.set_tail_call_lookup(maps::prog_array_lookup, maps::prog_array_slot);
   auto exe = vm::compile(vm::EngineKind::Default, p.program.xlated, p.program.helpers,
                          {.facts = p.program.facts});
   if (!exe) return exe.status();

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bpfbox/maps.hpp"
@@ -52,7 +53,7 @@ class ProgArrayTailCall : public ::testing::TestWithParam<EngineKind> {
 
   HelperTable helpers_ = [] {
     HelperTable h;
-    h.set_tail_call_lookup(&maps::prog_array_lookup);
+    h.set_tail_call_lookup(&maps::prog_array_lookup, &maps::prog_array_slot);
     return h;
   }();
   maps::testing::TestObjectTable table_;
@@ -96,6 +97,88 @@ TEST_P(ProgArrayTailCall, TheLimitThroughARealArray) {
   EXPECT_EQ(run(*past), 100u);
   EXPECT_EQ(ctx_[1], 1u);
   EXPECT_EQ(rc_.tail_call_cnt, 0u);
+}
+
+// r6 = ctx; ctx[0] += 1; tail call slot `first`, then slot 0; return 100 + r0. Constant indexes,
+// or (indirect) the same read from ctx[2] and ctx[3].
+Prog two_calls(const maps::Map* map, bool indirect, int32_t first) {
+  Prog p;
+  p << I(Op::Mov64X, 6, 1) << I(Op::LdxDW, 0, 6, 0) << I(Op::Add64K, 0, 0, 0, 1)
+    << I(Op::StxDW, 6, 0, 0);
+  for (int k : {2, 3}) {
+    p.lddw(2, reinterpret_cast<uint64_t>(map));
+    if (indirect)
+      p << I(Op::LdxDW, 3, 6, static_cast<int16_t>(k * 8));
+    else
+      p << I(Op::Mov64K, 3, 0, 0, k == 2 ? first : 0);
+    p << I(Op::Call, 0, 0, 0, BPF_FUNC_tail_call);
+  }
+  p << I(Op::Add64K, 0, 0, 0, 100) << I(Op::Exit);
+  return p;
+}
+
+TEST_P(ProgArrayTailCall, OnlyTailCallsThatSucceedCount) {
+  // As the kernel (tests/sys compares): a program that tries an empty slot or an index past the
+  // array, then itself, runs 34 times.
+  auto m = prog_array(table_, 2);
+  ASSERT_TRUE(m);
+  for (bool indirect : {false, true}) {
+    for (uint32_t first : {1u, 2u}) {
+      SCOPED_TRACE(std::string(indirect ? "indirect" : "constant") + " index, first slot " +
+                   std::to_string(first));
+      auto e = build(two_calls(m.get(), indirect, static_cast<int32_t>(first)));
+      ASSERT_TRUE(e);
+      set(*m, 0, table_.add_prog(BPF_PROG_TYPE_XDP, e.get()));
+      ctx_[0] = 0, ctx_[2] = first, ctx_[3] = 0;
+      EXPECT_EQ(run(*e), 100u);
+      EXPECT_EQ(rc_.fault.kind, FaultKind::None);
+      EXPECT_EQ(ctx_[0], 1u + kMaxTailCallCnt);
+      EXPECT_EQ(rc_.tail_call_cnt, kMaxTailCallCnt);
+    }
+  }
+}
+
+TEST_P(ProgArrayTailCall, AnotherHandlesUpdateIsSeen) {
+  // The caller names the array through a second handle (another process attaching it): updates
+  // through the first change the shared ids, which the second resolves at the next tail call.
+  auto m = prog_array(table_, 2);
+  ASSERT_TRUE(m);
+  auto m2 = maps::Map::attach(m->memfd(), &table_);
+  ASSERT_TRUE(m2);
+  Prog one, two;
+  one << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+  two << I(Op::Mov64K, 0, 0, 0, 2) << I(Op::Exit);
+  auto e0 = build(caller(m2->get(), 1, 0)), e1 = build(one), e2 = build(two);
+  ASSERT_TRUE(e0 && e1 && e2);
+  const int fd1 = table_.add_prog(BPF_PROG_TYPE_XDP, e1.get());
+  const int fd2 = table_.add_prog(BPF_PROG_TYPE_XDP, e2.get());
+  EXPECT_EQ(run(*e0), 100u);
+  set(*m, 1, fd1);
+  EXPECT_EQ(run(*e0), 1u);
+  EXPECT_EQ(run(*e0), 1u);  // resolved now
+  set(*m, 1, fd2);
+  EXPECT_EQ(run(*e0), 2u);
+  uint32_t key = 1;
+  ASSERT_TRUE(m->delete_elem(&key));
+  EXPECT_EQ(run(*e0), 100u);
+  EXPECT_EQ(run(*e0), 100u);
+}
+
+TEST_P(ProgArrayTailCall, TargetInAnotherModeFallsThrough) {
+  auto m = prog_array(table_, 2);
+  ASSERT_TRUE(m);
+  Prog one;
+  one << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+  auto e0 = build(caller(m.get(), 1, 0));
+  ASSERT_TRUE(e0);
+  for (ExecOptions o : {ExecOptions{true, 0}, ExecOptions{false, 1u << 20},
+                        ExecOptions{false, uint64_t{1} << 40}}) {
+    auto e1 = compile(GetParam(), one.insns, helpers_, o);
+    ASSERT_TRUE(e1);
+    set(*m, 1, table_.add_prog(BPF_PROG_TYPE_XDP, e1->get()));
+    EXPECT_EQ(run(*e0), 100u);
+    EXPECT_EQ(rc_.tail_call_cnt, 0u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ProgArrayTailCall,

@@ -5,7 +5,9 @@
 // the maps layer's).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cerrno>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,18 +17,38 @@
 namespace bpfbox::vm::jit::test {
 namespace {
 
+// Slots at fixed addresses, as a real PROG_ARRAY's (the JIT reads a constant slot inline), the
+// first max_entries of them in range (fixed before the programs are compiled, as a map's).
 struct ProgArray {
-  std::vector<const Executable*> slots;
+  uint32_t max_entries = 48;
+  struct Slots {
+    std::array<const Executable*, 48> at{};
+    size_t n = 0;
+    Slots& operator=(std::initializer_list<const Executable*> l) {
+      clear();
+      for (const Executable* e : l) push_back(e);
+      return *this;
+    }
+    void clear() { at.fill(nullptr), n = 0; }
+    void push_back(const Executable* e) { at[n++] = e; }
+    size_t size() const { return n; }
+    const Executable*& operator[](size_t i) { return at[i]; }
+  } slots;
 };
 
 const Executable* lookup(void* map, uint32_t index) {
   const auto* a = static_cast<const ProgArray*>(map);
-  return index < a->slots.size() ? a->slots[index] : nullptr;
+  return index < a->max_entries ? a->slots.at[index] : nullptr;
+}
+
+TailCallSlot slot(void* map, uint32_t index) {
+  auto* a = static_cast<ProgArray*>(map);
+  return index < a->max_entries ? TailCallSlot{&a->slots.at[index]} : TailCallSlot{};
 }
 
 HelperTable tail_helpers() {
   HelperTable h = test_helpers();
-  h.set_tail_call_lookup(&lookup);
+  h.set_tail_call_lookup(&lookup, &slot);
   return h;
 }
 
@@ -160,6 +182,7 @@ TEST_P(TailCall, EmptySlotOrIndexOutOfRangeFallsThrough) {
   Prog target;
   target << I(Op::Mov64K, 0, 0, 0, 7) << I(Op::Exit);
   auto t = build(target);
+  array_.max_entries = 2;
   array_.slots = {t.get(), nullptr};
   for (int32_t index : {1, 2, -1}) {
     Prog p;
@@ -169,7 +192,7 @@ TEST_P(TailCall, EmptySlotOrIndexOutOfRangeFallsThrough) {
     ASSERT_TRUE(e);
     EXPECT_EQ(run(*e), 55u) << index;
     expect_no_fault();
-    EXPECT_EQ(rc_.tail_call_cnt, 0u);
+    EXPECT_EQ(rc_.tail_call_cnt, 0u) << index;
   }
   // The index is a u32, as the kernel reads it: 1 << 32 is slot 0.
   Prog p;
@@ -385,6 +408,39 @@ TEST(TailCallRefusal, InsideACallbackFaults) {
     EXPECT_EQ(rc.fault.pc, cb + 3);
     EXPECT_EQ(describe(rc.fault), "pc " + std::to_string(cb + 3) + ": tail call inside a callback");
     EXPECT_EQ(rc.tail_call_cnt, 0u);
+  }
+}
+
+uint64_t outer_hook(RunContext*, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return 0;
+}
+
+TEST(TailCallHook, ATailCallGivesTheCallersHookBack) {
+  // A program a helper may call back installs its hook for the run; a tail call leaves it as its
+  // exit would: the run context's hook (here an outer run's) is as before.
+  HelperTable h = tail_helpers();
+  for (EngineKind e : {EngineKind::Interp, EngineKind::Jit}) {
+    ProgArray array;
+    Prog p, t;
+    p << I(Op::Mov64X, 6, 1);
+    p.lddw(1, 0, BPF_PSEUDO_FUNC);  // -> the callback
+    p << I(Op::Mov64K, 2, 0, 0, 0) << I(Op::Call, 0, 0, 0, 5) << I(Op::Mov64X, 1, 6);
+    tail_call(p, array, 0);
+    p << I(Op::Mov64K, 0, 0, 0, 1) << I(Op::Exit);
+    p.insns[1].imm = static_cast<int32_t>(p.size() - 2);
+    p << I(Op::Mov64K, 0, 0, 0, 0) << I(Op::Exit);
+    t << I(Op::Mov64K, 0, 0, 0, 50) << I(Op::Exit);
+    auto exe = compile(e, p.insns, h, {}), target = compile(e, t.insns, h, {});
+    ASSERT_TRUE(exe && target);
+    array.slots = {target->get()};
+    RunContext rc;
+    int state = 0;
+    rc.call_function = &outer_hook;
+    rc.engine_state = &state;
+    EXPECT_EQ((*exe)->run(rc, 0), 50u);
+    EXPECT_EQ(rc.fault.kind, FaultKind::None);
+    EXPECT_EQ(rc.call_function, &outer_hook);
+    EXPECT_EQ(rc.engine_state, &state);
   }
 }
 

@@ -3,7 +3,9 @@
 // zeroed), bpf_prog_info's fields, test-run results and their errno.
 #include <sys/wait.h>
 
+#include <cstddef>
 #include <cstdio>
+#include <string>
 
 #include "sys_test_util.hpp"
 
@@ -233,6 +235,86 @@ TEST(SysProgCommands, TailCallsThroughAProgArrayMatchKernel) {
     EXPECT_EQ(run(), uint32_t(XDP_DROP));
     close(fd);
     close(array);
+  }
+}
+
+constexpr int kMaxTailCalls = 33;  // MAX_TAIL_CALL_CNT
+
+// pkt[0] += 1; tail call slot `first` (a constant, or pkt[1]), then slot 0 (itself, or pkt[2]).
+std::vector<bpf_insn> counting_tail_caller(int array, bool from_packet) {
+  std::vector<bpf_insn> p = {
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),
+      I(BPF_LDX | BPF_MEM | BPF_W, 7, 6, offsetof(xdp_md, data), 0),
+      I(BPF_LDX | BPF_MEM | BPF_W, 8, 6, offsetof(xdp_md, data_end), 0),
+      I(BPF_ALU64 | BPF_MOV | BPF_X, 4, 7, 0, 0),
+      I(BPF_ALU64 | BPF_ADD | BPF_K, 4, 0, 0, 3),
+      I(BPF_JMP | BPF_JGT | BPF_X, 4, 8, 3, 0),
+      I(BPF_LDX | BPF_MEM | BPF_B, 5, 7, 0, 0),
+      I(BPF_ALU64 | BPF_ADD | BPF_K, 5, 0, 0, 1),
+      I(BPF_STX | BPF_MEM | BPF_B, 7, 5, 0, 0),
+  };
+  for (int k : {1, 2}) {
+    p.push_back(I(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0));
+    put_ld_map_fd(p, 2, array);
+    if (from_packet) {  // the packet's bytes 1 and 2 (checked above: 3 bytes)
+      p.push_back(I(BPF_LDX | BPF_MEM | BPF_W, 3, 6, offsetof(xdp_md, data), 0));
+      p.push_back(I(BPF_LDX | BPF_MEM | BPF_W, 4, 6, offsetof(xdp_md, data_end), 0));
+      p.push_back(I(BPF_ALU64 | BPF_MOV | BPF_X, 5, 3, 0, 0));
+      p.push_back(I(BPF_ALU64 | BPF_ADD | BPF_K, 5, 0, 0, 3));
+      p.push_back(I(BPF_JMP | BPF_JGT | BPF_X, 5, 4, 2, 0));
+      p.push_back(I(BPF_LDX | BPF_MEM | BPF_B, 3, 3, int16_t(k), 0));
+      p.push_back(I(BPF_JMP | BPF_JA, 0, 0, 1, 0));
+      p.push_back(I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0));
+    } else {
+      p.push_back(I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0));  // patched below
+    }
+    p.push_back(I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call));
+  }
+  p.push_back(I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS));
+  p.push_back(I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+  return p;
+}
+
+TEST(SysProgCommands, TailCallLimitCountsOnlyTailCallsThatSucceed) {
+  // The kernel (6.18) counts towards its limit of 33 only the tail calls that succeed: a program
+  // that tries slot `first` (empty, or past the array) and then itself runs 34 times. Constant
+  // indexes (the JITs' direct tail calls) and indexes read from the packet.
+  SKIP_WITHOUT_KERNEL();
+  RuntimeDir rt;
+  for (bool from_packet : {false, true}) {
+    for (uint8_t first : {uint8_t(1), uint8_t(2)}) {
+      SCOPED_TRACE(std::string(from_packet ? "index from the packet" : "constant index") +
+                   ", first index " + std::to_string(first));
+      for_each_impl([&](Impl impl) {
+        union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+        const int array = int(call(impl, BPF_MAP_CREATE, c));
+        ASSERT_GE(array, 0) << bpfbox_bpf_last_error();
+        std::vector<bpf_insn> insns = counting_tail_caller(array, from_packet);
+        if (!from_packet) insns[12].imm = first;  // the first tail call's `r3 = imm`
+        union bpf_attr l = load_attr(BPF_PROG_TYPE_XDP, insns);
+        const int fd = int(call(impl, BPF_PROG_LOAD, l));
+        ASSERT_GE(fd, 0) << bpfbox_bpf_last_error();
+        uint32_t key = 0, value = uint32_t(fd);
+        union bpf_attr u = elem_attr(array, &key, &value);
+        ASSERT_EQ(call(impl, BPF_MAP_UPDATE_ELEM, u), 0) << bpfbox_bpf_last_error();
+        std::vector<uint8_t> pkt(64, 0), out(64, 0xff);
+        pkt[1] = first;
+        union bpf_attr a;
+        std::memset(&a, 0, sizeof a);
+        a.test.prog_fd = uint32_t(fd);
+        a.test.data_in = uptr(pkt.data());
+        a.test.data_size_in = uint32_t(pkt.size());
+        a.test.data_out = uptr(out.data());
+        a.test.data_size_out = uint32_t(out.size());
+        ASSERT_EQ(call(impl, BPF_PROG_TEST_RUN, a), 0) << bpfbox_bpf_last_error();
+        EXPECT_EQ(a.test.retval, uint32_t(XDP_PASS));
+        EXPECT_EQ(out[0], 1 + kMaxTailCalls);
+        union bpf_attr d = elem_attr(array, &key, nullptr);
+        EXPECT_EQ(call(impl, BPF_MAP_DELETE_ELEM, d), 0);
+        close(fd);
+        close(array);
+      });
+    }
   }
 }
 

@@ -155,6 +155,45 @@ void call_graph_facts(std::span<const isa::Decoded> prog, const std::vector<Flow
   for (size_t e = 0; e < entries.size(); ++e) f.callee_writes[entries[e]] = writes[e];
 }
 
+// const_tail_calls: constants tracked through movs and plain lddw within each basic block.
+void const_tail_calls(std::span<const isa::Decoded> prog, ProgramFacts& f) {
+  uint64_t value[isa::kRegAx + 1] = {};
+  uint32_t known = 0;  // bit i: ri holds value[i]
+  for (size_t pc = 0; pc < prog.size(); pc += prog[pc].slots ? prog[pc].slots : 1) {
+    const isa::Decoded& d = prog[pc];
+    if (d.slots == 0) continue;
+    if (f.is_target[pc]) known = 0;  // another path joins: nothing is known
+    const isa::OpInfo& o = d.info();
+    if (o.kind == Kind::Call && d.src == 0 && d.imm == BPF_FUNC_tail_call && (known & 0xc) == 0xc)
+      f.const_tail_calls.push_back(
+          {static_cast<uint32_t>(pc), value[2], static_cast<uint32_t>(value[3])});
+    uint16_t r, w;
+    reg_effects(d, o, r, w);
+    known &= ~static_cast<uint32_t>(w);
+    uint64_t v;
+    switch (d.op) {
+      case isa::Op::Mov64K:
+        v = static_cast<uint64_t>(static_cast<int64_t>(d.imm));
+        break;
+      case isa::Op::Mov32K:
+        v = static_cast<uint32_t>(d.imm);
+        break;
+      case isa::Op::Mov64X:
+        if (!(known & (1u << d.src))) continue;
+        v = value[d.src];
+        break;
+      case isa::Op::Lddw:
+        if (d.src != 0) continue;
+        v = d.imm64;
+        break;
+      default:
+        continue;
+    }
+    value[d.dst] = v;
+    known |= 1u << d.dst;
+  }
+}
+
 }  // namespace
 
 Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, bool budget) {
@@ -188,6 +227,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
     switch (k) {
       case Kind::Call:
         f.helper_calls = true;
+        if (d.imm != BPF_FUNC_tail_call) f.calls_not_12 = true;
         break;
       case Kind::CallLocal:
         f.local_calls = true;
@@ -268,6 +308,7 @@ Result<ProgramFacts> analyze(std::span<const isa::Decoded> prog, bool checked, b
   for (size_t pc = 0; pc < n; ++pc)
     if (prog[pc].slots && f.frame[pc] == 0) f.frame[pc] = kInMain;  // unreachable: any will do
   if (f.local_calls) call_graph_facts(prog, flow, f);
+  if (f.helper_calls) const_tail_calls(prog, f);
 
   if (budget) {
     f.segment_len.assign(n, 0);

@@ -24,7 +24,8 @@ struct ProgramFacts {
   uint16_t read_before_written = 0x7ff;
   bool uses_stack = false;  // r10 is referenced
   bool helper_calls = false;
-  bool local_calls = false;  // bpf-to-bpf calls (or BPF_PSEUDO_FUNC values a callx may use)
+  bool calls_not_12 = false;  // a helper call other than `call 12` (bpf_tail_call, for the JIT)
+  bool local_calls = false;   // bpf-to-bpf calls (or BPF_PSEUDO_FUNC values a callx may use)
   bool callx = false;
   bool pseudo_func = false;  // a BPF_PSEUDO_FUNC value is loaded (a helper may call it back)
   bool may_goto = false;
@@ -46,6 +47,15 @@ struct ProgramFacts {
   // Per pc of a function entry (local_calls only): the r6..r9 (bits 6..9) that the function or
   // anything it calls may write, all that a call to it must keep for its caller.
   std::vector<uint16_t> callee_writes;
+  // `call 12` sites whose r2 (the map) and r3 (the index) hold the same constants on every path:
+  // both set in the straight-line code before the call (what the kernel's verifier records as
+  // map_key_state from its path walk, here provable without the verifier). By pc.
+  struct ConstTailCall {
+    uint32_t pc;
+    uint64_t map;
+    uint32_t index;
+  };
+  std::vector<ConstTailCall> const_tail_calls;
 };
 
 // Facts about the program the translator needs (register use, frames, targets). The program has

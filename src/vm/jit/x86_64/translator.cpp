@@ -43,6 +43,7 @@ constexpr int32_t kOffInsns = offsetof(RunContext, insns_executed);
 constexpr int32_t kOffPktData = offsetof(RunContext, pkt_data);
 constexpr int32_t kOffPktLen = offsetof(RunContext, pkt_len);
 constexpr int32_t kOffTailCallCtx = offsetof(RunContext, tail_call_ctx);
+constexpr int32_t kOffTailCallCnt = offsetof(RunContext, tail_call_cnt);
 constexpr int32_t kOffCallFunction = offsetof(RunContext, call_function);
 constexpr int32_t kOffEngineState = offsetof(RunContext, engine_state);
 
@@ -115,8 +116,10 @@ class Emitter {
     needs_frame_ = f.uses_stack || f.local_calls || f.may_goto || callbacks_;
     need_rc_ =
         opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.ld_pkt || f.local_calls;
-    may_fault_ = opts.checked || opts.insn_budget || f.helper_calls || f.callx || f.local_calls;
-    const bool calls_out = may_fault_;
+    // Tail calls are no helper calls: they cannot fault, nor look at the run's checked flag.
+    calls_helpers_ = f.calls_not_12 || (f.helper_calls && !helpers.tail_call_lookup());
+    may_fault_ = opts.checked || opts.insn_budget || calls_helpers_ || f.callx || f.local_calls;
+    const bool calls_out = may_fault_ || f.helper_calls;  // (resolve_tail_call too)
     // Callee-saved registers the program needs, in push order.
     if (needs_frame_) saved_[n_saved_++] = RBP;
     if (f.regs_used & (1 << 6)) saved_[n_saved_++] = RBX;
@@ -237,11 +240,12 @@ class Emitter {
     Label label;
   };
   struct Stub {
-    enum Kind : uint8_t { Check, Budget, Depth, BadCall, TailInCallback } kind;
+    enum Kind : uint8_t { Check, Budget, Depth, BadCall, TailInCallback, TailSlot } kind;
     size_t at;  // the rel32 jumping here
     uint32_t pc;
-    uint64_t a;   // Check: packed access; Budget: segment length; Depth: callee pc
-    size_t back;  // Check: where to resume
+    uint64_t a;   // Check: packed access; Budget: segment length; Depth: callee pc; TailSlot:
+                  // where the call falls through (r0 = 0)
+    size_t back;  // Check: where to resume; TailSlot: where the target is entered
     Reg reg;      // BadCall: the register holding the value
   };
   struct Reloc {
@@ -332,12 +336,12 @@ class Emitter {
 
   // --- frame -----------------------------------------------------------------------------------
   // With rsp at the main frame: the run context's hook as it was before this run.
-  void restore_hook() {
+  void restore_hook(Reg scratch = R11) {
     if (!callbacks_) return;
-    a().load(8, R11, Mem{RSP, kHeader + kStackBytes + kRecOldHook});
-    a().store(8, Mem{kRc, kOffCallFunction}, R11);
-    a().load(8, R11, Mem{RSP, kHeader + kStackBytes + kRecOldState});
-    a().store(8, Mem{kRc, kOffEngineState}, R11);
+    a().load(8, scratch, Mem{RSP, kHeader + kStackBytes + kRecOldHook});
+    a().store(8, Mem{kRc, kOffCallFunction}, scratch);
+    a().load(8, scratch, Mem{RSP, kHeader + kStackBytes + kRecOldState});
+    a().store(8, Mem{kRc, kOffEngineState}, scratch);
   }
 
   void epilogue() {
@@ -372,7 +376,7 @@ class Emitter {
         as.store(8, Mem{kRc, kOffFault + i}, R11);
     }
     // Helpers see whether this run is checked (they bounds-check pointers they are given).
-    if (need_rc_ && (f_.helper_calls || f_.callx))
+    if (need_rc_ && (calls_helpers_ || f_.callx))
       as.store_imm(4, Mem{kRc, kOffChecked}, opts_.checked);
     if (f_.may_goto) as.store_imm(8, Mem{RSP, 8}, BPFBOX_MAX_LOOPS);
     if (callbacks_) {
@@ -583,6 +587,12 @@ class Emitter {
           as.movabs(R8, opts_.insn_budget);
           call_abs(reinterpret_cast<const void*>(&rt::budget_fault));
           break;
+        case Stub::TailSlot:
+          // Another process changed the slot: resolved as an indirect tail call would be.
+          resolve_tail_call_of(*const_tail_call(s.pc));
+          as.jcc_to(kNE, s.back, false);
+          as.jmp_to(s.a, false);
+          continue;
         case Stub::Depth:
         case Stub::BadCall:
         case Stub::TailInCallback:
@@ -1235,9 +1245,10 @@ class Emitter {
     jcc_label(kNE, kExitUnwind);
   }
 
-  // bpf_tail_call (r2 = map, r3 = index): resolved now, so an update is seen by the next tail
-  // call. On success this program's frame is left from any depth, as its epilogue would, and the
-  // target is entered as Executable::run does (r1 = the run's ctx): the native stack does not grow.
+  // bpf_tail_call (r2 = map, r3 = index), looked up at the time of the call, so an update is seen
+  // by the next tail call. On success this program's frame is left from any depth, as its
+  // epilogue would, and the target is entered as Executable::run does (r1 = the run's ctx): the
+  // native stack does not grow.
   void tail_call(uint32_t pc) {
     Assembler& as = a();
     if (callbacks_) {  // a callback cannot leave its helper this way (as the interpreter)
@@ -1245,6 +1256,10 @@ class Emitter {
       as.alu_mi(true, kCmp, Mem{R11, kRecUnwind}, 0);
       jcc_stub(kNE, Stub{Stub::TailInCallback, 0, pc, BPF_FUNC_tail_call, 0, RAX});
     }
+    const ProgramFacts::ConstTailCall* c = const_tail_call(pc);
+    if (c && helpers_.tail_call_slot())
+      return direct_tail_call(pc,
+                              helpers_.tail_call_slot()(reinterpret_cast<void*>(c->map), c->index));
     as.mov_rr(true, RCX, RDX);  // index
     as.mov_rr(true, RDX, RSI);  // map
     as.movabs(RSI, reinterpret_cast<uint64_t>(tables_.self));
@@ -1253,21 +1268,87 @@ class Emitter {
     as.test_rr(true, RAX, RAX);
     const size_t fall_through = as.jcc_fwd32(kE);  // r0 = 0, r1..r5 clobbered: a helper call's
     as.mov_rr(true, R11, RDX);                     // the target's entry
+    enter_tail_target();
+    as.bind32(fall_through);
+  }
+
+  // A constant map and index: the program array's slot is read inline (one load, the kernel's
+  // direct tail call without patching code), with resolve_tail_call's checks: an index out of
+  // range always falls through; else the limit, the slot, the target's mode, then the count.
+  void direct_tail_call(uint32_t pc, const TailCallSlot& slot) {
+    Assembler& as = a();
+    if (!slot.prog) return as.op_rr(false, 0x31, RAX, RAX);
+    const Executable::TailCallFields fields = Executable::tail_call_fields();
+    as.alu_mi(false, kCmp, Mem{kRc, kOffTailCallCnt}, static_cast<int32_t>(kMaxTailCallCnt));
+    const size_t over = as.jcc_fwd32(kAE);
+    size_t stale = 0;
+    if (slot.id) {  // the word is current while the arena's id is the one it was resolved from
+      as.movabs(R11, reinterpret_cast<uint64_t>(slot.id));
+      as.load(4, R10, Mem{R11, 0});
+      as.movabs(R11, reinterpret_cast<uint64_t>(slot.seen));
+      as.alu_rm(false, kCmp, R10, Mem{R11, 0});
+      stale = as.jcc_fwd32(kNE);
+    }
+    as.movabs(R11, reinterpret_cast<uint64_t>(slot.prog));
+    as.load(8, RAX, Mem{R11, 0});
+    as.test_rr(true, RAX, RAX);
+    const size_t empty = as.jcc_fwd32(kE);  // r0 = 0 already
+    as.cmp_m8(Mem{RAX, fields.checked}, opts_.checked ? 1 : 0);
+    const size_t other_mode = as.jcc_fwd32(kNE);
+    if (opts_.insn_budget <= INT32_MAX) {
+      as.alu_mi(true, kCmp, Mem{RAX, fields.budget}, static_cast<int32_t>(opts_.insn_budget));
+    } else {
+      as.movabs(R11, opts_.insn_budget);
+      as.alu_rm(true, kCmp, R11, Mem{RAX, fields.budget});
+    }
+    const size_t other_budget = as.jcc_fwd32(kNE);
+    as.alu_mi(false, kAdd, Mem{kRc, kOffTailCallCnt}, 1);
+    as.load(8, R11, Mem{RAX, fields.entry});
+    const size_t enter = as.size();
+    enter_tail_target();
+    as.bind32(over);
+    as.bind32(other_mode);
+    as.bind32(other_budget);
+    as.op_rr(false, 0x31, RAX, RAX);
+    as.bind32(empty);
+    if (slot.id) stubs_.push_back(Stub{Stub::TailSlot, stale, pc, as.size(), enter, RAX});
+  }
+  // The indirect tail call of a constant site, for its cold path: rax = the target (ZF: none),
+  // r11 = its entry.
+  void resolve_tail_call_of(const ProgramFacts::ConstTailCall& c) {
+    Assembler& as = a();
+    as.mov_imm32(RCX, c.index);
+    as.mov_imm64(RDX, c.map);
+    as.movabs(RSI, reinterpret_cast<uint64_t>(tables_.self));
+    as.mov_rr(true, RDI, kRc);
+    call_abs(reinterpret_cast<const void*>(&resolve_tail_call));
+    as.mov_rr(true, R11, RDX);
+    as.test_rr(true, RAX, RAX);
+  }
+  const ProgramFacts::ConstTailCall* const_tail_call(uint32_t pc) const {
+    auto it =
+        std::lower_bound(f_.const_tail_calls.begin(), f_.const_tail_calls.end(), pc,
+                         [](const ProgramFacts::ConstTailCall& c, uint32_t p) { return c.pc < p; });
+    return it != f_.const_tail_calls.end() && it->pc == pc ? &*it : nullptr;
+  }
+  // rax = the target, r11 = its entry: leaves this program's frame from any call depth, as its
+  // epilogue would, and enters the target with (target, rc, the run's ctx, 0).
+  void enter_tail_target() {
+    Assembler& as = a();
     as.mov_rr(true, R10, kRc);
     if (needs_frame_) {  // from any call depth: the main frame is below the top of the stack
       as.load(8, RSP, Mem{kRc, kOffStackBase});
       as.alu_rm(true, kAdd, RSP, Mem{kRc, kOffStackSize});
       as.alu_ri(true, kSub, RSP, kHeader + kStackBytes);
     }
+    restore_hook(RDX);  // at the main frame's rsp, as the epilogue (r11 holds the entry)
     if (frame_) as.alu_ri(true, kAdd, RSP, frame_);
-    restore_hook();
     for (int i = n_saved_ - 1; i >= 0; --i) as.pop(saved_[i]);
     as.mov_rr(true, RDI, RAX);
     as.mov_rr(true, RSI, R10);
     as.load(8, RDX, Mem{R10, kOffTailCallCtx});
     as.op_rr(false, 0x31, RCX, RCX);
     as.jmp_r(R11);
-    as.bind32(fall_through);
   }
 
   // A bpf-to-bpf call: a new 512-byte frame below the caller's, r6..r9 kept for the caller, a
@@ -1458,6 +1539,7 @@ class Emitter {
   uint64_t rng_ = 0;
 
   bool needs_frame_ = false, need_rc_ = false, may_fault_ = false, callbacks_ = false;
+  bool calls_helpers_ = false;
   Reg saved_[6] = {};
   int n_saved_ = 0;
   int32_t frame_ = 0;
