@@ -45,8 +45,9 @@ static long add_value(void* map, __u32* key, __u64* value, __u64* sum) {
   return 0;
 }
 
-// counters[byte 1 & 3] += 1 + byte 0, counters[next slot] = twice that; returns the new count
-// times 1000 plus the sum of the inner array, 1 for a short packet, 2 for an empty outer slot.
+// counters[byte 1 & 7] += 1 + byte 0, counters[next slot] = twice that; returns the new count
+// times 1000 plus the sum of the inner array, 1 for a short packet, 2 for an empty outer slot,
+// 3 for a slot past the inner array's 4.
 SEC("xdp")
 int count_in_inner_array(struct xdp_md* ctx) {
   const __u8* p = (const __u8*)(long)ctx->data;
@@ -54,7 +55,7 @@ int count_in_inner_array(struct xdp_md* ctx) {
   __u32 outer = p[0];
   void* inner = bpf_map_lookup_elem(&by_first_byte, &outer);
   if (!inner) return 2;
-  __u32 slot = p[1] & 3, next = (slot + 1) & 3;
+  __u32 slot = p[1] & 7, next = (slot + 1) & 3;
   __u64* n = bpf_map_lookup_elem(inner, &slot);
   if (!n) return 3;
   *n += 1 + outer;

@@ -291,6 +291,11 @@ class Map {
   // call its program side (stubs). nullptr for other maps.
   const Map* inner_map_meta() const { return inner_meta_.get(); }
   bool is_inner_map_meta() const { return base_ == nullptr; }
+  // An ARRAY's element layout, also for an inner template (whose base is nullptr): what a lookup
+  // in any inner array of the template needs besides that array's base, which sits at
+  // inline_base_offset() in every Map (the kernel's inlined inner lookup starts from r1 too).
+  const InlineArray& inline_layout() const { return inline_; }
+  static uint32_t inline_base_offset();
 
   // Storage: the arena's fd (a memfd, or a file in the storage directory).
   int memfd() const;

@@ -94,13 +94,8 @@ long prog_delete(Map*, const void*, uint32_t) {
 }
 
 void bind(Map& m) {
-  uint32_t slot = round8(m.value_size());
-  InlineArray a;
+  InlineArray a = array_layout(m);
   a.base = m.arena_base() + kDataOff;
-  a.elem_size = slot * m.nr_cpus();
-  a.cpu_stride = m.percpu() ? slot : 0;
-  a.max_entries = m.max_entries();
-  a.index_mask = index_mask(m.max_entries());
   MapBuilder::set_inline(m, a);
   ProgOps p;
   p.lookup = prog_lookup;
@@ -181,6 +176,16 @@ constexpr MapOps make_ops(const char* name) {
 }
 
 }  // namespace
+
+InlineArray array_layout(const Map& m) {
+  const uint32_t slot = round8(m.value_size());
+  InlineArray a;
+  a.elem_size = slot * m.nr_cpus();
+  a.cpu_stride = m.percpu() ? slot : 0;
+  a.max_entries = m.max_entries();
+  a.index_mask = index_mask(m.max_entries());
+  return a;
+}
 
 const MapOps kArrayOps = make_ops("BPF_MAP_TYPE_ARRAY");
 const MapOps kPercpuArrayOps = [] {

@@ -215,8 +215,20 @@ void MapBuilder::set_inner_map_meta(Map& m, const InnerMapMeta& meta) {
                meta.map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   t->nr_cpus_ = t->percpu_ ? nr_possible_cpus() : 1;
   t->spin_lock_off_ = meta.spin_lock_off();
+  // Every inner array has this layout; only the base (its storage) differs.
+  if (meta.map_type == BPF_MAP_TYPE_ARRAY || meta.map_type == BPF_MAP_TYPE_PERCPU_ARRAY)
+    t->inline_ = array_layout(*t);
   fill_stubs(t->prog_);
   m.inner_meta_ = std::move(t);
+}
+
+uint32_t Map::inline_base_offset() {
+  static const uint32_t off = [] {
+    const Map probe;
+    return uint32_t(reinterpret_cast<const uint8_t*>(&probe.inline_.base) -
+                    reinterpret_cast<const uint8_t*>(&probe));
+  }();
+  return off;
 }
 
 Map::~Map() {

@@ -184,6 +184,9 @@ extern const MapOps kDevmapOps, kDevmapHashOps;
 extern const MapOps kProgArrayOps, kArrayOfMapsOps, kPerfEventArrayOps;
 extern const MapOps kHashOfMapsOps;
 
+// ARRAY and PERCPU_ARRAY: the element layout of the map's values (array_map.cpp), base unset.
+InlineArray array_layout(const Map& m);
+
 // Hash maps' lookup batch with the kernel's bucket cursor (hash_map.cpp).
 Status hash_lookup_batch(Map& map, const void* in_batch, void* out_batch, void* keys, void* values,
                          uint32_t* count, uint64_t elem_flags, bool and_delete);

@@ -54,7 +54,8 @@ Status fixup_map_lddw(Env& env, uint32_t i) {
 }
 
 // array_map_gen_lookup(): r0 = &base[*(u32 *)r2] when the index is below max_entries, else NULL.
-// r1 (the map) is dead after the call, so it holds the base. Unprivileged programs (Spectre v1)
+// r1 (the map) is dead after the call, so it holds the base: a constant (a.base), or for an inner
+// array loaded from the map r1 points to (a.base nullptr). Unprivileged programs (Spectre v1)
 // also mask the index after the check, so a mispredicted check stays in the padded storage.
 uint32_t gen_array_lookup(const maps::InlineArray& a, bool spectre_v1, struct bpf_insn* out) {
   uint32_t n = 0;
@@ -68,8 +69,12 @@ uint32_t gen_array_lookup(const maps::InlineArray& a, bool spectre_v1, struct bp
     out[n++] = x;
   };
   const uint64_t base = reinterpret_cast<uintptr_t>(a.base);
-  raw(BPF_LD | BPF_IMM | BPF_DW, 1, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(base)));
-  raw(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(base >> 32)));
+  if (a.base) {
+    raw(BPF_LD | BPF_IMM | BPF_DW, 1, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(base)));
+    raw(0, 0, 0, 0, static_cast<int32_t>(static_cast<uint32_t>(base >> 32)));
+  } else {
+    raw(BPF_LDX | BPF_MEM | BPF_DW, 1, 1, static_cast<int16_t>(maps::Map::inline_base_offset()), 0);
+  }
   raw(BPF_LDX | BPF_MEM | BPF_W, 0, 2, 0, 0);
   raw(BPF_JMP | BPF_JGE | BPF_K, 0, 0, spectre_v1 ? 4 : 3, static_cast<int32_t>(a.max_entries));
   if (spectre_v1) raw(BPF_ALU | BPF_AND | BPF_K, 0, 0, 0, static_cast<int32_t>(a.index_mask));
@@ -84,15 +89,17 @@ uint32_t gen_array_lookup(const maps::InlineArray& a, bool spectre_v1, struct bp
 }
 
 // The lookup at insn i can be inlined: one ARRAY map on every path, with the layout the
-// generated code assumes (ids and sizes within the immediates). Never an inner map: the map is
-// then the outer map's template, and the arrays behind r1 at run time have their own storage (the
-// kernel inlines them from r1; bpfbox's inlined lookup starts from a constant base).
+// generated code assumes (ids and sizes within the immediates). For an inner array the map is the
+// outer map's template: every array stored has its layout, and its own storage, whose base the
+// code loads from r1 (as the kernel's lookup starts from r1); not with BPF_F_INNER_MAP, whose
+// arrays may differ in max_entries.
 const maps::InlineArray* inlinable_array(const Env& env, uint32_t i) {
   const InsnAux& aux = env.aux[i];
-  if (!aux.map_ptr || aux.map_ptr_poisoned || aux.map_ptr->is_inner_map_meta()) return nullptr;
+  if (!aux.map_ptr || aux.map_ptr_poisoned) return nullptr;
   const maps::Map* map = aux.map_ptr;
   if (map->type() != BPF_MAP_TYPE_ARRAY || (map->map_flags() & BPF_F_INNER_MAP)) return nullptr;
-  const maps::InlineArray* a = map->inline_array();
+  const maps::InlineArray* a =
+      map->is_inner_map_meta() ? &map->inline_layout() : map->inline_array();
   if (!a || a->cpu_stride != 0) return nullptr;
   if (a->max_entries > INT32_MAX || a->elem_size > INT32_MAX || a->elem_size == 0) return nullptr;
   return a;

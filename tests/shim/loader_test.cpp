@@ -48,6 +48,23 @@ long long test_run(int fd, std::vector<uint8_t> data) {
   return t.retval;
 }
 
+// How many calls of helper `id` the program's xlated instructions hold.
+int helper_calls(int prog_fd, int32_t id) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return -errno;
+  std::vector<bpf_insn> insns(info.xlated_prog_len / sizeof(bpf_insn));
+  info = bpf_prog_info{};
+  info.xlated_prog_len = uint32_t(insns.size() * sizeof(bpf_insn));
+  info.xlated_prog_insns = reinterpret_cast<uint64_t>(insns.data());
+  len = sizeof info;
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return -errno;
+  int n = 0;
+  for (const bpf_insn& i : insns)
+    n += i.code == (BPF_JMP | BPF_CALL) && i.src_reg == 0 && i.imm == id;
+  return n;
+}
+
 uint64_t lookup_u64(bpf_map* m, uint32_t key) {
   uint64_t v = ~0ull;
   EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(m), &key, &v), 0) << std::strerror(errno);
@@ -169,6 +186,10 @@ TEST(Loader, MapInMapInnerMapsOnEveryEngine) {
     EXPECT_EQ(test_run(arr, packet(2, 3)), 3009);
     EXPECT_EQ(test_run(arr, packet(1, 0)), 2);  // the empty slot
     EXPECT_EQ(test_run(arr, packet(9, 0)), 2);  // past max_entries
+    EXPECT_EQ(test_run(arr, packet(2, 4)), 3);  // past the inner array's max_entries
+    // The inner ARRAY lookup is inlined (its base loaded from the inner map), the outer one is a
+    // call: one bpf_map_lookup_elem left.
+    EXPECT_EQ(helper_calls(arr, BPF_FUNC_map_lookup_elem), 1);
     EXPECT_EQ(lookup_u64(o.map("counters_a"), 1), 2u);
     EXPECT_EQ(lookup_u64(o.map("counters_a"), 2), 4u);
     EXPECT_EQ(lookup_u64(o.map("counters_b"), 0), 6u);
