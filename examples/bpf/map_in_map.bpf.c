@@ -83,4 +83,19 @@ int count_in_inner_hash(struct xdp_md* ctx) {
   return (int)(n * 10 + (deleted == 0));
 }
 
+// counters_a both directly and through slot 0 of the outer map: a store through one pointer is
+// seen through the other (7), whatever the engine assumes about distinct maps.
+SEC("xdp")
+int inner_and_direct(struct xdp_md* ctx) {
+  __u32 zero = 0;
+  __u64* direct = bpf_map_lookup_elem(&counters_a, &zero);
+  void* inner = bpf_map_lookup_elem(&by_first_byte, &zero);
+  if (!direct || !inner) return 1;
+  __u64* via_inner = bpf_map_lookup_elem(inner, &zero);
+  if (!via_inner) return 2;
+  __u64 before = *direct;
+  *via_inner = before + 7;
+  return (int)(*direct - before);
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -32,11 +32,13 @@ vm::InsnFacts facts_of(const Env& env, const RegState& base) {
       break;
     case PTR_TO_MAP_VALUE: {
       f.region = vm::AccessRegion::MapValue;
-      // An inner map's value is typed by its template: the map itself is known only at run time.
+      // An inner map's value is typed by its template (map_uid stays 0 without timers, as the
+      // kernel's): the map itself is known only at run time, and may be one the program also
+      // reaches through an lddw.
       const maps::Map* m = base.map_ptr;
       const bool outer =
           m && (m->type() == BPF_MAP_TYPE_ARRAY_OF_MAPS || m->type() == BPF_MAP_TYPE_HASH_OF_MAPS);
-      f.map = base.map_uid == 0 && !outer ? m : nullptr;
+      f.map = base.map_uid == 0 && !outer && m && !m->is_inner_map_meta() ? m : nullptr;
       break;
     }
     default:

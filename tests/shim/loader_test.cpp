@@ -194,6 +194,8 @@ TEST(Loader, MapInMapInnerMapsOnEveryEngine) {
     EXPECT_EQ(lookup_u64(o.map("counters_a"), 2), 4u);
     EXPECT_EQ(lookup_u64(o.map("counters_b"), 0), 6u);
 
+    EXPECT_EQ(test_run(o.prog_fd("inner_and_direct"), packet(0, 0)), 7);
+
     const int hash = o.prog_fd("count_in_inner_hash");
     EXPECT_EQ(test_run(hash, packet(3, 4)), 10);  // table_x[4] = 1, nothing at 5
     EXPECT_EQ(test_run(hash, packet(3, 5)), 11);  // table_x[5] = 1, 4 deleted
