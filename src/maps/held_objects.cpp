@@ -110,11 +110,15 @@ bool HeldObjects::put(uint32_t slot, const ObjectRef* ref) {
     // Freed: the id stays in the arena (this handle sees it as empty) until drain clears it,
     // after the runs that may still read the slot, so no other handle claims it before.
     set_locked(slot, prev_id, nullptr, slot);
-    return held;
+  } else {
+    const uint32_t id = ref ? ref->id : 0;
+    ids_[slot].store(id, std::memory_order_release);
+    set_locked(slot, id, ref, UINT32_MAX);
   }
-  const uint32_t id = ref ? ref->id : 0;
-  ids_[slot].store(id, std::memory_order_release);
-  set_locked(slot, id, ref, UINT32_MAX);
+  // The reference just retired goes now unless a run may still hold it, as the kernel frees it
+  // after a grace period. Left for the next put, a program deleted from an array it holds itself
+  // would keep the array, and the array it, for good.
+  drain(false);
   return held;
 }
 

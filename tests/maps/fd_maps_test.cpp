@@ -145,9 +145,9 @@ TEST(ProgArray, ReplacedProgramLivesUntilRunsEnd) {
     EXPECT_EQ(t.refs(p1), 1);
   }
   quiesce();
-  ASSERT_TRUE(m->delete_elem(&k));  // drops what was retired, retires the live p2
+  ASSERT_TRUE(m->delete_elem(&k));  // no run holds p1 or the deleted p2 any more: both go
   EXPECT_EQ(t.refs(p1), 0);
-  EXPECT_EQ(t.refs(p2), 1);
+  EXPECT_EQ(t.refs(p2), 0);
   m.reset();
   EXPECT_EQ(t.total_refs(), 0);
 }

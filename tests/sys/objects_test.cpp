@@ -108,6 +108,39 @@ TEST(SysObjects, AProgramHoldsItsMaps) {
   EXPECT_FALSE(id_listed(id));
 }
 
+// A program deleted from a program array goes with its last fd, as the kernel frees it after a
+// grace period, also when the program holds that array itself. Before, the deleted reference
+// waited in the array for its next update: the program and the array kept each other for good.
+TEST(SysObjects, AProgramDeletedFromItsOwnArrayIsFreed) {
+  RuntimeDir rt;
+  union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
+  const int pa = int(bb(BPF_MAP_CREATE, c));
+  ASSERT_GE(pa, 0) << bpfbox_bpf_last_error();
+  const uint32_t map_id = id_of(pa);
+  // tail_call(ctx, pa, 0); return 1
+  const int prog = int(
+      load_prog(Impl::Bpfbox, BPF_PROG_TYPE_SOCKET_FILTER,
+                {I(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, pa), I(0, 0, 0, 0, 0),
+                 I(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 0),
+                 I(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_tail_call),
+                 I(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 1), I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)}));
+  ASSERT_GE(prog, 0) << bpfbox_bpf_last_error();
+  bpf_prog_info pi{};
+  ASSERT_EQ(get_info(Impl::Bpfbox, prog, &pi, sizeof pi), 0);
+  uint32_t key = 0, value = uint32_t(prog);
+  union bpf_attr u = elem_attr(pa, &key, &value);
+  ASSERT_EQ(bb(BPF_MAP_UPDATE_ELEM, u), 0) << bpfbox_bpf_last_error();
+  union bpf_attr d = elem_attr(pa, &key, nullptr);
+  ASSERT_EQ(bb(BPF_MAP_DELETE_ELEM, d), 0) << bpfbox_bpf_last_error();
+  close(prog);
+  union bpf_attr a;
+  std::memset(&a, 0, sizeof a);
+  a.prog_id = pi.id;
+  EXPECT_EQ(bb(BPF_PROG_GET_FD_BY_ID, a), -ENOENT);
+  close(pa);
+  EXPECT_FALSE(id_listed(map_id));
+}
+
 // Runs `child` in a forked process; returns its exit status (0: passed).
 template <class F>
 int in_child(F child) {
@@ -469,6 +502,8 @@ TEST(SysObjects, AnAdoptedProgramsTailCallsReachTheMakersPrograms) {
   };
   pid_t pid = fork();
   if (pid == 0) {
+    close(up[0]);  // the parent's ends: a parent that fails early gives the child EOF, not a hang
+    close(down[1]);
     union bpf_attr c = map_attr(BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 2);
     const long pa = bb(BPF_MAP_CREATE, c);
     const long target = returns(42);
