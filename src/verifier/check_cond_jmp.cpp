@@ -274,15 +274,25 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
   int pred = is_branch_taken(dst, src, op, is32);
 
   // Both operands scalars: refine each direction; a direction whose bounds come out empty is
-  // as dead as one is_branch_taken ruled out.
+  // as dead as one is_branch_taken ruled out, and the live one keeps its refinement, as the
+  // kernel's (w1 in [0,18] with bits in 0x18 only: `if w1 > 16` falls through with w1 <= 16).
   RegState t_dst = dst, t_src = src, f_dst = dst, f_src = src;
   const bool scalars = dst.type == SCALAR_VALUE && src.type == SCALAR_VALUE;
+  bool refined_out = false;
   if (pred < 0 && scalars) {
     const bool t_ok = scalar_refine(t_dst.s, t_src.s, op, is32, true);
     const bool f_ok = scalar_refine(f_dst.s, f_src.s, op, is32, false);
-    if (t_ok && !f_ok) pred = 1;
-    if (!t_ok && f_ok) pred = 0;
+    if (t_ok != f_ok) {
+      pred = t_ok ? 1 : 0;
+      refined_out = true;
+    }
   }
+  auto apply = [&](VerifierState& st, RegState* rs, const RegState& d, const RegState& s) {
+    rs[insn.dst_reg].s = d.s;
+    if (BPF_SRC(insn.code) == BPF_X) rs[insn.src_reg].s = s.s;
+    if (BPF_SRC(insn.code) == BPF_X && src.id) sync_linked_regs(st, rs[insn.src_reg]);
+    if (dst.id) sync_linked_regs(st, rs[insn.dst_reg]);
+  };
   // A decided branch relies on the operands' values.
   if (pred >= 0) {
     if (dst.type == SCALAR_VALUE) mark_chain_precision(env, insn.dst_reg);
@@ -294,6 +304,7 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
   if (pred == 1) {
     if (!env.bypass_spec_v1() && !sanitize_speculative_path(env, &insn, *insn_idx + 1, *insn_idx))
       return Status(E2BIG, "too many pending branches");
+    if (refined_out) apply(*env.cur_state, env.cur_state->cur().regs.data(), t_dst, t_src);
     log_state(env);
     *insn_idx += insn.off;
     return {};
@@ -302,6 +313,7 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
     if (!env.bypass_spec_v1() &&
         !sanitize_speculative_path(env, &insn, *insn_idx + insn.off + 1, *insn_idx))
       return Status(E2BIG, "too many pending branches");
+    if (refined_out) apply(*env.cur_state, env.cur_state->cur().regs.data(), f_dst, f_src);
     log_state(env);
     return {};
   }
@@ -315,20 +327,8 @@ Status check_cond_jmp_op(Env& env, const struct bpf_insn& insn, uint32_t* insn_i
   RegState* other_regs = other->cur().regs.data();
   regs = self.cur().regs.data();
   if (scalars) {
-    auto apply = [&](RegState* rs, const RegState& d, const RegState& s) {
-      rs[insn.dst_reg].s = d.s;
-      if (BPF_SRC(insn.code) == BPF_X) rs[insn.src_reg].s = s.s;
-    };
-    apply(other_regs, t_dst, t_src);
-    apply(regs, f_dst, f_src);
-    if (BPF_SRC(insn.code) == BPF_X && src.id) {
-      sync_linked_regs(self, regs[insn.src_reg]);
-      sync_linked_regs(*other, other_regs[insn.src_reg]);
-    }
-    if (dst.id) {
-      sync_linked_regs(self, regs[insn.dst_reg]);
-      sync_linked_regs(*other, other_regs[insn.dst_reg]);
-    }
+    apply(*other, other_regs, t_dst, t_src);
+    apply(self, regs, f_dst, f_src);
   }
 
   // ptr_or_null == ptr: the maybe-null one is not null where they are equal.
