@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -119,6 +120,14 @@ Result<std::vector<uint8_t>> bytes_from_user(uint64_t src, size_t n) {
 
 Result<std::string> string_from_user(uint64_t src, size_t max) {
   if (!src) return fault("a user string pointer is null");
+  // On the caller's stack: read up to the NUL only, as strncpy_from_user, not whole chunks (the
+  // bytes past a string in a small stack buffer belong to other objects; ASan reports the read).
+  if (on_own_stack(src, 1)) {
+    const char* s = reinterpret_cast<const char*>(static_cast<uintptr_t>(src));
+    const size_t limit = std::min<uint64_t>(max, stack_top() - src);
+    const size_t n = strnlen(s, limit);
+    if (n < limit || limit == max) return std::string(s, n);
+  }
   std::string out;
   // Page by page, so a short string at the end of a mapping is not a fault.
   constexpr uint64_t kPage = 4096;
