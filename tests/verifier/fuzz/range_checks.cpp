@@ -2,18 +2,12 @@
 
 #include <cstddef>
 
+#include "progs/ctx_insn.hpp"
+
 namespace bpfbox::fuzz {
 namespace {
 
-struct bpf_insn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-  struct bpf_insn x {};
-  x.code = code;
-  x.dst_reg = dst;
-  x.src_reg = src;
-  x.off = off;
-  x.imm = imm;
-  return x;
-}
+constexpr auto& raw = progs::raw_insn;
 
 // `if reg OP bound goto +1` skips the fault; the bound must fit the immediate (32-bit compares
 // take any u32; 64-bit ones sign-extend it).
