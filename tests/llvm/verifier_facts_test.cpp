@@ -5,12 +5,12 @@
 // interpreter and the JIT on programs built to stress it, through XDP TEST_RUN.
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bpf_attr.hpp"
 #include "bpfbox/maps.hpp"
 #include "bpfbox/prog_type.hpp"
 #include "bpfbox/verifier.hpp"
@@ -33,13 +33,7 @@ struct Verified {
 Verified verify_xdp(const std::string& text, int nmaps, uint32_t map_type = BPF_MAP_TYPE_ARRAY) {
   Verified v;
   for (int i = 0; i < nmaps; ++i) {
-    union bpf_attr attr;
-    std::memset(&attr, 0, sizeof attr);
-    attr.map_type = map_type;
-    attr.key_size = 4;
-    attr.value_size = 8;
-    attr.max_entries = 4;
-    auto made = maps::Map::create(attr);
+    auto made = maps::Map::create(testsupport::map_create_attr(map_type, 4, 8, 4));
     EXPECT_TRUE(made.is_ok()) << made.status().message();
     if (!made.is_ok()) return v;
     for (uint32_t k = 0; k < 4 && !made.value()->percpu(); ++k) {
